@@ -1,0 +1,147 @@
+using Closeloop.Data;
+using Closeloop.Demo;
+using Closeloop.Security;
+using Microsoft.EntityFrameworkCore;
+
+namespace Closeloop.Cli;
+
+/// <summary>The CLI verbs. Each builds the same core services as the server, on the database the configuration names.</summary>
+public static class CliVerbs
+{
+    private const string Usage = """
+        Usage: closeloop [verb] [options]
+          serve [--urls URL] [--demo]      run the web app and API (the default verb)
+          migrate                          apply pending database migrations
+          import contacts|responses FILE   import a CSV file (bad rows are reported with their line numbers)
+          demo                             load a realistic month of demo data into an empty database
+          apikey create --name N --role R [--site S]
+                                           create an API key and print it (shown once)
+        Configuration: appsettings.json, environment variables, or --Database:Provider=postgres --ConnectionStrings:Closeloop="..."
+        """;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var verb = args[0].ToLowerInvariant();
+        var (options, rest) = SplitOptions(args.Skip(1).ToArray());
+        if (verb is "help" or "--help" or "-h")
+        {
+            Console.WriteLine(Usage);
+            return 0;
+        }
+        var builder = Host.CreateApplicationBuilder(rest.Where(a => a.StartsWith("--", StringComparison.Ordinal) && a.Contains('=', StringComparison.Ordinal)).ToArray());
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Services.AddCloseloopCore(builder.Configuration);
+        builder.Services.AddSingleton<CsvImport>();
+        using var host = builder.Build();
+        var services = host.Services;
+        var migrator = services.GetRequiredService<Migrator>();
+        try
+        {
+            switch (verb)
+            {
+                case "migrate":
+                    var applied = await migrator.MigrateAsync();
+                    Console.WriteLine(applied.Count == 0 ? "The database is up to date." : $"Applied {string.Join(", ", applied)}.");
+                    return 0;
+                case "import" when options.Positional.Count == 2 && options.Positional[0] is "contacts" or "responses":
+                    await EnsureMigratedAsync(services);
+                    var path = options.Positional[1];
+                    if (!File.Exists(path))
+                    {
+                        Console.Error.WriteLine($"No such file: {path}");
+                        return 2;
+                    }
+                    var report = await services.GetRequiredService<CsvImport>().RunAsync(options.Positional[0], path, !Console.IsOutputRedirected, CancellationToken.None);
+                    foreach (var problem in report.Problems)
+                    {
+                        Console.Error.WriteLine(problem);
+                    }
+                    Console.WriteLine($"{report.Rows} rows: {report.Created} created, {report.Existing} already present, {report.Failed} refused.");
+                    return report.Failed > 0 ? 1 : 0;
+                case "demo":
+                    await EnsureMigratedAsync(services);
+                    return await DemoData.LoadIfEmptyAsync(services, Console.Out, CancellationToken.None) ? 0 : 1;
+                case "apikey" when options.Positional.FirstOrDefault() == "create":
+                    await EnsureMigratedAsync(services);
+                    return await CreateApiKeyAsync(services, options);
+                default:
+                    Console.Error.WriteLine($"Unknown command: {string.Join(' ', args)}");
+                    Console.Error.WriteLine(Usage);
+                    return 2;
+            }
+        }
+        catch (InvalidOperationException ex)
+        {
+            Console.Error.WriteLine(ex.Message);
+            return 1;
+        }
+    }
+
+    private static async Task<int> CreateApiKeyAsync(IServiceProvider services, CliOptions options)
+    {
+        var role = Roles.Normalize(options.Named.GetValueOrDefault("role") ?? Roles.Integration);
+        if (role is null)
+        {
+            Console.Error.WriteLine($"--role must be one of {string.Join(", ", Roles.All)}");
+            return 2;
+        }
+        await using var scope = services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<CloseloopDb>();
+        long? siteId = null;
+        if (options.Named.GetValueOrDefault("site") is { } siteCode)
+        {
+            siteId = await db.Sites.Where(s => s.Code == siteCode.ToLowerInvariant()).Select(s => (long?)s.Id).FirstOrDefaultAsync();
+            if (siteId is null)
+            {
+                Console.Error.WriteLine($"No site with code '{siteCode}'.");
+                return 2;
+            }
+        }
+        var name = options.Named.GetValueOrDefault("name") ?? $"{role} key";
+        var (_, key) = await ApiKeyIssuer.CreateAsync(db, name, role, siteId, TimeProvider.System.GetUtcNow(), CancellationToken.None);
+        Console.WriteLine(key);
+        return 0;
+    }
+
+    /// <summary>The embedded database is migrated by any command; PostgreSQL only by `migrate`.</summary>
+    private static async Task EnsureMigratedAsync(IServiceProvider services)
+    {
+        var db = services.GetRequiredService<Db>();
+        var migrator = services.GetRequiredService<Migrator>();
+        if (db.IsSqlite)
+        {
+            await migrator.MigrateAsync();
+        }
+        else if ((await migrator.PendingAsync()).Count > 0)
+        {
+            throw new InvalidOperationException("The PostgreSQL schema is behind: run `closeloop migrate` first.");
+        }
+    }
+
+    internal sealed record CliOptions(List<string> Positional, Dictionary<string, string> Named);
+
+    /// <summary>Splits "--name value" pairs from positional words; "--Key=value" pairs go to the configuration.</summary>
+    internal static (CliOptions Options, List<string> Configuration) SplitOptions(string[] args)
+    {
+        var positional = new List<string>();
+        var named = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        var configuration = new List<string>();
+        for (var i = 0; i < args.Length; i++)
+        {
+            var a = args[i];
+            if (a.StartsWith("--", StringComparison.Ordinal) && a.Contains('=', StringComparison.Ordinal))
+            {
+                configuration.Add(a);
+            }
+            else if (a.StartsWith("--", StringComparison.Ordinal) && i + 1 < args.Length)
+            {
+                named[a[2..]] = args[++i];
+            }
+            else
+            {
+                positional.Add(a);
+            }
+        }
+        return (new CliOptions(positional, named), configuration);
+    }
+}

@@ -1,0 +1,203 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Closeloop.Ingest;
+using Closeloop.Insights;
+using Spectre.Console;
+
+namespace Closeloop.Cli;
+
+public sealed record CsvImportReport(int Rows, int Created, int Existing, int Failed, IReadOnlyList<string> Problems);
+
+/// <summary>
+/// Imports contacts or responses from CSV through the same parser and writer as the HTTP API, so a row is
+/// accepted or refused for the same reasons. Columns are the API's field names (customerExternalId,
+/// customerEmail… for the customer), matched without regard to case, spaces or underscores.
+/// </summary>
+public sealed class CsvImport(IngestStore store, TextInsights insights)
+{
+    private const int ChunkSize = 1000;
+
+    private static readonly Dictionary<string, string> Aliases = new(StringComparer.Ordinal)
+    {
+        ["customer"] = "customer.externalId",
+        ["customerid"] = "customer.externalId",
+        ["customerexternalid"] = "customer.externalId",
+        ["customername"] = "customer.name",
+        ["name"] = "customer.name",
+        ["customeremail"] = "customer.email",
+        ["email"] = "customer.email",
+        ["customerphone"] = "customer.phone",
+        ["phone"] = "customer.phone",
+        ["customerhandle"] = "customer.handle",
+        ["handle"] = "customer.handle",
+        ["externalid"] = "externalId",
+        ["id"] = "externalId",
+        ["channel"] = "channel",
+        ["occurredat"] = "occurredAt",
+        ["site"] = "site",
+        ["team"] = "team",
+        ["agent"] = "agent",
+        ["queue"] = "queue",
+        ["reason"] = "reason",
+        ["waitseconds"] = "waitSeconds",
+        ["transfers"] = "transfers",
+        ["resolved"] = "resolved",
+        ["summary"] = "summary",
+        ["metric"] = "metric",
+        ["score"] = "score",
+        ["comment"] = "comment",
+        ["respondedat"] = "respondedAt",
+        ["contactexternalid"] = "contactExternalId",
+        ["contact"] = "contactExternalId",
+    };
+
+    private static readonly HashSet<string> Numbers = new(StringComparer.Ordinal) { "score", "waitSeconds", "transfers" };
+
+    public async Task<CsvImportReport> RunAsync(string kind, string path, bool showProgress, CancellationToken cancellationToken)
+    {
+        var isContacts = kind == "contacts";
+        var problems = new List<string>();
+        int rows = 0, created = 0, existing = 0, failed = 0;
+        var fileLength = new FileInfo(path).Length;
+
+        async Task Work(ProgressTask? progress)
+        {
+            using var stream = File.OpenRead(path);
+            using var reader = new StreamReader(stream);
+            var csv = new CsvReader(reader);
+            var first = reader.ReadLine();
+            if (string.IsNullOrWhiteSpace(first))
+            {
+                problems.Add("line 1: the file is empty; the first line must name the columns");
+                failed++;
+                return;
+            }
+            // A semicolon-separated export (common where the decimal separator is a comma) is read as well.
+            csv.Delimiter = first.Count(c => c == ';') > first.Count(c => c == ',') ? ';' : ',';
+            var headerFields = new CsvReader(new StringReader(first)) { Delimiter = csv.Delimiter }.Read() ?? [];
+            csv.SkipLines(1);
+            var header = headerFields.Select(h => Aliases.GetValueOrDefault(Normalize(h))).ToArray();
+            var unknown = headerFields.Where((h, i) => header[i] is null && h.Trim().Length > 0).ToList();
+            if (unknown.Count > 0)
+            {
+                problems.Add($"line 1: ignoring unknown columns {string.Join(", ", unknown)}");
+            }
+            var chunk = new List<(int Line, IngestItem Item)>(ChunkSize);
+            while (csv.Read() is { } record)
+            {
+                var line = csv.RecordLine;
+                if (record.Count == 1 && record[0].Length == 0)
+                {
+                    continue;
+                }
+                rows++;
+                var json = ToJson(header, record);
+                var errors = new FieldErrors();
+                using var document = JsonDocument.Parse(json.ToJsonString());
+                IngestItem? item = isContacts
+                    ? IngestParser.ParseContact(document.RootElement, errors) is { } c ? new ContactItem(c, insights.Analyze(c.Summary)) : null
+                    : IngestParser.ParseResponse(document.RootElement, errors) is { } r ? new ResponseItem(r, insights.Analyze(r.Comment)) : null;
+                if (item is null || errors.Any)
+                {
+                    failed++;
+                    problems.Add($"line {line}: " + string.Join("; ", errors.ToDictionary().Select(e => $"{e.Key} {string.Join(", ", e.Value)}")));
+                }
+                else
+                {
+                    chunk.Add((line, item));
+                }
+                if (chunk.Count == ChunkSize)
+                {
+                    await FlushAsync();
+                    progress?.Value(stream.Position);
+                }
+            }
+            await FlushAsync();
+            progress?.Value(fileLength);
+
+            async Task FlushAsync()
+            {
+                if (chunk.Count == 0)
+                {
+                    return;
+                }
+                var outcomes = (await store.WriteAsync([chunk.Select(c => c.Item).ToList()], [WriteScope.Unrestricted], cancellationToken))[0];
+                for (var i = 0; i < outcomes.Length; i++)
+                {
+                    switch (outcomes[i].Status)
+                    {
+                        case IngestStatus.Created:
+                            created++;
+                            break;
+                        case IngestStatus.Existing:
+                            existing++;
+                            break;
+                        default:
+                            failed++;
+                            problems.Add($"line {chunk[i].Line}: " + string.Join("; ", (outcomes[i].Errors ?? new Dictionary<string, string[]>()).Select(e => $"{e.Key} {string.Join(", ", e.Value)}")));
+                            break;
+                    }
+                }
+                chunk.Clear();
+            }
+        }
+
+        if (showProgress)
+        {
+            await AnsiConsole.Progress()
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                .StartAsync(async context => await Work(context.AddTask($"Importing {kind} from {Path.GetFileName(path)}", maxValue: Math.Max(1, fileLength))));
+        }
+        else
+        {
+            await Work(null);
+        }
+        return new CsvImportReport(rows, created, existing, failed, problems);
+    }
+
+    private static string Normalize(string header) =>
+        new string(header.Where(char.IsLetterOrDigit).ToArray()).ToLowerInvariant();
+
+    private static JsonObject ToJson(string?[] header, List<string> record)
+    {
+        var json = new JsonObject();
+        var customer = new JsonObject();
+        for (var i = 0; i < header.Length && i < record.Count; i++)
+        {
+            var field = header[i];
+            var text = record[i];
+            if (field is null || string.IsNullOrWhiteSpace(text))
+            {
+                continue;
+            }
+            JsonNode value = field switch
+            {
+                _ when Numbers.Contains(field) && long.TryParse(text.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) => JsonValue.Create(n),
+                _ when Numbers.Contains(field) && double.TryParse(text.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var d) => JsonValue.Create(d),
+                "resolved" when ParseBool(text) is { } b => JsonValue.Create(b),
+                _ => JsonValue.Create(text)!,
+            };
+            if (field.StartsWith("customer.", StringComparison.Ordinal))
+            {
+                customer[field["customer.".Length..]] = value;
+            }
+            else
+            {
+                json[field] = value;
+            }
+        }
+        if (customer.Count > 0)
+        {
+            json["customer"] = customer;
+        }
+        return json;
+    }
+
+    private static bool? ParseBool(string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "true" or "yes" or "y" or "1" => true,
+        "false" or "no" or "n" or "0" => false,
+        _ => null,
+    };
+}

@@ -1,0 +1,128 @@
+using Closeloop.Contacts;
+using Closeloop.Customers;
+using Closeloop.Data;
+using Closeloop.Ingest;
+using Closeloop.Insights;
+using Closeloop.Metrics;
+using Closeloop.Organisation;
+using Closeloop.Responses;
+using Closeloop.Security;
+using Closeloop.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.EntityFrameworkCore;
+
+namespace Closeloop;
+
+/// <summary>Composes the web app: services, middleware and the feature endpoints, listed by name.</summary>
+public static class CloseloopApp
+{
+    public static WebApplication Build(string[] args)
+    {
+        var demo = args.Contains("--demo", StringComparer.OrdinalIgnoreCase);
+        var builder = WebApplication.CreateBuilder(args.Where(a => !a.Equals("--demo", StringComparison.OrdinalIgnoreCase)).ToArray());
+        if (demo)
+        {
+            builder.Configuration["Demo:Load"] = "true";
+        }
+
+        builder.Services.AddCloseloopCore(builder.Configuration);
+        builder.Services.AddHostedService<StartupTasks>();
+        builder.Services.AddSingleton<IngestWriter>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<IngestWriter>());
+        builder.Services.AddSingleton<IngestPipeline>();
+        builder.Services.AddSingleton<ApiKeyCache>();
+
+        builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null)
+            .AddCookie(PersonAuthentication.Scheme, options =>
+            {
+                options.LoginPath = "/login";
+                options.Cookie.Name = "closeloop";
+                options.Cookie.HttpOnly = true;
+                options.Cookie.SameSite = SameSiteMode.Strict;
+                options.SlidingExpiration = true;
+                options.ExpireTimeSpan = TimeSpan.FromHours(10);
+                // An API client gets a status code, not a redirect to a sign-in page it cannot use.
+                options.Events.OnRedirectToLogin = context => RedirectOrStatus(context, StatusCodes.Status401Unauthorized);
+                options.Events.OnRedirectToAccessDenied = context => RedirectOrStatus(context, StatusCodes.Status403Forbidden);
+            });
+        builder.Services.AddAuthorization(Policies.Add);
+        builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
+        builder.Services.AddOpenApi("v1", options =>
+        {
+            options.AddDocumentTransformer((document, _, _) =>
+            {
+                document.Info.Title = "Closeloop API";
+                document.Info.Description = "Contacts, survey responses, customers, alerts and measures of a contact center. Machines authenticate with Authorization: Bearer <api key>.";
+                return Task.CompletedTask;
+            });
+        });
+        builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
+        builder.Services.ConfigureHttpJsonOptions(options =>
+        {
+            options.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.Never;
+        });
+
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
+
+        app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
+        app.MapHealthChecks("/health").AllowAnonymous();
+        app.MapContacts();
+        app.MapResponses();
+        app.MapCustomers();
+        app.MapOrganisation();
+        app.MapMetrics();
+        app.MapApiKeys();
+        return app;
+    }
+
+    /// <summary>The services the web app and the CLI verbs share.</summary>
+    public static IServiceCollection AddCloseloopCore(this IServiceCollection services, IConfiguration configuration)
+    {
+        var database = DatabaseOptions.FromConfiguration(configuration);
+        services.AddSingleton(database);
+        services.AddSingleton<Db>();
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<Migrator>();
+        services.AddDbContextPool<CloseloopDb>(options =>
+        {
+            if (database.Provider == DatabaseProvider.Sqlite)
+            {
+                options.UseSqlite(database.ConnectionString);
+            }
+            else
+            {
+                options.UseNpgsql(database.ConnectionString);
+            }
+        });
+        services.Configure<IngestOptions>(options =>
+        {
+            if (configuration["Ingest:RepeatWindow"] is { } window)
+            {
+                options.RepeatWindow = System.Xml.XmlConvert.ToTimeSpan(window);
+            }
+        });
+        services.AddSingleton(sp => sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<IngestOptions>>().Value);
+        services.AddSingleton<IngestStore>();
+        services.AddSingleton<TextInsights>();
+        services.AddSingleton<DatabaseReadiness>();
+        return services;
+    }
+
+    private static Task RedirectOrStatus(RedirectContext<CookieAuthenticationOptions> context, int status)
+    {
+        if (context.Request.Path.StartsWithSegments("/api"))
+        {
+            context.Response.StatusCode = status;
+            return Task.CompletedTask;
+        }
+        context.Response.Redirect(context.RedirectUri);
+        return Task.CompletedTask;
+    }
+}

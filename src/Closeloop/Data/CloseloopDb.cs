@@ -1,0 +1,102 @@
+using System.Text;
+using Closeloop.Contacts;
+using Closeloop.Customers;
+using Closeloop.Metrics;
+using Closeloop.Organisation;
+using Closeloop.Responses;
+using Closeloop.Security;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+
+namespace Closeloop.Data;
+
+public sealed class CloseloopDb(DbContextOptions<CloseloopDb> options) : DbContext(options)
+{
+    public DbSet<Site> Sites => Set<Site>();
+    public DbSet<Team> Teams => Set<Team>();
+    public DbSet<Agent> Agents => Set<Agent>();
+    public DbSet<Customer> Customers => Set<Customer>();
+    public DbSet<Contact> Contacts => Set<Contact>();
+    public DbSet<ContactIssue> Issues => Set<ContactIssue>();
+    public DbSet<SurveyResponse> Responses => Set<SurveyResponse>();
+    public DbSet<ResponseRollup> ResponseRollups => Set<ResponseRollup>();
+    public DbSet<IssueRollup> IssueRollups => Set<IssueRollup>();
+    public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        modelBuilder.Entity<Site>().ToTable("sites");
+        modelBuilder.Entity<Team>().ToTable("teams");
+        modelBuilder.Entity<Agent>().ToTable("agents");
+        modelBuilder.Entity<Customer>().ToTable("customers");
+        modelBuilder.Entity<Contact>().ToTable("contacts");
+        modelBuilder.Entity<ContactIssue>(b =>
+        {
+            b.ToTable("issues");
+            b.Ignore(i => i.ResolvedOnFirstContact);
+        });
+        modelBuilder.Entity<SurveyResponse>().ToTable("responses");
+        modelBuilder.Entity<ResponseRollup>(b =>
+        {
+            b.ToTable("response_rollups");
+            b.HasKey(r => new { r.Day, r.SiteId, r.TeamId, r.AgentId, r.Channel, r.Metric });
+        });
+        modelBuilder.Entity<IssueRollup>(b =>
+        {
+            b.ToTable("issue_rollups");
+            b.HasKey(r => new { r.Day, r.SiteId, r.TeamId, r.AgentId, r.Channel });
+        });
+        modelBuilder.Entity<ApiKey>().ToTable("api_keys");
+
+        ApplyConventions(modelBuilder);
+    }
+
+    /// <summary>
+    /// The hand-written schema uses snake_case names and unix-millisecond instants on both providers,
+    /// so the model follows one convention instead of a column attribute on every property.
+    /// </summary>
+    internal static void ApplyConventions(ModelBuilder modelBuilder)
+    {
+        var instant = new ValueConverter<DateTimeOffset, long>(v => v.ToUnixTimeMilliseconds(), v => DateTimeOffset.FromUnixTimeMilliseconds(v));
+        var nullableInstant = new ValueConverter<DateTimeOffset?, long?>(
+            v => v.HasValue ? v.Value.ToUnixTimeMilliseconds() : null,
+            v => v.HasValue ? DateTimeOffset.FromUnixTimeMilliseconds(v.Value) : null);
+        foreach (var entity in modelBuilder.Model.GetEntityTypes())
+        {
+            foreach (var property in entity.GetProperties())
+            {
+                property.SetColumnName(SnakeCase(property.Name));
+                if (property.ClrType == typeof(DateTimeOffset))
+                {
+                    property.SetValueConverter(instant);
+                }
+                else if (property.ClrType == typeof(DateTimeOffset?))
+                {
+                    property.SetValueConverter(nullableInstant);
+                }
+            }
+        }
+    }
+
+    internal static string SnakeCase(string name)
+    {
+        var builder = new StringBuilder(name.Length + 8);
+        for (var i = 0; i < name.Length; i++)
+        {
+            var c = name[i];
+            if (char.IsUpper(c))
+            {
+                if (i > 0)
+                {
+                    builder.Append('_');
+                }
+                builder.Append(char.ToLowerInvariant(c));
+            }
+            else
+            {
+                builder.Append(c);
+            }
+        }
+        return builder.ToString();
+    }
+}

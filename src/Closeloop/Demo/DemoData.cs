@@ -1,0 +1,173 @@
+using System.Globalization;
+using Closeloop.Data;
+using Closeloop.Ingest;
+using Closeloop.Insights;
+using Closeloop.Organisation;
+using Closeloop.Responses;
+using Microsoft.EntityFrameworkCore;
+
+namespace Closeloop.Demo;
+
+/// <summary>
+/// A realistic month for three sites, one an outsourced vendor: 10,000 contacts on every channel, repeat
+/// contacts that break first-contact resolution, and survey responses whose scores agree with what the
+/// customers wrote (comments and queries are real customer text, see Demo/Resources/README.md).
+/// </summary>
+public static class DemoData
+{
+    private static readonly (string Code, string Name, string Kind, string TimeZone, string[] Teams)[] Sites =
+    [
+        ("north", "North (Leeds)", SiteKinds.InHouse, "Europe/London", ["north-billing", "north-support"]),
+        ("south", "South (Austin)", SiteKinds.InHouse, "America/Chicago", ["south-billing", "south-retention"]),
+        ("acme", "Acme Outsourcing (Manila)", SiteKinds.Vendor, "Asia/Manila", ["acme-general", "acme-tech"]),
+    ];
+
+    private static readonly string[] FirstNames = ["Olivia", "Liam", "Amelia", "Noah", "Isla", "Oliver", "Ava", "Elijah", "Mia", "James", "Sofia", "Lucas", "Grace", "Mateo", "Chloe", "Ethan", "Priya", "Arjun", "Mei", "Kenji", "Fatima", "Omar", "Zoe", "Leo", "Hannah", "Jose", "Maria", "Aisha", "David", "Sara"];
+    private static readonly string[] LastNames = ["Smith", "Jones", "Garcia", "Brown", "Wilson", "Taylor", "Nguyen", "Patel", "Kim", "Santos", "Reyes", "Cruz", "Walker", "Hughes", "Khan", "Ali", "Murphy", "Lopez", "Clarke", "Evans"];
+    private static readonly string[] ChannelMix = ["phone", "phone", "phone", "phone", "chat", "chat", "chat", "email", "email", "sms", "social", "web_form", "ivr", "in_person"];
+
+    public static async Task<bool> LoadIfEmptyAsync(IServiceProvider services, TextWriter output, CancellationToken cancellationToken)
+    {
+        await using (var scope = services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<CloseloopDb>();
+            if (await db.Contacts.AnyAsync(cancellationToken))
+            {
+                output.WriteLine("Demo data not loaded: the database already holds contacts.");
+                return false;
+            }
+        }
+        await LoadAsync(services, output, cancellationToken);
+        return true;
+    }
+
+    public static async Task LoadAsync(IServiceProvider services, TextWriter output, CancellationToken cancellationToken, int contactCount = 10_000, int seed = 2026)
+    {
+        var random = new Random(seed);
+        var comments = ReadResource("comments.tsv").Select(l => l.Split('\t', 2)).Select(p => (Mean: double.Parse(p[0], CultureInfo.InvariantCulture), Text: p[1])).ToArray();
+        var queries = ReadResource("queries.tsv").Select(l => l.Split('\t', 2)).Select(p => (Intent: p[0], Text: p[1])).ToArray();
+        var time = services.GetRequiredService<TimeProvider>();
+        var insights = services.GetRequiredService<TextInsights>();
+        var store = services.GetRequiredService<IngestStore>();
+        var end = time.GetUtcNow();
+        var start = end.AddDays(-30);
+
+        var agents = Sites.SelectMany(s => s.Teams.SelectMany(t => Enumerable.Range(1, 6).Select(i => (Site: s.Code, Team: t, Agent: $"{t}-{i:00}")))).ToArray();
+        var customers = Enumerable.Range(1, contactCount * 6 / 10).Select(i =>
+        {
+            var first = FirstNames[random.Next(FirstNames.Length)];
+            var last = LastNames[random.Next(LastNames.Length)];
+            return new CustomerInput($"CUST-{i:000000}", $"{first} {last}", $"{first}.{last}{i}@example.com".ToLowerInvariant(),
+                random.Next(3) == 0 ? null : $"+1555{random.Next(1_000_000, 9_999_999)}", random.Next(8) == 0 ? $"@{first.ToLowerInvariant()}{i}" : null);
+        }).ToArray();
+        // Each customer has a home site, as with a regional contact-center setup; vendors handle a third of the volume.
+        var homeAgent = customers.Select(_ => agents[random.Next(agents.Length)]).ToArray();
+
+        var contacts = new List<ContactItem>(contactCount);
+        var responses = new List<ResponseItem>();
+        var previous = new List<(int Customer, string Reason, DateTimeOffset At)>();
+        for (var i = 0; i < contactCount; i++)
+        {
+            int customer;
+            string reason;
+            string summary;
+            DateTimeOffset at;
+            if (previous.Count > 50 && random.NextDouble() < 0.14)
+            {
+                // A repeat: the same customer about the same thing a few hours or days later.
+                var earlier = previous[random.Next(previous.Count)];
+                customer = earlier.Customer;
+                reason = earlier.Reason;
+                at = earlier.At.AddHours(2 + (random.NextDouble() * 24 * 6));
+                summary = "Customer called back about the same problem: " + queries[random.Next(queries.Length)].Text;
+                if (at > end)
+                {
+                    at = end.AddMinutes(-random.Next(1, 600));
+                }
+            }
+            else
+            {
+                customer = random.Next(customers.Length);
+                var query = queries[random.Next(queries.Length)];
+                reason = query.Intent;
+                summary = query.Text;
+                at = start.AddSeconds(random.NextDouble() * (end - start).TotalSeconds);
+            }
+            var (site, team, agent) = random.NextDouble() < 0.8 ? homeAgent[customer] : agents[random.Next(agents.Length)];
+            var channel = ChannelMix[random.Next(ChannelMix.Length)];
+            var wait = channel is "phone" or "chat" ? (int)Math.Min(3600, -Math.Log(1 - random.NextDouble()) * (site == "acme" ? 240 : 150)) : (int?)null;
+            var resolved = random.NextDouble() < (site == "acme" ? 0.78 : 0.86);
+            var contact = new ContactInput($"DEMO-C-{i:000000}", customers[customer], channel, at, site, team, agent,
+                $"{team.Split('-')[1]}-queue", reason, wait, random.Next(10) < 8 ? 0 : random.Next(1, 4), resolved, summary);
+            contacts.Add(new ContactItem(contact, insights.Analyze(summary)));
+            previous.Add((customer, reason, at));
+
+            if (random.NextDouble() < 0.35)
+            {
+                var metric = random.NextDouble() switch { < 0.55 => "csat", < 0.85 => "nps", _ => "ces" };
+                var (mean, text) = comments[random.Next(comments.Length)];
+                // Unresolved contacts and long waits pull the sentiment down, as they do in real surveys.
+                if (!resolved && mean > 0 && random.NextDouble() < 0.6)
+                {
+                    (mean, text) = comments.Where(c => c.Mean < -0.5).ElementAt(random.Next(200));
+                }
+                var score = ScoreFor(metric, mean, random);
+                var respondedAt = at.AddMinutes(random.Next(5, 600));
+                if (respondedAt > end)
+                {
+                    respondedAt = end;
+                }
+                var response = new ResponseInput($"DEMO-R-{i:000000}", customers[customer], metric, score, random.NextDouble() < 0.75 ? text : null,
+                    respondedAt, contact.ExternalId, null, null, null, null);
+                responses.Add(new ResponseItem(response, insights.Analyze(response.Comment)));
+            }
+        }
+
+        // Contacts in time order, so repeats chain into issues as they would have arrived.
+        contacts.Sort((a, b) => a.Input.OccurredAt.CompareTo(b.Input.OccurredAt));
+        responses.Sort((a, b) => Nullable.Compare(a.Input.RespondedAt, b.Input.RespondedAt));
+        foreach (var chunk in contacts.Cast<IngestItem>().Concat(responses).Chunk(1000))
+        {
+            await store.WriteAsync([chunk], [WriteScope.Unrestricted], cancellationToken);
+        }
+
+        await using var scope = services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<CloseloopDb>();
+        foreach (var s in Sites)
+        {
+            await db.Sites.Where(x => x.Code == s.Code)
+                .ExecuteUpdateAsync(u => u.SetProperty(x => x.Name, s.Name).SetProperty(x => x.Kind, s.Kind).SetProperty(x => x.TimeZone, s.TimeZone), cancellationToken);
+        }
+        foreach (var (_, _, agentCode) in agents)
+        {
+            var n = Math.Abs(agentCode.GetHashCode(StringComparison.Ordinal));
+            await db.Agents.Where(a => a.Code == agentCode)
+                .ExecuteUpdateAsync(u => u.SetProperty(a => a.Name, $"{FirstNames[n % FirstNames.Length]} {LastNames[(n / 7) % LastNames.Length]}"), cancellationToken);
+        }
+        output.WriteLine($"Demo data loaded: {contacts.Count} contacts and {responses.Count} responses over 30 days at 3 sites (one outsourced vendor).");
+    }
+
+    private static int ScoreFor(string metric, double mean, Random random)
+    {
+        // mean is the human sentiment of the comment, from -4 to +4; map it to the scale with some noise.
+        var position = Math.Clamp(((mean + 4) / 8) + ((random.NextDouble() - 0.5) * 0.25), 0, 1);
+        var (min, max) = MetricScales.Scale(metric);
+        return (int)Math.Round(min + (position * (max - min)));
+    }
+
+    private static IEnumerable<string> ReadResource(string name)
+    {
+        using var stream = typeof(DemoData).Assembly.GetManifestResourceStream($"Closeloop.Demo.Resources.{name}")
+            ?? throw new InvalidOperationException($"Demo resource {name} is missing.");
+        using var reader = new StreamReader(stream);
+        var lines = new List<string>();
+        while (reader.ReadLine() is { } line)
+        {
+            if (line.Length > 0)
+            {
+                lines.Add(line);
+            }
+        }
+        return lines;
+    }
+}

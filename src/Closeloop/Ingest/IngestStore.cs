@@ -1,0 +1,468 @@
+using System.Data.Common;
+using Closeloop.Data;
+using Closeloop.Responses;
+
+namespace Closeloop.Ingest;
+
+/// <summary>
+/// Writes ingested contacts and responses with prepared statements on one connection, many records per
+/// transaction. This is the hot path of the product, so it bypasses EF Core change tracking (ADR 002):
+/// everything else reads and writes through the DbContext.
+/// </summary>
+public sealed class IngestStore : IAsyncDisposable
+{
+    private readonly Db _db;
+    private readonly TimeProvider _time;
+    private readonly IReadOnlyList<IIngestObserver> _observers;
+    private readonly TimeSpan _repeatWindow;
+    private DbConnection? _connection;
+    private readonly Dictionary<string, DbCommand> _commands = new(StringComparer.Ordinal);
+    private readonly Dictionary<(char Kind, string Code), (long Id, long SiteId)> _orgs = new();
+
+    public IngestStore(Db db, TimeProvider time, IEnumerable<IIngestObserver> observers, IngestOptions options)
+    {
+        _db = db;
+        _time = time;
+        _observers = observers.ToList();
+        _repeatWindow = options.RepeatWindow;
+    }
+
+    /// <summary>Writes the jobs in one transaction and returns an outcome per item, in order.</summary>
+    public async Task<IngestOutcome[][]> WriteAsync(IReadOnlyList<IReadOnlyList<IngestItem>> jobs, IReadOnlyList<WriteScope> scopes, CancellationToken cancellationToken)
+    {
+        var connection = await ConnectionAsync(cancellationToken);
+        var batch = new IngestBatch(_time.GetUtcNow());
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        try
+        {
+            foreach (var command in _commands.Values)
+            {
+                command.Transaction = transaction;
+            }
+            var results = new IngestOutcome[jobs.Count][];
+            for (var j = 0; j < jobs.Count; j++)
+            {
+                var items = jobs[j];
+                var outcomes = new IngestOutcome[items.Count];
+                for (var i = 0; i < items.Count; i++)
+                {
+                    outcomes[i] = items[i] switch
+                    {
+                        ContactItem c => await WriteContactAsync(c, scopes[j], batch, cancellationToken),
+                        ResponseItem r => await WriteResponseAsync(r, scopes[j], batch, cancellationToken),
+                        _ => throw new InvalidOperationException("Unknown ingest item."),
+                    };
+                }
+                results[j] = outcomes;
+            }
+            await FlushRollupsAsync(batch, cancellationToken);
+            foreach (var observer in _observers)
+            {
+                await observer.BeforeCommitAsync(connection, transaction, batch, cancellationToken);
+            }
+            await transaction.CommitAsync(cancellationToken);
+            foreach (var (key, value) in batch.NewOrgs)
+            {
+                _orgs[key] = value;
+            }
+            foreach (var observer in _observers)
+            {
+                observer.AfterCommit(batch);
+            }
+            return results;
+        }
+        catch
+        {
+            await SafeRollbackAsync(transaction);
+            // A failed transaction may leave the connection unusable (PostgreSQL aborts it); start over next time.
+            await ResetAsync();
+            throw;
+        }
+    }
+
+    private static async Task SafeRollbackAsync(DbTransaction transaction)
+    {
+        try
+        {
+            await transaction.RollbackAsync(CancellationToken.None);
+        }
+        catch (Exception)
+        {
+            // The connection may already be gone; the transaction then never committed.
+        }
+    }
+
+    private async Task<IngestOutcome> WriteContactAsync(ContactItem item, WriteScope scope, IngestBatch batch, CancellationToken ct)
+    {
+        var input = item.Input;
+        var siteCode = input.Site ?? scope.SiteCode;
+        if (scope.SiteCode is not null && siteCode != scope.SiteCode)
+        {
+            return IngestOutcome.Invalid("site", $"this API key may only write records of site '{scope.SiteCode}'");
+        }
+
+        var existing = await ExistingAsync("contacts", input.ExternalId, item.ContentHash, ct);
+        if (existing is not null)
+        {
+            return existing;
+        }
+
+        var (siteId, teamId, agentId) = await ResolveOrgAsync(siteCode, input.Team, input.Agent, batch, ct);
+        var customerId = await UpsertCustomerAsync(input.Customer, batch.Now, ct);
+        var occurred = input.OccurredAt.ToUnixTimeMilliseconds();
+
+        long? issueId = null;
+        var repeat = false;
+        if (input.Reason is not null)
+        {
+            var find = Command("issue.find",
+                "SELECT id, contact_count, first_resolved, day, site_id, team_id, agent_id, channel FROM issues " +
+                "WHERE customer_id = @c AND reason = @r AND last_at >= @from AND first_at <= @at ORDER BY last_at DESC LIMIT 1",
+                "@c", "@r", "@from", "@at");
+            Set(find, customerId, input.Reason, occurred - (long)_repeatWindow.TotalMilliseconds, occurred);
+            await using (var reader = await find.ExecuteReaderAsync(ct))
+            {
+                if (await reader.ReadAsync(ct))
+                {
+                    issueId = reader.GetInt64(0);
+                    var count = reader.GetInt32(1);
+                    bool? firstResolved = reader.IsDBNull(2) ? null : reader.GetBoolean(2);
+                    if (count == 1 && firstResolved != false)
+                    {
+                        // The first contact no longer counts as resolved: a repeat came within the window.
+                        batch.AddIssue(new IssueCell(reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5), reader.GetInt64(6), reader.GetString(7)), 0, -1);
+                    }
+                    repeat = true;
+                }
+            }
+            if (issueId is not null)
+            {
+                var update = Command("issue.update",
+                    "UPDATE issues SET contact_count = contact_count + 1, last_at = CASE WHEN last_at < @at THEN @at ELSE last_at END WHERE id = @id",
+                    "@at", "@id");
+                Set(update, occurred, issueId.Value);
+                await update.ExecuteNonQueryAsync(ct);
+            }
+            else
+            {
+                var day = IngestBatch.DayOf(occurred);
+                var insert = Command("issue.insert",
+                    "INSERT INTO issues (customer_id, reason, first_at, last_at, contact_count, first_resolved, day, site_id, team_id, agent_id, channel) " +
+                    "VALUES (@c, @r, @at, @at, 1, @res, @day, @s, @t, @a, @ch) RETURNING id",
+                    "@c", "@r", "@at", "@res", "@day", "@s", "@t", "@a", "@ch");
+                Set(insert, customerId, input.Reason, occurred, input.Resolved, day, siteId, teamId, agentId, input.Channel);
+                issueId = (long)(await insert.ExecuteScalarAsync(ct))!;
+                batch.AddIssue(new IssueCell(day, siteId, teamId, agentId, input.Channel), 1, input.Resolved == false ? 0 : 1);
+            }
+        }
+        else
+        {
+            // Without a reason a contact cannot be chained, so it is an issue of its own for FCR.
+            batch.AddIssue(new IssueCell(IngestBatch.DayOf(occurred), siteId, teamId, agentId, input.Channel), 1, input.Resolved == false ? 0 : 1);
+        }
+
+        var insertContact = Command("contact.insert",
+            "INSERT INTO contacts (external_id, content_hash, customer_id, channel, occurred_at, site_id, team_id, agent_id, queue, reason, " +
+            "wait_seconds, transfers, resolved, summary, issue_id, sentiment, signals, root_cause, root_cause_confidence, received_at) " +
+            "VALUES (@x, @h, @c, @ch, @at, @s, @t, @a, @q, @r, @w, @tr, @res, @sum, @i, @sent, @sig, @rc, @rcc, @now) " +
+            "ON CONFLICT (external_id) DO NOTHING RETURNING id",
+            "@x", "@h", "@c", "@ch", "@at", "@s", "@t", "@a", "@q", "@r", "@w", "@tr", "@res", "@sum", "@i", "@sent", "@sig", "@rc", "@rcc", "@now");
+        Set(insertContact, input.ExternalId, item.ContentHash, customerId, input.Channel, occurred, siteId, teamId, agentId, input.Queue, input.Reason,
+            input.WaitSeconds, input.Transfers, input.Resolved, input.Summary, issueId, item.Findings?.Sentiment, item.Findings?.SignalsText,
+            item.Findings?.RootCause, item.Findings?.RootCauseConfidence, batch.Now.ToUnixTimeMilliseconds());
+        var id = await insertContact.ExecuteScalarAsync(ct);
+        if (id is null)
+        {
+            // Another process stored the same external id between our check and insert (PostgreSQL only):
+            // abort so the batch is retried and the check answers.
+            throw new IngestRaceException();
+        }
+        var stored = new StoredContact((long)id, input, item.Findings, customerId, siteId, teamId, agentId, issueId, repeat);
+        batch.Contacts.Add(stored);
+        return new IngestOutcome(IngestStatus.Created, stored.Id);
+    }
+
+    private async Task<IngestOutcome> WriteResponseAsync(ResponseItem item, WriteScope scope, IngestBatch batch, CancellationToken ct)
+    {
+        var input = item.Input;
+        var existing = await ExistingAsync("responses", input.ExternalId, item.ContentHash, ct);
+        if (existing is not null)
+        {
+            return existing;
+        }
+
+        long siteId, teamId, agentId;
+        long? contactId = null;
+        string channel;
+        if (input.ContactExternalId is not null)
+        {
+            var find = Command("contact.find", "SELECT id, site_id, team_id, agent_id, channel FROM contacts WHERE external_id = @x", "@x");
+            Set(find, input.ContactExternalId);
+            await using var reader = await find.ExecuteReaderAsync(ct);
+            if (!await reader.ReadAsync(ct) || (scope.SiteId is not null && reader.GetInt64(1) != scope.SiteId))
+            {
+                return IngestOutcome.Invalid("contactExternalId", "no contact with this externalId");
+            }
+            contactId = reader.GetInt64(0);
+            siteId = reader.GetInt64(1);
+            teamId = reader.GetInt64(2);
+            agentId = reader.GetInt64(3);
+            channel = reader.GetString(4);
+        }
+        else
+        {
+            var siteCode = input.Site ?? scope.SiteCode;
+            if (scope.SiteCode is not null && siteCode != scope.SiteCode)
+            {
+                return IngestOutcome.Invalid("site", $"this API key may only write records of site '{scope.SiteCode}'");
+            }
+            (siteId, teamId, agentId) = await ResolveOrgAsync(siteCode, input.Team, input.Agent, batch, ct);
+            channel = input.Channel!;
+        }
+
+        var customerId = await UpsertCustomerAsync(input.Customer, batch.Now, ct);
+        var responded = (input.RespondedAt ?? batch.Now).ToUnixTimeMilliseconds();
+        var insert = Command("response.insert",
+            "INSERT INTO responses (external_id, content_hash, customer_id, metric, score, comment, responded_at, contact_id, site_id, team_id, agent_id, " +
+            "channel, sentiment, signals, root_cause, root_cause_confidence, received_at) " +
+            "VALUES (@x, @h, @c, @m, @sc, @co, @at, @ci, @s, @t, @a, @ch, @sent, @sig, @rc, @rcc, @now) " +
+            "ON CONFLICT (external_id) DO NOTHING RETURNING id",
+            "@x", "@h", "@c", "@m", "@sc", "@co", "@at", "@ci", "@s", "@t", "@a", "@ch", "@sent", "@sig", "@rc", "@rcc", "@now");
+        Set(insert, input.ExternalId, item.ContentHash, customerId, input.Metric, input.Score, input.Comment, responded, contactId, siteId, teamId, agentId,
+            channel, item.Findings?.Sentiment, item.Findings?.SignalsText, item.Findings?.RootCause, item.Findings?.RootCauseConfidence,
+            batch.Now.ToUnixTimeMilliseconds());
+        var id = await insert.ExecuteScalarAsync(ct) ?? throw new IngestRaceException();
+        batch.AddResponse(new ResponseCell(IngestBatch.DayOf(responded), siteId, teamId, agentId, channel, input.Metric), input.Metric, input.Score);
+        batch.Responses.Add(new StoredResponse((long)id, input, item.Findings, customerId, contactId, siteId, teamId, agentId, channel, responded));
+        return new IngestOutcome(IngestStatus.Created, (long)id);
+    }
+
+    private async Task<IngestOutcome?> ExistingAsync(string table, string externalId, byte[] hash, CancellationToken ct)
+    {
+        var find = Command(table + ".existing", $"SELECT id, content_hash FROM {table} WHERE external_id = @x", "@x");
+        Set(find, externalId);
+        await using var reader = await find.ExecuteReaderAsync(ct);
+        if (!await reader.ReadAsync(ct))
+        {
+            return null;
+        }
+        var id = reader.GetInt64(0);
+        var storedHash = (byte[])reader.GetValue(1);
+        return storedHash.AsSpan().SequenceEqual(hash)
+            ? new IngestOutcome(IngestStatus.Existing, id)
+            : new IngestOutcome(IngestStatus.Conflict, id, new Dictionary<string, string[]>(StringComparer.Ordinal)
+            {
+                ["externalId"] = ["a different record with this externalId already exists"],
+            });
+    }
+
+    private async Task<long> UpsertCustomerAsync(CustomerInput customer, DateTimeOffset now, CancellationToken ct)
+    {
+        var find = Command("customer.find", "SELECT id, name, email, phone, handle FROM customers WHERE external_id = @x", "@x");
+        Set(find, customer.ExternalId);
+        long? id = null;
+        var changed = false;
+        await using (var reader = await find.ExecuteReaderAsync(ct))
+        {
+            if (await reader.ReadAsync(ct))
+            {
+                id = reader.GetInt64(0);
+                changed = Differs(reader, 1, customer.Name) || Differs(reader, 2, customer.Email)
+                    || Differs(reader, 3, customer.Phone) || Differs(reader, 4, customer.Handle);
+            }
+        }
+        if (id is null)
+        {
+            var insert = Command("customer.insert",
+                "INSERT INTO customers (external_id, name, email, phone, handle, created_at, updated_at) VALUES (@x, @n, @e, @p, @h, @now, @now) " +
+                "ON CONFLICT (external_id) DO NOTHING RETURNING id",
+                "@x", "@n", "@e", "@p", "@h", "@now");
+            Set(insert, customer.ExternalId, customer.Name, customer.Email, customer.Phone, customer.Handle, now.ToUnixTimeMilliseconds());
+            return (long)(await insert.ExecuteScalarAsync(ct) ?? throw new IngestRaceException());
+        }
+        if (changed)
+        {
+            // The newest record that names a contact point wins; absent fields never erase what is known.
+            var update = Command("customer.update",
+                "UPDATE customers SET name = COALESCE(@n, name), email = COALESCE(@e, email), phone = COALESCE(@p, phone), " +
+                "handle = COALESCE(@h, handle), updated_at = @now WHERE id = @id",
+                "@n", "@e", "@p", "@h", "@now", "@id");
+            Set(update, customer.Name, customer.Email, customer.Phone, customer.Handle, now.ToUnixTimeMilliseconds(), id.Value);
+            await update.ExecuteNonQueryAsync(ct);
+        }
+        return id.Value;
+    }
+
+    private static bool Differs(DbDataReader reader, int ordinal, string? incoming) =>
+        incoming is not null && (reader.IsDBNull(ordinal) || !string.Equals(reader.GetString(ordinal), incoming, StringComparison.Ordinal));
+
+    private async Task<(long SiteId, long TeamId, long AgentId)> ResolveOrgAsync(string? site, string? team, string? agent, IngestBatch batch, CancellationToken ct)
+    {
+        var siteId = site is null ? 0 : await OrgIdAsync('s', site, 0, 0, batch, ct);
+        var teamId = team is null ? 0 : await OrgIdAsync('t', team, siteId, 0, batch, ct);
+        var agentId = agent is null ? 0 : await OrgIdAsync('a', agent, siteId, teamId, batch, ct);
+        return (siteId, teamId, agentId);
+    }
+
+    /// <summary>Sites, teams and agents are created the first time a record names them.</summary>
+    private async Task<long> OrgIdAsync(char kind, string code, long siteId, long teamId, IngestBatch batch, CancellationToken ct)
+    {
+        if (_orgs.TryGetValue((kind, code), out var known) || batch.NewOrgs.TryGetValue((kind, code), out known))
+        {
+            return known.Id;
+        }
+        var (table, insertSql, names) = kind switch
+        {
+            's' => ("sites", "INSERT INTO sites (code, name, created_at) VALUES (@code, @code, @now) ON CONFLICT (code) DO NOTHING", new[] { "@code", "@now" }),
+            't' => ("teams", "INSERT INTO teams (code, name, site_id, created_at) VALUES (@code, @code, @s, @now) ON CONFLICT (code) DO NOTHING", new[] { "@code", "@now", "@s" }),
+            _ => ("agents", "INSERT INTO agents (code, name, site_id, team_id, created_at) VALUES (@code, @code, @s, @t, @now) ON CONFLICT (code) DO NOTHING", new[] { "@code", "@now", "@s", "@t" }),
+        };
+        var insert = Command(table + ".insert", insertSql, names);
+        object[] values = [code, batch.Now.ToUnixTimeMilliseconds(), siteId, teamId];
+        Set(insert, values[..names.Length]);
+        await insert.ExecuteNonQueryAsync(ct);
+        var select = Command(table + ".find", $"SELECT id FROM {table} WHERE code = @code", "@code");
+        Set(select, code);
+        var id = (long)(await select.ExecuteScalarAsync(ct))!;
+        batch.NewOrgs[(kind, code)] = (id, siteId);
+        return id;
+    }
+
+    private async Task FlushRollupsAsync(IngestBatch batch, CancellationToken ct)
+    {
+        if (batch.ResponseCells.Count > 0)
+        {
+            var upsert = Command("rollup.response",
+                "INSERT INTO response_rollups (day, site_id, team_id, agent_id, channel, metric, n, top, bottom, score_sum) " +
+                "VALUES (@d, @s, @t, @a, @ch, @m, @n, @top, @bottom, @sum) " +
+                "ON CONFLICT (day, site_id, team_id, agent_id, channel, metric) DO UPDATE SET " +
+                "n = response_rollups.n + excluded.n, top = response_rollups.top + excluded.top, " +
+                "bottom = response_rollups.bottom + excluded.bottom, score_sum = response_rollups.score_sum + excluded.score_sum",
+                "@d", "@s", "@t", "@a", "@ch", "@m", "@n", "@top", "@bottom", "@sum");
+            foreach (var (cell, counts) in batch.ResponseCells)
+            {
+                Set(upsert, cell.Day, cell.SiteId, cell.TeamId, cell.AgentId, cell.Channel, cell.Metric, counts.N, counts.Top, counts.Bottom, counts.Sum);
+                await upsert.ExecuteNonQueryAsync(ct);
+            }
+        }
+        if (batch.IssueCells.Count > 0)
+        {
+            var upsert = Command("rollup.issue",
+                "INSERT INTO issue_rollups (day, site_id, team_id, agent_id, channel, issues, fcr) VALUES (@d, @s, @t, @a, @ch, @i, @f) " +
+                "ON CONFLICT (day, site_id, team_id, agent_id, channel) DO UPDATE SET " +
+                "issues = issue_rollups.issues + excluded.issues, fcr = issue_rollups.fcr + excluded.fcr",
+                "@d", "@s", "@t", "@a", "@ch", "@i", "@f");
+            foreach (var (cell, counts) in batch.IssueCells)
+            {
+                Set(upsert, cell.Day, cell.SiteId, cell.TeamId, cell.AgentId, cell.Channel, counts.Issues, counts.Fcr);
+                await upsert.ExecuteNonQueryAsync(ct);
+            }
+        }
+    }
+
+    private async Task<DbConnection> ConnectionAsync(CancellationToken ct)
+    {
+        if (_connection is null)
+        {
+            _connection = await _db.OpenAsync(ct);
+        }
+        return _connection;
+    }
+
+    private async Task ResetAsync()
+    {
+        foreach (var command in _commands.Values)
+        {
+            await command.DisposeAsync();
+        }
+        _commands.Clear();
+        if (_connection is not null)
+        {
+            await _connection.DisposeAsync();
+            _connection = null;
+        }
+    }
+
+    /// <summary>Commands are created once per connection and reused, so each statement is prepared once.</summary>
+    internal DbCommand Command(string key, string sql, params string[] parameterNames)
+    {
+        if (_commands.TryGetValue(key, out var command))
+        {
+            return command;
+        }
+        command = _connection!.CreateCommand();
+        command.CommandText = sql;
+        foreach (var name in parameterNames)
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = name;
+            parameter.Value = DBNull.Value;
+            command.Parameters.Add(parameter);
+        }
+        _commands[key] = command;
+        return command;
+    }
+
+    internal static void Set(DbCommand command, params object?[] values)
+    {
+        for (var i = 0; i < values.Length; i++)
+        {
+            command.Parameters[i].Value = values[i] ?? DBNull.Value;
+        }
+    }
+
+    public async ValueTask DisposeAsync() => await ResetAsync();
+}
+
+/// <summary>Thrown when another process wrote the same external id concurrently; the writer retries the batch.</summary>
+public sealed class IngestRaceException() : Exception("A concurrent writer stored the same record; retry.");
+
+public readonly record struct ResponseCell(long Day, long SiteId, long TeamId, long AgentId, string Channel, string Metric);
+
+public readonly record struct IssueCell(long Day, long SiteId, long TeamId, long AgentId, string Channel);
+
+public sealed record StoredContact(long Id, ContactInput Input, TextFindings? Findings, long CustomerId, long SiteId, long TeamId, long AgentId, long? IssueId, bool Repeat);
+
+public sealed record StoredResponse(long Id, ResponseInput Input, TextFindings? Findings, long CustomerId, long? ContactId, long SiteId, long TeamId, long AgentId, string Channel, long RespondedAtMs);
+
+/// <summary>What one transaction of the writer stored, for the rollups and for observers such as the alert engine.</summary>
+public sealed class IngestBatch(DateTimeOffset now)
+{
+    public DateTimeOffset Now { get; } = now;
+    public List<StoredContact> Contacts { get; } = [];
+    public List<StoredResponse> Responses { get; } = [];
+    internal Dictionary<ResponseCell, (long N, long Top, long Bottom, long Sum)> ResponseCells { get; } = [];
+    internal Dictionary<IssueCell, (long Issues, long Fcr)> IssueCells { get; } = [];
+    internal Dictionary<(char Kind, string Code), (long Id, long SiteId)> NewOrgs { get; } = [];
+
+    public static long DayOf(long unixMilliseconds) => (long)Math.Floor(unixMilliseconds / 86_400_000d);
+
+    internal void AddResponse(ResponseCell cell, string metric, int score)
+    {
+        ResponseCells.TryGetValue(cell, out var c);
+        ResponseCells[cell] = (c.N + 1, c.Top + (MetricScales.IsTop(metric, score) ? 1 : 0), c.Bottom + (MetricScales.IsBottom(metric, score) ? 1 : 0), c.Sum + score);
+    }
+
+    internal void AddIssue(IssueCell cell, long issues, long fcr)
+    {
+        IssueCells.TryGetValue(cell, out var c);
+        IssueCells[cell] = (c.Issues + issues, c.Fcr + fcr);
+    }
+}
+
+/// <summary>Lets other features act on stored records inside the ingest transaction (alerts) and after it commits (live push).</summary>
+public interface IIngestObserver
+{
+    Task BeforeCommitAsync(DbConnection connection, DbTransaction transaction, IngestBatch batch, CancellationToken cancellationToken);
+
+    void AfterCommit(IngestBatch batch);
+}
+
+public sealed class IngestOptions
+{
+    /// <summary>A contact about the same reason within this window is a repeat, so the first was not resolved (FCR).</summary>
+    public TimeSpan RepeatWindow { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>How many items the writer commits together at most.</summary>
+    public int MaxItemsPerCommit { get; set; } = 4000;
+}

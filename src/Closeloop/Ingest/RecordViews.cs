@@ -1,0 +1,87 @@
+using Closeloop.Data;
+using Closeloop.Security;
+using Microsoft.EntityFrameworkCore;
+
+namespace Closeloop.Ingest;
+
+public sealed record CustomerRef(string ExternalId);
+
+public sealed record SentimentView(double Compound);
+
+public sealed record RootCauseView(string Code, double Confidence);
+
+/// <summary>What text analytics found: <c>sentiment.compound</c> from −1 to +1, <c>signals</c>, and the predicted <c>rootCause</c>.</summary>
+public sealed record AnalysisView(SentimentView? Sentiment, IReadOnlyList<string> Signals, RootCauseView? RootCause)
+{
+    public static AnalysisView From(double? sentiment, string? signals, string? rootCause, double? confidence) => new(
+        sentiment is null ? null : new SentimentView(Math.Round(sentiment.Value, 4)),
+        string.IsNullOrEmpty(signals) ? [] : signals.Split(','),
+        rootCause is null ? null : new RootCauseView(rootCause, Math.Round(confidence ?? 0, 4)));
+}
+
+public sealed record IssueView(long Id, int ContactCount, DateTimeOffset FirstAt);
+
+public sealed record ContactView(
+    string ExternalId, CustomerRef Customer, string Channel, DateTimeOffset OccurredAt, string? Site, string? Team, string? Agent,
+    string? Queue, string? Reason, int? WaitSeconds, int? Transfers, bool? Resolved, string? Summary, IssueView? Issue,
+    AnalysisView Analysis, DateTimeOffset ReceivedAt);
+
+public sealed record ResponseView(
+    string ExternalId, CustomerRef Customer, string Metric, int Score, string? Comment, DateTimeOffset RespondedAt,
+    string? ContactExternalId, string? Site, string? Team, string? Agent, string Channel, AnalysisView Analysis, DateTimeOffset ReceivedAt);
+
+/// <summary>Reads one contact or response as the API shows it, within the caller's site scope.</summary>
+public static class RecordViews
+{
+    public static async Task<ContactView?> ContactAsync(CloseloopDb db, CallerScope scope, string? externalId, long? id, CancellationToken ct)
+    {
+        var query = db.Contacts.AsNoTracking();
+        query = id is not null ? query.Where(c => c.Id == id) : query.Where(c => c.ExternalId == externalId);
+        if (scope.SiteId is { } site)
+        {
+            query = query.Where(c => c.SiteId == site);
+        }
+        var row = await query.Select(c => new
+        {
+            Contact = c,
+            Customer = db.Customers.Where(x => x.Id == c.CustomerId).Select(x => x.ExternalId).First(),
+            Site = db.Sites.Where(x => x.Id == c.SiteId).Select(x => x.Code).FirstOrDefault(),
+            Team = db.Teams.Where(x => x.Id == c.TeamId).Select(x => x.Code).FirstOrDefault(),
+            Agent = db.Agents.Where(x => x.Id == c.AgentId).Select(x => x.Code).FirstOrDefault(),
+            Issue = db.Issues.Where(i => i.Id == c.IssueId).Select(i => new IssueView(i.Id, i.ContactCount, i.FirstAt)).FirstOrDefault(),
+        }).FirstOrDefaultAsync(ct);
+        if (row is null)
+        {
+            return null;
+        }
+        var c = row.Contact;
+        return new ContactView(c.ExternalId, new CustomerRef(row.Customer), c.Channel, c.OccurredAt, row.Site, row.Team, row.Agent, c.Queue, c.Reason,
+            c.WaitSeconds, c.Transfers, c.Resolved, c.Summary, row.Issue, AnalysisView.From(c.Sentiment, c.Signals, c.RootCause, c.RootCauseConfidence), c.ReceivedAt);
+    }
+
+    public static async Task<ResponseView?> ResponseAsync(CloseloopDb db, CallerScope scope, string? externalId, long? id, CancellationToken ct)
+    {
+        var query = db.Responses.AsNoTracking();
+        query = id is not null ? query.Where(r => r.Id == id) : query.Where(r => r.ExternalId == externalId);
+        if (scope.SiteId is { } site)
+        {
+            query = query.Where(r => r.SiteId == site);
+        }
+        var row = await query.Select(r => new
+        {
+            Response = r,
+            Customer = db.Customers.Where(x => x.Id == r.CustomerId).Select(x => x.ExternalId).First(),
+            Contact = db.Contacts.Where(x => x.Id == r.ContactId).Select(x => x.ExternalId).FirstOrDefault(),
+            Site = db.Sites.Where(x => x.Id == r.SiteId).Select(x => x.Code).FirstOrDefault(),
+            Team = db.Teams.Where(x => x.Id == r.TeamId).Select(x => x.Code).FirstOrDefault(),
+            Agent = db.Agents.Where(x => x.Id == r.AgentId).Select(x => x.Code).FirstOrDefault(),
+        }).FirstOrDefaultAsync(ct);
+        if (row is null)
+        {
+            return null;
+        }
+        var r = row.Response;
+        return new ResponseView(r.ExternalId, new CustomerRef(row.Customer), r.Metric, r.Score, r.Comment, r.RespondedAt, row.Contact, row.Site, row.Team,
+            row.Agent, r.Channel, AnalysisView.From(r.Sentiment, r.Signals, r.RootCause, r.RootCauseConfidence), r.ReceivedAt);
+    }
+}

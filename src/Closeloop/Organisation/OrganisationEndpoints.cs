@@ -1,0 +1,126 @@
+using Closeloop.Data;
+using Closeloop.Security;
+using Closeloop.Web;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+
+namespace Closeloop.Organisation;
+
+public sealed record SiteView(string Code, string Name, string Kind, string TimeZone, DateTimeOffset CreatedAt);
+
+public sealed record TeamView(string Code, string Name, string? Site, DateTimeOffset CreatedAt);
+
+public sealed record AgentView(string Code, string Name, string? Team, string? Site, DateTimeOffset CreatedAt);
+
+public sealed record SiteUpdate(string? Name, string? Kind, string? TimeZone);
+
+public sealed record NameUpdate(string? Name);
+
+public static class OrganisationEndpoints
+{
+    public static IEndpointRouteBuilder MapOrganisation(this IEndpointRouteBuilder routes)
+    {
+        var sites = routes.MapGroup("/api/v1/sites").WithTags("Organisation");
+        sites.MapGet("/", async (HttpContext http, CloseloopDb db, CancellationToken ct) =>
+            {
+                var scope = CallerScope.From(http.User);
+                return TypedResults.Ok(await db.Sites.AsNoTracking().Where(s => scope.SiteId == null || s.Id == scope.SiteId).OrderBy(s => s.Code)
+                    .Select(s => new SiteView(s.Code, s.Name, s.Kind, s.TimeZone, s.CreatedAt)).ToListAsync(ct));
+            })
+            .WithName("ListSites").WithSummary("The sites the caller may see.");
+        sites.MapGet("/{code}", async Task<Results<Ok<SiteView>, NotFound>> (string code, HttpContext http, CloseloopDb db, CancellationToken ct) =>
+            {
+                var scope = CallerScope.From(http.User);
+                var site = await db.Sites.AsNoTracking().Where(s => s.Code == code.ToLowerInvariant() && (scope.SiteId == null || s.Id == scope.SiteId))
+                    .Select(s => new SiteView(s.Code, s.Name, s.Kind, s.TimeZone, s.CreatedAt)).FirstOrDefaultAsync(ct);
+                return site is null ? TypedResults.NotFound() : TypedResults.Ok(site);
+            })
+            .WithName("GetSite").WithSummary("One site.");
+        sites.MapPut("/{code}", async Task<IResult> (string code, SiteUpdate update, CloseloopDb db, TimeProvider time, CancellationToken ct) =>
+            {
+                var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+                var kind = update.Kind?.Trim().ToLowerInvariant().Replace('-', '_');
+                if (kind == "outsourced" || kind == "vendor")
+                {
+                    kind = SiteKinds.Vendor;
+                }
+                if (kind is not null && !SiteKinds.IsValid(kind))
+                {
+                    errors["kind"] = ["must be in_house or vendor"];
+                }
+                if (update.TimeZone is not null && !TimeZoneInfo.TryFindSystemTimeZoneById(update.TimeZone, out _))
+                {
+                    errors["timeZone"] = ["must be an IANA time zone such as Europe/London"];
+                }
+                if (update.Name is { Length: > 200 })
+                {
+                    errors["name"] = ["must be at most 200 characters"];
+                }
+                var normalized = code.Trim().ToLowerInvariant();
+                if (normalized.Length is 0 or > 100)
+                {
+                    errors["code"] = ["must be 1 to 100 characters"];
+                }
+                if (errors.Count > 0)
+                {
+                    return Problems.Validation(errors);
+                }
+                var site = await db.Sites.FirstOrDefaultAsync(s => s.Code == normalized, ct);
+                var created = site is null;
+                if (site is null)
+                {
+                    site = new Site { Code = normalized, Name = normalized, CreatedAt = time.GetUtcNow() };
+                    db.Sites.Add(site);
+                }
+                site.Name = update.Name?.Trim() ?? site.Name;
+                site.Kind = kind ?? site.Kind;
+                site.TimeZone = update.TimeZone ?? site.TimeZone;
+                await db.SaveChangesAsync(ct);
+                var view = new SiteView(site.Code, site.Name, site.Kind, site.TimeZone, site.CreatedAt);
+                return created ? TypedResults.Created($"/api/v1/sites/{site.Code}", view) : TypedResults.Ok(view);
+            })
+            .RequireAuthorization(Policies.Admin)
+            .WithName("PutSite").WithSummary("Create or change a site: its name, kind (in_house or vendor) and time zone.");
+
+        var teams = routes.MapGroup("/api/v1/teams").WithTags("Organisation");
+        teams.MapGet("/", async (HttpContext http, CloseloopDb db, CancellationToken ct) =>
+                TypedResults.Ok(await TeamQuery(db, CallerScope.From(http.User)).ToListAsync(ct)))
+            .WithName("ListTeams").WithSummary("The teams the caller may see.");
+        teams.MapGet("/{code}", async Task<Results<Ok<TeamView>, NotFound>> (string code, HttpContext http, CloseloopDb db, CancellationToken ct) =>
+                await TeamQuery(db, CallerScope.From(http.User)).FirstOrDefaultAsync(t => t.Code == code.ToLowerInvariant(), ct) is { } team
+                    ? TypedResults.Ok(team) : TypedResults.NotFound())
+            .WithName("GetTeam").WithSummary("One team.");
+
+        var agents = routes.MapGroup("/api/v1/agents").WithTags("Organisation");
+        agents.MapGet("/", async (HttpContext http, CloseloopDb db, CancellationToken ct) =>
+                TypedResults.Ok(await AgentQuery(db, CallerScope.From(http.User)).ToListAsync(ct)))
+            .WithName("ListAgents").WithSummary("The agents the caller may see.");
+        agents.MapGet("/{code}", async Task<Results<Ok<AgentView>, NotFound>> (string code, HttpContext http, CloseloopDb db, CancellationToken ct) =>
+                await AgentQuery(db, CallerScope.From(http.User)).FirstOrDefaultAsync(a => a.Code == code.ToLowerInvariant(), ct) is { } agent
+                    ? TypedResults.Ok(agent) : TypedResults.NotFound())
+            .WithName("GetAgent").WithSummary("One agent.");
+        agents.MapPut("/{code}", async Task<Results<Ok<AgentView>, NotFound>> (string code, NameUpdate update, HttpContext http, CloseloopDb db, CancellationToken ct) =>
+            {
+                var agent = await db.Agents.FirstOrDefaultAsync(a => a.Code == code.ToLowerInvariant(), ct);
+                if (agent is null)
+                {
+                    return TypedResults.NotFound();
+                }
+                agent.Name = update.Name?.Trim() is { Length: > 0 } name ? name : agent.Name;
+                await db.SaveChangesAsync(ct);
+                return TypedResults.Ok((await AgentQuery(db, CallerScope.From(http.User)).FirstAsync(a => a.Code == agent.Code, ct))!);
+            })
+            .RequireAuthorization(Policies.Admin)
+            .WithName("RenameAgent").WithSummary("Give an agent a display name.");
+        return routes;
+    }
+
+    private static IQueryable<TeamView> TeamQuery(CloseloopDb db, CallerScope scope) =>
+        db.Teams.AsNoTracking().Where(t => scope.SiteId == null || t.SiteId == scope.SiteId).OrderBy(t => t.Code)
+            .Select(t => new TeamView(t.Code, t.Name, db.Sites.Where(s => s.Id == t.SiteId).Select(s => s.Code).FirstOrDefault(), t.CreatedAt));
+
+    private static IQueryable<AgentView> AgentQuery(CloseloopDb db, CallerScope scope) =>
+        db.Agents.AsNoTracking().Where(a => scope.SiteId == null || a.SiteId == scope.SiteId).OrderBy(a => a.Code)
+            .Select(a => new AgentView(a.Code, a.Name, db.Teams.Where(t => t.Id == a.TeamId).Select(t => t.Code).FirstOrDefault(),
+                db.Sites.Where(s => s.Id == a.SiteId).Select(s => s.Code).FirstOrDefault(), a.CreatedAt));
+}

@@ -1,0 +1,18 @@
+using Closeloop;
+using Closeloop.Cli;
+
+// One executable: with no verb (or "serve") it runs the web app and API; any other verb is a CLI command
+// that works on the database the configuration names, so it can run beside a running server.
+var verb = args.Length > 0 && !args[0].StartsWith('-') ? args[0].ToLowerInvariant() : "serve";
+if (verb != "serve")
+{
+    return await CliVerbs.RunAsync(args);
+}
+
+var serveArgs = args.SkipWhile(a => a.Equals("serve", StringComparison.OrdinalIgnoreCase)).ToArray();
+var app = CloseloopApp.Build(serveArgs);
+await app.RunAsync();
+return 0;
+
+/// <summary>Visible to the tests' WebApplicationFactory.</summary>
+public partial class Program;

@@ -1,0 +1,28 @@
+using Microsoft.AspNetCore.Authorization;
+
+namespace Closeloop.Security;
+
+public static class Policies
+{
+    public const string Write = "write";
+    public const string ReadRecords = "read-records";
+    public const string Admin = "admin";
+
+    public static void Add(AuthorizationOptions options)
+    {
+        // Every endpoint needs a caller, by API key or by a person's cookie; a role check narrows it further.
+        var authenticated = new AuthorizationPolicyBuilder(ApiKeyAuthenticationHandler.SchemeName, PersonAuthentication.Scheme)
+            .RequireAuthenticatedUser()
+            .Build();
+        options.DefaultPolicy = authenticated;
+        options.FallbackPolicy = authenticated;
+        options.AddPolicy(Write, p => p.Combine(authenticated).RequireRole(Roles.Writers));
+        options.AddPolicy(ReadRecords, p => p.Combine(authenticated).RequireRole(Roles.RecordReaders));
+        options.AddPolicy(Admin, p => p.Combine(authenticated).RequireRole(Roles.Admin));
+    }
+}
+
+public static class PersonAuthentication
+{
+    public const string Scheme = "Cookies";
+}

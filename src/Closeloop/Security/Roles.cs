@@ -1,0 +1,66 @@
+using System.Security.Claims;
+
+namespace Closeloop.Security;
+
+/// <summary>The roles of PRODUCT.md's table, plus <c>integration</c> for machines that feed records in.</summary>
+public static class Roles
+{
+    public const string Admin = "admin";
+    public const string Executive = "executive";
+    public const string SiteManager = "site_manager";
+    public const string Supervisor = "supervisor";
+    public const string Qa = "qa";
+    public const string Recovery = "recovery";
+    public const string Agent = "agent";
+    public const string Department = "department";
+    public const string Integration = "integration";
+
+    public static readonly IReadOnlyList<string> All = [Admin, Executive, SiteManager, Supervisor, Qa, Recovery, Agent, Department, Integration];
+
+    /// <summary>Who may write contacts and responses.</summary>
+    public static readonly string[] Writers = [Admin, Integration, SiteManager, Supervisor, Agent];
+
+    /// <summary>Who may read individual customers and their records (departments see aggregates only).</summary>
+    public static readonly string[] RecordReaders = [Admin, Executive, SiteManager, Supervisor, Qa, Recovery, Agent, Integration];
+
+    public static string? Normalize(string? role)
+    {
+        if (string.IsNullOrWhiteSpace(role))
+        {
+            return null;
+        }
+        var r = role.Trim().ToLowerInvariant().Replace('-', '_').Replace(' ', '_');
+        r = r switch
+        {
+            "sitemanager" or "site_manager" => SiteManager,
+            "recovery_specialist" => Recovery,
+            _ => r,
+        };
+        return All.Contains(r) ? r : null;
+    }
+}
+
+public static class ClaimNames
+{
+    public const string SiteId = "closeloop:site_id";
+    public const string SiteCode = "closeloop:site";
+    public const string KeyId = "closeloop:key_id";
+    public const string UserId = "closeloop:user_id";
+}
+
+/// <summary>What the caller may see: every site, or one.</summary>
+public sealed record CallerScope(string Role, long? SiteId, string? SiteCode, string Actor)
+{
+    public bool IsSiteScoped => SiteId is not null;
+
+    public bool CanSeeSite(long siteId) => SiteId is null || SiteId == siteId;
+
+    public static CallerScope From(ClaimsPrincipal user)
+    {
+        var role = user.FindFirstValue(ClaimTypes.Role) ?? string.Empty;
+        var site = user.FindFirstValue(ClaimNames.SiteId);
+        long? siteId = site is null ? null : long.Parse(site, System.Globalization.CultureInfo.InvariantCulture);
+        var actor = user.FindFirstValue(ClaimTypes.Name) ?? "unknown";
+        return new CallerScope(role, siteId, user.FindFirstValue(ClaimNames.SiteCode), actor);
+    }
+}

@@ -1,0 +1,89 @@
+using System.Buffers;
+using System.Text.Json;
+
+namespace Closeloop.Web;
+
+/// <summary>
+/// Reads a JSON request body with a size limit that holds the same under Kestrel and the test server,
+/// and turns every way a body can be unreadable into a problem response instead of an exception.
+/// </summary>
+public static class JsonBody
+{
+    public const int SingleLimit = 1024 * 1024;
+    public const int BatchLimit = 10 * 1024 * 1024;
+
+    public static async Task<(JsonDocument? Document, IResult? Problem)> ReadAsync(HttpRequest request, int limit, CancellationToken cancellationToken)
+    {
+        if (request.ContentType is { } contentType && !contentType.Contains("json", StringComparison.OrdinalIgnoreCase))
+        {
+            return (null, Problems.Status(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type", "Send the body as application/json."));
+        }
+        if (request.ContentLength > limit)
+        {
+            return (null, TooLarge(limit));
+        }
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(limit + 1, (int)(request.ContentLength ?? 16 * 1024) + 1));
+        var length = 0;
+        try
+        {
+            while (true)
+            {
+                if (length == buffer.Length)
+                {
+                    if (length > limit)
+                    {
+                        return (null, TooLarge(limit));
+                    }
+                    var bigger = ArrayPool<byte>.Shared.Rent(Math.Min(limit + 1, buffer.Length * 2));
+                    buffer.AsSpan(0, length).CopyTo(bigger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = bigger;
+                }
+                var read = await request.Body.ReadAsync(buffer.AsMemory(length, buffer.Length - length), cancellationToken);
+                if (read == 0)
+                {
+                    break;
+                }
+                length += read;
+                if (length > limit)
+                {
+                    return (null, TooLarge(limit));
+                }
+            }
+            if (length == 0)
+            {
+                return (null, Problems.Validation("body", "a JSON body is required"));
+            }
+            try
+            {
+                return (JsonDocument.Parse(buffer.AsMemory(0, length), new JsonDocumentOptions { MaxDepth = 32 }), null);
+            }
+            catch (JsonException ex)
+            {
+                return (null, Problems.Validation("body", $"is not valid JSON (line {ex.LineNumber + 1}, byte {ex.BytePositionInLine + 1})"));
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static IResult TooLarge(int limit) =>
+        Problems.Status(StatusCodes.Status413PayloadTooLarge, "Request body too large", $"The body may be at most {limit / 1024 / 1024} MB.");
+}
+
+public static class Problems
+{
+    public static IResult Validation(string field, string message) =>
+        Validation(new Dictionary<string, string[]>(StringComparer.Ordinal) { [field] = [message] });
+
+    public static IResult Validation(IDictionary<string, string[]> errors) =>
+        TypedResults.ValidationProblem(errors, title: "One or more fields are invalid.", type: "https://closeloop.dev/problems/validation");
+
+    public static IResult Status(int status, string title, string? detail = null) =>
+        TypedResults.Problem(detail: detail, statusCode: status, title: title);
+
+    public static IResult Conflict(string detail) =>
+        TypedResults.Problem(detail: detail, statusCode: StatusCodes.Status409Conflict, title: "Conflict", type: "https://closeloop.dev/problems/conflict");
+}
