@@ -26,7 +26,7 @@ public static class CloseloopApp
             builder.Configuration["Demo:Load"] = "true";
         }
 
-        builder.Services.AddCloseloopCore(builder.Configuration);
+        builder.Services.AddCloseloopCore();
         builder.Services.AddHostedService<StartupTasks>();
         builder.Services.AddSingleton<IngestWriter>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<IngestWriter>());
@@ -83,15 +83,16 @@ public static class CloseloopApp
     }
 
     /// <summary>The services the web app and the CLI verbs share.</summary>
-    public static IServiceCollection AddCloseloopCore(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddCloseloopCore(this IServiceCollection services)
     {
-        var database = DatabaseOptions.FromConfiguration(configuration);
-        services.AddSingleton(database);
+        // Read lazily, when the container is built, so that test hosts and --Key=value overrides are seen.
+        services.AddSingleton(sp => DatabaseOptions.FromConfiguration(sp.GetRequiredService<IConfiguration>()));
         services.AddSingleton<Db>();
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<Migrator>();
-        services.AddDbContextPool<CloseloopDb>(options =>
+        services.AddDbContextPool<CloseloopDb>((sp, options) =>
         {
+            var database = sp.GetRequiredService<DatabaseOptions>();
             if (database.Provider == DatabaseProvider.Sqlite)
             {
                 options.UseSqlite(database.ConnectionString);
@@ -101,10 +102,11 @@ public static class CloseloopApp
                 options.UseNpgsql(database.ConnectionString);
             }
         });
-        services.Configure<IngestOptions>(options =>
+        services.AddOptions<IngestOptions>().Configure<IConfiguration>((options, config) =>
         {
-            if (configuration["Ingest:RepeatWindow"] is { } window)
+            if (config["Ingest:RepeatWindow"] is { } window)
             {
+                // An ISO 8601 duration such as P7D, as everywhere else in the configuration.
                 options.RepeatWindow = System.Xml.XmlConvert.ToTimeSpan(window);
             }
         });

@@ -30,7 +30,7 @@ public static class CliVerbs
         }
         var builder = Host.CreateApplicationBuilder(rest.Where(a => a.StartsWith("--", StringComparison.Ordinal) && a.Contains('=', StringComparison.Ordinal)).ToArray());
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.Services.AddCloseloopCore(builder.Configuration);
+        builder.Services.AddCloseloopCore();
         builder.Services.AddSingleton<CsvImport>();
         using var host = builder.Build();
         var services = host.Services;

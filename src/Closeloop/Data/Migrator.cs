@@ -45,7 +45,14 @@ public sealed class Migrator(Db db, ILogger<Migrator> logger)
                 {
                     continue;
                 }
+                // SQLite's default transaction takes the write lock at once (BEGIN IMMEDIATE), and PostgreSQL holds the
+                // advisory lock, so a second migrator waits here and then sees the migration already applied.
                 await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+                if (await IsAppliedAsync(connection, transaction, id, cancellationToken))
+                {
+                    await transaction.RollbackAsync(cancellationToken);
+                    continue;
+                }
                 await ExecuteAsync(connection, transaction, sql, cancellationToken);
                 await using (var record = connection.CreateCommand())
                 {
@@ -100,6 +107,15 @@ public sealed class Migrator(Db db, ILogger<Migrator> logger)
             var id = name[(name.IndexOf(folder, StringComparison.Ordinal) + folder.Length)..^4];
             yield return (id, reader.ReadToEnd());
         }
+    }
+
+    private static async Task<bool> IsAppliedAsync(DbConnection connection, DbTransaction transaction, string id, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT COUNT(*) FROM schema_migrations WHERE id = @id";
+        AddParameter(command, "@id", id);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) > 0;
     }
 
     private static async Task ExecuteAsync(DbConnection connection, DbTransaction? transaction, string sql, CancellationToken cancellationToken)

@@ -147,14 +147,17 @@ public static class MetricsQuery
         }
         try
         {
-            var keySql = column ?? "0";
+            // PostgreSQL refuses a constant in GROUP BY and SQLite reads an integer there as a column number,
+            // so an ungrouped report selects a constant key and groups by the metric alone.
+            var keySql = column ?? "'all'";
+            string By(string key, string rest) => column is null ? (rest.Length == 0 ? "" : $" GROUP BY {rest}") : $" GROUP BY {key}" + (rest.Length == 0 ? "" : $", {rest}");
             var siteSql = siteId is null ? "" : " AND site_id = @site";
             if (firstFullDay < endFullDay)
             {
                 await ReadAsync(connection, $"SELECT {keySql}, metric, SUM(n), SUM(top), SUM(bottom), SUM(score_sum) FROM response_rollups " +
-                    $"WHERE day >= @a AND day < @b{siteSql} GROUP BY {keySql}, metric", firstFullDay, endFullDay, siteId,
+                    $"WHERE day >= @a AND day < @b{siteSql}" + By(keySql, "metric"), firstFullDay, endFullDay, siteId,
                     r => Add(cells, Key(r), r.GetString(1), r.GetInt64(2), r.GetInt64(3), r.GetInt64(4), r.GetInt64(5)), ct);
-                await ReadAsync(connection, $"SELECT {keySql}, SUM(issues), SUM(fcr) FROM issue_rollups WHERE day >= @a AND day < @b{siteSql} GROUP BY {keySql}",
+                await ReadAsync(connection, $"SELECT {keySql}, SUM(issues), SUM(fcr) FROM issue_rollups WHERE day >= @a AND day < @b{siteSql}" + By(keySql, ""),
                     firstFullDay, endFullDay, siteId, r => AddIssues(cells, Key(r), r.GetInt64(1), r.GetInt64(2)), ct);
             }
             var edges = firstFullDay < endFullDay
@@ -171,11 +174,11 @@ public static class MetricsQuery
                     $"SELECT {rawKey}, metric, COUNT(*), " +
                     "SUM(CASE WHEN (metric = 'csat' AND score >= 4) OR (metric = 'nps' AND score >= 9) OR (metric = 'ces' AND score >= 5) THEN 1 ELSE 0 END), " +
                     "SUM(CASE WHEN (metric = 'csat' AND score <= 2) OR (metric = 'nps' AND score <= 6) OR (metric = 'ces' AND score <= 3) THEN 1 ELSE 0 END), " +
-                    $"SUM(score) FROM responses WHERE responded_at >= @a AND responded_at < @b{siteSql} GROUP BY {rawKey}, metric",
+                    $"SUM(score) FROM responses WHERE responded_at >= @a AND responded_at < @b{siteSql}" + By(rawKey, "metric"),
                     a, b, siteId, r => Add(cells, Key(r), r.GetString(1), r.GetInt64(2), r.GetInt64(3), r.GetInt64(4), r.GetInt64(5)), ct);
                 await ReadAsync(connection,
                     $"SELECT {keySql}, COUNT(*), SUM(CASE WHEN contact_count = 1 AND (first_resolved IS NULL OR first_resolved = @t) THEN 1 ELSE 0 END) " +
-                    $"FROM issues WHERE first_at >= @a AND first_at < @b{siteSql} GROUP BY {keySql}",
+                    $"FROM issues WHERE first_at >= @a AND first_at < @b{siteSql}" + By(keySql, ""),
                     a, b, siteId, r => AddIssues(cells, Key(r), r.GetInt64(1), r.GetInt64(2)), ct);
             }
         }

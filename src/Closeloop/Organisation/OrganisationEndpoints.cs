@@ -87,7 +87,7 @@ public static class OrganisationEndpoints
                 TypedResults.Ok(await TeamQuery(db, CallerScope.From(http.User)).ToListAsync(ct)))
             .WithName("ListTeams").WithSummary("The teams the caller may see.");
         teams.MapGet("/{code}", async Task<Results<Ok<TeamView>, NotFound>> (string code, HttpContext http, CloseloopDb db, CancellationToken ct) =>
-                await TeamQuery(db, CallerScope.From(http.User)).FirstOrDefaultAsync(t => t.Code == code.ToLowerInvariant(), ct) is { } team
+                await TeamQuery(db, CallerScope.From(http.User), code.ToLowerInvariant()).FirstOrDefaultAsync(ct) is { } team
                     ? TypedResults.Ok(team) : TypedResults.NotFound())
             .WithName("GetTeam").WithSummary("One team.");
 
@@ -96,7 +96,7 @@ public static class OrganisationEndpoints
                 TypedResults.Ok(await AgentQuery(db, CallerScope.From(http.User)).ToListAsync(ct)))
             .WithName("ListAgents").WithSummary("The agents the caller may see.");
         agents.MapGet("/{code}", async Task<Results<Ok<AgentView>, NotFound>> (string code, HttpContext http, CloseloopDb db, CancellationToken ct) =>
-                await AgentQuery(db, CallerScope.From(http.User)).FirstOrDefaultAsync(a => a.Code == code.ToLowerInvariant(), ct) is { } agent
+                await AgentQuery(db, CallerScope.From(http.User), code.ToLowerInvariant()).FirstOrDefaultAsync(ct) is { } agent
                     ? TypedResults.Ok(agent) : TypedResults.NotFound())
             .WithName("GetAgent").WithSummary("One agent.");
         agents.MapPut("/{code}", async Task<Results<Ok<AgentView>, NotFound>> (string code, NameUpdate update, HttpContext http, CloseloopDb db, CancellationToken ct) =>
@@ -108,19 +108,19 @@ public static class OrganisationEndpoints
                 }
                 agent.Name = update.Name?.Trim() is { Length: > 0 } name ? name : agent.Name;
                 await db.SaveChangesAsync(ct);
-                return TypedResults.Ok((await AgentQuery(db, CallerScope.From(http.User)).FirstAsync(a => a.Code == agent.Code, ct))!);
+                return TypedResults.Ok(await AgentQuery(db, CallerScope.From(http.User), agent.Code).FirstAsync(ct));
             })
             .RequireAuthorization(Policies.Admin)
             .WithName("RenameAgent").WithSummary("Give an agent a display name.");
         return routes;
     }
 
-    private static IQueryable<TeamView> TeamQuery(CloseloopDb db, CallerScope scope) =>
-        db.Teams.AsNoTracking().Where(t => scope.SiteId == null || t.SiteId == scope.SiteId).OrderBy(t => t.Code)
+    private static IQueryable<TeamView> TeamQuery(CloseloopDb db, CallerScope scope, string? code = null) =>
+        db.Teams.AsNoTracking().Where(t => (scope.SiteId == null || t.SiteId == scope.SiteId) && (code == null || t.Code == code)).OrderBy(t => t.Code)
             .Select(t => new TeamView(t.Code, t.Name, db.Sites.Where(s => s.Id == t.SiteId).Select(s => s.Code).FirstOrDefault(), t.CreatedAt));
 
-    private static IQueryable<AgentView> AgentQuery(CloseloopDb db, CallerScope scope) =>
-        db.Agents.AsNoTracking().Where(a => scope.SiteId == null || a.SiteId == scope.SiteId).OrderBy(a => a.Code)
+    private static IQueryable<AgentView> AgentQuery(CloseloopDb db, CallerScope scope, string? code = null) =>
+        db.Agents.AsNoTracking().Where(a => (scope.SiteId == null || a.SiteId == scope.SiteId) && (code == null || a.Code == code)).OrderBy(a => a.Code)
             .Select(a => new AgentView(a.Code, a.Name, db.Teams.Where(t => t.Id == a.TeamId).Select(t => t.Code).FirstOrDefault(),
                 db.Sites.Where(s => s.Id == a.SiteId).Select(s => s.Code).FirstOrDefault(), a.CreatedAt));
 }

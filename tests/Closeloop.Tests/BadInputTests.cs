@@ -1,0 +1,182 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Closeloop.Tests.Infrastructure;
+
+namespace Closeloop.Tests;
+
+public sealed class BadInputTests
+{
+    public static TheoryData<string> Providers => TestDatabases.All;
+
+    private static async Task<Dictionary<string, string[]>> AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status = HttpStatusCode.BadRequest)
+    {
+        Assert.Equal(status, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var body = await response.ReadJsonAsync();
+        Assert.Equal((int)status, body.GetProperty("status").GetInt32());
+        return body.TryGetProperty("errors", out var errors)
+            ? errors.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.EnumerateArray().Select(v => v.GetString()!).ToArray())
+            : [];
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task MissingRequiredFieldsAreAllNamed(string provider)
+    {
+        using var client = TestApp.Shared(provider).Admin();
+
+        var errors = await AssertProblemAsync(await client.PostRawAsync("/api/v1/contacts", "{}"));
+
+        Assert.Contains("externalId", errors.Keys);
+        Assert.Contains("customer", errors.Keys);
+        Assert.Contains("channel", errors.Keys);
+        Assert.Contains("occurredAt", errors.Keys);
+
+        var responseErrors = await AssertProblemAsync(await client.PostRawAsync("/api/v1/responses", """{"customer":{}}"""));
+        Assert.Contains("externalId", responseErrors.Keys);
+        Assert.Contains("customer.externalId", responseErrors.Keys);
+        Assert.Contains("metric", responseErrors.Keys);
+        Assert.Contains("score", responseErrors.Keys);
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task WrongTypesAnswer400NamingTheFieldNever500(string provider)
+    {
+        using var client = TestApp.Shared(provider).Admin();
+        var body = """
+            {"externalId": 42, "customer": {"externalId": "c1", "email": "not-an-email"}, "metric": "csat", "score": "five",
+             "respondedAt": 12, "channel": ["phone"], "comment": {"text": "x"}}
+            """;
+
+        var errors = await AssertProblemAsync(await client.PostRawAsync("/api/v1/responses", body));
+
+        Assert.Contains("externalId", errors.Keys);
+        Assert.Contains("score", errors.Keys);
+        Assert.Contains("respondedAt", errors.Keys);
+        Assert.Contains("channel", errors.Keys);
+        Assert.Contains("comment", errors.Keys);
+        Assert.Contains("customer.email", errors.Keys);
+
+        var contactErrors = await AssertProblemAsync(await client.PostRawAsync("/api/v1/contacts",
+            """{"externalId":"x","customer":"c1","channel":"phone","occurredAt":"yesterday","waitSeconds":-3,"transfers":1.5,"resolved":"yes"}"""));
+        Assert.Contains("customer", contactErrors.Keys);
+        Assert.Contains("occurredAt", contactErrors.Keys);
+        Assert.Contains("waitSeconds", contactErrors.Keys);
+        Assert.Contains("transfers", contactErrors.Keys);
+        Assert.Contains("resolved", contactErrors.Keys);
+    }
+
+    [Theory]
+    [InlineData("{\"externalId\": ")]
+    [InlineData("{'externalId': 'x'}")]
+    [InlineData("not json at all")]
+    [InlineData("[1, 2")]
+    [InlineData("")]
+    public async Task MalformedJsonAnswers400(string body)
+    {
+        using var client = TestApp.Shared(TestDatabases.Sqlite).Admin();
+
+        var errors = await AssertProblemAsync(await client.PostRawAsync("/api/v1/responses", body));
+        Assert.Contains("body", errors.Keys);
+        var batchErrors = await AssertProblemAsync(await client.PostRawAsync("/api/v1/contacts/batch", body));
+        Assert.Contains("body", batchErrors.Keys);
+    }
+
+    [Theory]
+    [InlineData("csat", 0)]
+    [InlineData("csat", 6)]
+    [InlineData("nps", -1)]
+    [InlineData("nps", 11)]
+    [InlineData("ces", 0)]
+    [InlineData("ces", 8)]
+    public async Task ScoresOutsideTheirMetricsScaleAreRefused(string metric, int score)
+    {
+        using var client = TestApp.Shared(TestDatabases.Sqlite).Admin();
+
+        var errors = await AssertProblemAsync(await client.PostJsonAsync("/api/v1/responses", Json.Response(Unique.Id("r"), "cust", metric, score)));
+
+        Assert.Contains("score", errors.Keys);
+    }
+
+    [Fact]
+    public async Task UnknownMetricAndChannelAndFractionalScoreAreRefused()
+    {
+        using var client = TestApp.Shared(TestDatabases.Sqlite).Admin();
+
+        var errors = await AssertProblemAsync(await client.PostRawAsync("/api/v1/responses",
+            """{"externalId":"x1","customer":{"externalId":"c"},"metric":"ltr","score":3.5,"channel":"carrier-pigeon"}"""));
+
+        Assert.Contains("metric", errors.Keys);
+        Assert.Contains("score", errors.Keys);
+        Assert.Contains("channel", errors.Keys);
+    }
+
+    [Fact]
+    public async Task ABodyOverOneMegabyteAnswers413()
+    {
+        using var client = TestApp.Shared(TestDatabases.Sqlite).Admin();
+        var comment = new string('a', 1024 * 1024);
+        var body = JsonSerializer.Serialize(Json.Response(Unique.Id("r"), "cust", "csat", 3, comment));
+
+        await AssertProblemAsync(await client.PostRawAsync("/api/v1/responses", body), HttpStatusCode.RequestEntityTooLarge);
+    }
+
+    [Fact]
+    public async Task ABatchOverTenMegabytesAnswers413AndUnderItIsRead()
+    {
+        using var client = TestApp.Shared(TestDatabases.Sqlite).Admin();
+        var big = new StringBuilder("[");
+        var item = JsonSerializer.Serialize(Json.Response("r-x", "cust", "csat", 3, new string('b', 11_000)));
+        for (var i = 0; i < 1000; i++)
+        {
+            big.Append(i == 0 ? "" : ",").Append(item);
+        }
+        big.Append(']');
+        Assert.True(big.Length > 10 * 1024 * 1024);
+
+        await AssertProblemAsync(await client.PostRawAsync("/api/v1/responses/batch", big.ToString()), HttpStatusCode.RequestEntityTooLarge);
+    }
+
+    [Fact]
+    public async Task ABatchOfMoreThanAThousandItemsOrNotAnArrayIsRefused()
+    {
+        using var client = TestApp.Shared(TestDatabases.Sqlite).Admin();
+        var items = Enumerable.Range(0, 1001).Select(i => Json.Response($"too-many-{i}", "cust", "csat", 3)).ToArray();
+
+        var errors = await AssertProblemAsync(await client.PostJsonAsync("/api/v1/responses/batch", items));
+        Assert.Contains("body", errors.Keys);
+        Assert.Contains("body", (await AssertProblemAsync(await client.PostRawAsync("/api/v1/responses/batch", """{"externalId":"x"}"""))).Keys);
+        Assert.Contains("body", (await AssertProblemAsync(await client.PostRawAsync("/api/v1/responses/batch", "[]"))).Keys);
+        // Nothing of the refused batch was stored.
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/api/v1/responses/too-many-0")).StatusCode);
+    }
+
+    [Fact]
+    public async Task ANonJsonContentTypeAnswers415()
+    {
+        using var client = TestApp.Shared(TestDatabases.Sqlite).Admin();
+
+        await AssertProblemAsync(await client.PostRawAsync("/api/v1/responses", "externalId=x", "application/x-www-form-urlencoded"), HttpStatusCode.UnsupportedMediaType);
+    }
+
+    [Fact]
+    public async Task AResponseNamingAnUnknownContactIsRefused()
+    {
+        using var client = TestApp.Shared(TestDatabases.Sqlite).Admin();
+
+        var errors = await AssertProblemAsync(await client.PostJsonAsync("/api/v1/responses", Json.Response(Unique.Id("r"), "cust", "csat", 3, contact: "no-such-contact")));
+
+        Assert.Contains("contactExternalId", errors.Keys);
+    }
+
+    [Fact]
+    public async Task BadQueryParametersOfMetricsAreNamed()
+    {
+        using var client = TestApp.Shared(TestDatabases.Sqlite).Admin();
+
+        var errors = await AssertProblemAsync(await client.GetAsync("/api/v1/metrics?from=last-week&groupBy=planet"));
+
+        Assert.Contains("from", errors.Keys);
+        Assert.Contains("groupBy", errors.Keys);
+    }
+}

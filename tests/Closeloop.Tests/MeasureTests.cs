@@ -1,0 +1,164 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using Closeloop.Tests.Infrastructure;
+
+namespace Closeloop.Tests;
+
+public sealed class MeasureTests
+{
+    public static TheoryData<string> Providers => TestDatabases.All;
+
+    private static DateTimeOffset At(string text) => DateTimeOffset.Parse(text, CultureInfo.InvariantCulture);
+
+    private static JsonElement Figure(JsonElement report, string metric) => report.GetProperty("total").GetProperty(metric);
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task CsatNpsAndCesAreComputedAsTheIndustryDefinesThem(string provider)
+    {
+        using var client = TestApp.Shared(provider).Admin();
+        var site = Unique.Id("site");
+        var customer = Unique.Id("cust");
+        // CSAT 1..5: 5,4,4,3,1 -> top-two box 3 of 5 = 60%.
+        // NPS 0..10: 10,9,8,7,6,0,9 -> promoters 3, passives 2, detractors 2, n 7 -> (3-2)/7 = 14.2857%.
+        // CES 1..7: 7,5,4,2 -> 5-7 is 2 of 4 = 50%, mean 4.5.
+        var scores = new[] { ("csat", 5), ("csat", 4), ("csat", 4), ("csat", 3), ("csat", 1), ("nps", 10), ("nps", 9), ("nps", 8), ("nps", 7), ("nps", 6), ("nps", 0), ("nps", 9), ("ces", 7), ("ces", 5), ("ces", 4), ("ces", 2) };
+        var batch = scores.Select((s, i) => Json.Response(Unique.Id("r"), customer, s.Item1, s.Item2, site: site, at: At("2026-10-05T08:00:00Z").AddHours(i))).ToArray();
+        Assert.Equal(16, (await (await client.PostJsonAsync("/api/v1/responses/batch", batch)).ReadJsonAsync()).GetProperty("created").GetInt32());
+
+        var report = await (await client.GetAsync($"/api/v1/metrics?site={site}")).ReadJsonAsync();
+
+        Assert.Equal(60.0, Figure(report, "csat").GetProperty("value").GetDouble(), 6);
+        Assert.Equal(5, Figure(report, "csat").GetProperty("n").GetInt32());
+        Assert.Equal(100.0 / 7, Figure(report, "nps").GetProperty("value").GetDouble(), 6);
+        Assert.Equal(7, Figure(report, "nps").GetProperty("n").GetInt32());
+        Assert.Equal(3, Figure(report, "nps").GetProperty("promoters").GetInt32());
+        Assert.Equal(2, Figure(report, "nps").GetProperty("passives").GetInt32());
+        Assert.Equal(2, Figure(report, "nps").GetProperty("detractors").GetInt32());
+        Assert.Equal(50.0, Figure(report, "ces").GetProperty("value").GetDouble(), 6);
+        Assert.Equal(4.5, Figure(report, "ces").GetProperty("mean").GetDouble(), 6);
+        Assert.Equal(4, Figure(report, "ces").GetProperty("n").GetInt32());
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task AFigureWithNoAnswersIsNullWithACountOfZero(string provider)
+    {
+        using var client = TestApp.Shared(provider).Admin();
+        var site = Unique.Id("site");
+        await client.PostJsonAsync("/api/v1/responses", Json.Response(Unique.Id("r"), Unique.Id("cust"), "csat", 5, site: site));
+
+        var report = await (await client.GetAsync($"/api/v1/metrics?site={site}")).ReadJsonAsync();
+
+        Assert.Equal(JsonValueKind.Null, Figure(report, "nps").GetProperty("value").ValueKind);
+        Assert.Equal(0, Figure(report, "nps").GetProperty("n").GetInt32());
+        Assert.Equal(100.0, Figure(report, "csat").GetProperty("value").GetDouble());
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task MeasuresGroupBySiteTeamAgentChannelAndDay(string provider)
+    {
+        using var client = TestApp.Shared(provider).Admin();
+        var prefix = Unique.Id("g");
+        var (siteA, siteB) = ($"{prefix}-a", $"{prefix}-b");
+        object[] batch =
+        [
+            Json.Response(Unique.Id("r"), "c1", "csat", 5, site: siteA, team: $"{siteA}-t", agent: $"{siteA}-x", channel: "chat", at: At("2026-09-01T10:00:00Z")),
+            Json.Response(Unique.Id("r"), "c2", "csat", 1, site: siteA, team: $"{siteA}-t", agent: $"{siteA}-y", channel: "phone", at: At("2026-09-01T23:59:00Z")),
+            Json.Response(Unique.Id("r"), "c3", "csat", 4, site: siteB, team: $"{siteB}-t", agent: $"{siteB}-z", channel: "chat", at: At("2026-09-02T00:01:00Z")),
+        ];
+        await client.PostJsonAsync("/api/v1/responses/batch", batch);
+
+        async Task<Dictionary<string, (double Value, int N)>> Groups(string by)
+        {
+            var report = await (await client.GetAsync($"/api/v1/metrics?from=2026-09-01&to=2026-09-02&groupBy={by}")).ReadJsonAsync();
+            return report.GetProperty("groups").EnumerateArray()
+                .Where(g => g.GetProperty("key").ValueKind == JsonValueKind.String && (by is "day" or "channel" || g.GetProperty("key").GetString()!.StartsWith(prefix, StringComparison.Ordinal)))
+                .ToDictionary(g => g.GetProperty("key").GetString()!, g => (g.GetProperty("csat").GetProperty("value").GetDouble(), g.GetProperty("csat").GetProperty("n").GetInt32()));
+        }
+
+        var bySite = await Groups("site");
+        Assert.Equal((50.0, 2), bySite[siteA]);
+        Assert.Equal((100.0, 1), bySite[siteB]);
+        var byAgent = await Groups("agent");
+        Assert.Equal((100.0, 1), byAgent[$"{siteA}-x"]);
+        Assert.Equal((0.0, 1), byAgent[$"{siteA}-y"]);
+        var byTeam = await Groups("team");
+        Assert.Equal((50.0, 2), byTeam[$"{siteA}-t"]);
+
+        // Channel and day groups mix in other tests' data on the shared database: check this test's site alone.
+        var scoped = await (await client.GetAsync($"/api/v1/metrics?from=2026-09-01&to=2026-09-02&groupBy=day&site={siteA}")).ReadJsonAsync();
+        var days = scoped.GetProperty("groups").EnumerateArray().ToDictionary(g => g.GetProperty("key").GetString()!, g => g.GetProperty("csat").GetProperty("n").GetInt32());
+        Assert.Equal(new Dictionary<string, int> { ["2026-09-01"] = 2 }, days);
+        var channels = await (await client.GetAsync($"/api/v1/metrics?groupBy=channel&site={siteA}")).ReadJsonAsync();
+        Assert.Equal(["chat", "phone"], channels.GetProperty("groups").EnumerateArray().Select(g => g.GetProperty("key").GetString()).Order());
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task APeriodWithPartialDaysCountsExactlyTheResponsesInside(string provider)
+    {
+        using var client = TestApp.Shared(provider).Admin();
+        var site = Unique.Id("site");
+        var times = new[] { "2026-08-01T05:00:00Z", "2026-08-01T18:00:00Z", "2026-08-02T12:00:00Z", "2026-08-03T09:59:59Z", "2026-08-03T10:00:00Z", "2026-08-04T01:00:00Z" };
+        await client.PostJsonAsync("/api/v1/responses/batch", times.Select(t => Json.Response(Unique.Id("r"), "c", "csat", 5, site: site, at: At(t))).ToArray());
+
+        async Task<int> Count(string query) =>
+            Figure(await (await client.GetAsync($"/api/v1/metrics?site={site}&{query}")).ReadJsonAsync(), "csat").GetProperty("n").GetInt32();
+
+        Assert.Equal(6, await Count(""));
+        Assert.Equal(3, await Count("from=2026-08-01T12:00:00Z&to=2026-08-03T10:00:00Z"));
+        Assert.Equal(1, await Count("from=2026-08-03T09:00:00Z&to=2026-08-03T10:00:00Z"));
+        Assert.Equal(3, await Count("from=2026-08-02&to=2026-08-03"));
+        Assert.Equal(2, await Count("from=2026-08-01&to=2026-08-01"));
+        Assert.Equal(0, await Count("from=2026-08-05"));
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task ARepeatContactOnTheSameReasonWithinSevenDaysJoinsTheIssueAndFailsFcr(string provider)
+    {
+        using var client = TestApp.Shared(provider).Admin();
+        var site = Unique.Id("site");
+        var customer = Unique.Id("cust");
+        var other = Unique.Id("cust");
+        async Task<JsonElement> Post(string id, string who, string reason, string at, bool? resolved = true) =>
+            await (await client.PostJsonAsync("/api/v1/contacts", Json.Contact(id, who, site: site, agent: $"{site}-agent", reason: reason, resolved: resolved, at: At(at)))).ReadJsonAsync();
+
+        var first = await Post("first-" + site, customer, "billing", "2026-07-01T09:00:00Z");
+        var repeat = await Post("repeat-" + site, customer, "billing", "2026-07-07T08:00:00Z");
+        var later = await Post("later-" + site, customer, "billing", "2026-07-15T09:00:00Z");
+        var otherReason = await Post("other-reason-" + site, customer, "delivery", "2026-07-02T09:00:00Z");
+        var otherCustomer = await Post("other-customer-" + site, other, "billing", "2026-07-02T09:00:00Z");
+        var unresolved = await Post("unresolved-" + site, other, "password", "2026-07-03T09:00:00Z", resolved: false);
+
+        Assert.Equal(first.GetProperty("issue").GetProperty("id").GetInt64(), repeat.GetProperty("issue").GetProperty("id").GetInt64());
+        Assert.Equal(2, repeat.GetProperty("issue").GetProperty("contactCount").GetInt32());
+        Assert.NotEqual(first.GetProperty("issue").GetProperty("id").GetInt64(), later.GetProperty("issue").GetProperty("id").GetInt64());
+        Assert.NotEqual(first.GetProperty("issue").GetProperty("id").GetInt64(), otherReason.GetProperty("issue").GetProperty("id").GetInt64());
+        Assert.NotEqual(first.GetProperty("issue").GetProperty("id").GetInt64(), otherCustomer.GetProperty("issue").GetProperty("id").GetInt64());
+        Assert.Equal(2, (await (await client.GetAsync($"/api/v1/contacts/first-{site}")).ReadJsonAsync()).GetProperty("issue").GetProperty("contactCount").GetInt32());
+
+        // Issues: billing#1 (2 contacts: not FCR), billing#2 (FCR), delivery (FCR), other's billing (FCR), password (unresolved: not FCR).
+        var report = await (await client.GetAsync($"/api/v1/metrics?site={site}")).ReadJsonAsync();
+        var fcr = Figure(report, "fcr");
+        Assert.Equal(5, fcr.GetProperty("n").GetInt32());
+        Assert.Equal(3, fcr.GetProperty("resolved").GetInt32());
+        Assert.Equal(60.0, fcr.GetProperty("value").GetDouble(), 6);
+
+        // A period that holds only July 1 to 3 counts the issues first contacted then, the same way from raw rows.
+        var partial = Figure(await (await client.GetAsync($"/api/v1/metrics?site={site}&from=2026-07-01T08:00:00Z&to=2026-07-03T12:00:00Z")).ReadJsonAsync(), "fcr");
+        Assert.Equal(4, partial.GetProperty("n").GetInt32());
+        Assert.Equal(2, partial.GetProperty("resolved").GetInt32());
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task TheRepeatWindowIsConfigurable(string provider)
+    {
+        await using var app = new TestApp(provider, new() { ["Ingest:RepeatWindow"] = "P1D" });
+        using var client = app.Admin();
+
+        var a = await (await client.PostJsonAsync("/api/v1/contacts", Json.Contact("w1", "cust", reason: "x", at: At("2026-07-01T09:00:00Z")))).ReadJsonAsync();
+        var b = await (await client.PostJsonAsync("/api/v1/contacts", Json.Contact("w2", "cust", reason: "x", at: At("2026-07-03T09:00:00Z")))).ReadJsonAsync();
+
+        Assert.NotEqual(a.GetProperty("issue").GetProperty("id").GetInt64(), b.GetProperty("issue").GetProperty("id").GetInt64());
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health")).StatusCode);
+    }
+}

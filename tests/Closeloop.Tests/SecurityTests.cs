@@ -1,0 +1,133 @@
+using System.Net;
+using Closeloop.Tests.Infrastructure;
+
+namespace Closeloop.Tests;
+
+public sealed class SecurityTests
+{
+    public static TheoryData<string> Providers => TestDatabases.All;
+
+    [Theory]
+    [InlineData("GET", "/api/v1/metrics")]
+    [InlineData("GET", "/api/v1/customers/x")]
+    [InlineData("GET", "/api/v1/sites")]
+    [InlineData("POST", "/api/v1/responses")]
+    [InlineData("POST", "/api/v1/contacts/batch")]
+    [InlineData("GET", "/api/v1/api-keys")]
+    public async Task EveryApiEndpointNeedsAKey(string method, string url)
+    {
+        var app = TestApp.Shared(TestDatabases.Sqlite);
+        using var anonymous = app.Client(null);
+        using var wrong = app.Client("cl_not-a-real-key");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.SendAsync(new HttpRequestMessage(new HttpMethod(method), url))).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await wrong.SendAsync(new HttpRequestMessage(new HttpMethod(method), url))).StatusCode);
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task OnlyAnAdminCreatesKeysAndANewKeyWorksUntilRevoked(string provider)
+    {
+        var app = TestApp.Shared(provider);
+        var integration = await app.CreateKeyAsync("integration");
+        using var machine = app.Client(integration);
+
+        Assert.Equal(HttpStatusCode.Forbidden, (await machine.PostJsonAsync("/api/v1/api-keys", new { name = "x", role = "admin" })).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await machine.PostJsonAsync("/api/v1/contacts", Json.Contact(Unique.Id("c"), Unique.Id("cust")))).StatusCode);
+
+        using var admin = app.Admin();
+        var keys = await (await admin.GetAsync("/api/v1/api-keys")).ReadJsonAsync();
+        Assert.DoesNotContain(integration, keys.GetRawText(), StringComparison.Ordinal);
+        var id = keys.EnumerateArray().Single(k => integration.StartsWith(k.GetProperty("prefix").GetString()!, StringComparison.Ordinal)).GetProperty("id").GetInt64();
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/v1/api-keys/{id}")).StatusCode);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await machine.GetAsync("/api/v1/sites")).StatusCode);
+    }
+
+    [Fact]
+    public async Task AKeyWithAnUnknownRoleOrSiteIsRefused()
+    {
+        using var admin = TestApp.Shared(TestDatabases.Sqlite).Admin();
+
+        var response = await admin.PostJsonAsync("/api/v1/api-keys", new { name = "x", role = "overlord", site = "nowhere" });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var errors = (await response.ReadJsonAsync()).GetProperty("errors");
+        Assert.True(errors.TryGetProperty("role", out _));
+        Assert.True(errors.TryGetProperty("site", out _));
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task ASiteScopedKeySeesAndWritesOnlyItsOwnSite(string provider)
+    {
+        var app = TestApp.Shared(provider);
+        using var admin = app.Admin();
+        var siteA = Unique.Id("vendor-a");
+        var siteB = Unique.Id("vendor-b");
+        var shared = Unique.Id("cust");
+        var onlyB = Unique.Id("cust");
+        var contactA = Unique.Id("c");
+        var contactB = Unique.Id("c");
+        var responseB = Unique.Id("r");
+        await admin.PostJsonAsync("/api/v1/contacts", Json.Contact(contactA, shared, site: siteA, reason: "billing"));
+        await admin.PostJsonAsync("/api/v1/contacts", Json.Contact(contactB, shared, site: siteB, reason: "billing", at: DateTimeOffset.Parse("2026-11-03T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture)));
+        await admin.PostJsonAsync("/api/v1/responses", Json.Response(responseB, onlyB, "csat", 1, "Terrible", site: siteB));
+        await admin.PostJsonAsync("/api/v1/responses", Json.Response(Unique.Id("r"), shared, "csat", 5, site: siteA));
+        using var vendorA = app.Client(await app.CreateKeyAsync("site_manager", siteA));
+
+        // Records of another site answer 404, never 403.
+        Assert.Equal(HttpStatusCode.OK, (await vendorA.GetAsync($"/api/v1/contacts/{contactA}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await vendorA.GetAsync($"/api/v1/contacts/{contactB}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await vendorA.GetAsync($"/api/v1/responses/{responseB}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await vendorA.GetAsync($"/api/v1/customers/{onlyB}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await vendorA.GetAsync($"/api/v1/customers/{onlyB}/timeline")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await vendorA.GetAsync($"/api/v1/sites/{siteB}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await vendorA.GetAsync($"/api/v1/metrics?site={siteB}")).StatusCode);
+
+        // A customer both sites served shows only this site's part of the story.
+        var timeline = await (await vendorA.GetAsync($"/api/v1/customers/{shared}/timeline")).ReadJsonAsync();
+        Assert.Equal(2, timeline.GetProperty("items").GetArrayLength());
+        Assert.DoesNotContain(siteB, timeline.GetRawText(), StringComparison.Ordinal);
+        var sites = await (await vendorA.GetAsync("/api/v1/sites")).ReadJsonAsync();
+        Assert.Equal([siteA], sites.EnumerateArray().Select(s => s.GetProperty("code").GetString()));
+        var metrics = await (await vendorA.GetAsync("/api/v1/metrics?groupBy=site")).ReadJsonAsync();
+        Assert.Equal([siteA], metrics.GetProperty("groups").EnumerateArray().Select(g => g.GetProperty("key").GetString()));
+
+        // Writes land in the key's own site, and another site is refused.
+        var own = await vendorA.PostJsonAsync("/api/v1/contacts", Json.Contact(Unique.Id("c"), Unique.Id("cust")));
+        Assert.Equal(HttpStatusCode.Created, own.StatusCode);
+        Assert.Equal(siteA, (await own.ReadJsonAsync()).GetProperty("site").GetString());
+        var other = await vendorA.PostJsonAsync("/api/v1/contacts", Json.Contact(Unique.Id("c"), Unique.Id("cust"), site: siteB));
+        Assert.Equal(HttpStatusCode.BadRequest, other.StatusCode);
+        var aboutOther = await vendorA.PostJsonAsync("/api/v1/responses", Json.Response(Unique.Id("r"), shared, "csat", 2, contact: contactB));
+        Assert.Equal(HttpStatusCode.BadRequest, aboutOther.StatusCode);
+    }
+
+    [Fact]
+    public async Task HealthAndTheOpenApiDocumentNeedNoKey()
+    {
+        using var anonymous = TestApp.Shared(TestDatabases.Sqlite).Client(null);
+
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/health")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/openapi/v1.json")).StatusCode);
+    }
+
+    [Fact]
+    public async Task EveryOperationInTheOpenApiDocumentHasANameAndASummary()
+    {
+        using var client = TestApp.Shared(TestDatabases.Sqlite).Client(null);
+        var document = await (await client.GetAsync("/openapi/v1.json")).ReadJsonAsync();
+
+        var operations = document.GetProperty("paths").EnumerateObject()
+            .SelectMany(path => path.Value.EnumerateObject().Select(op => (Path: path.Name, Method: op.Name, Op: op.Value)))
+            .ToList();
+
+        Assert.True(operations.Count >= 15, $"only {operations.Count} operations");
+        Assert.All(operations, o =>
+        {
+            Assert.True(o.Op.TryGetProperty("operationId", out var id) && id.GetString()!.Length > 0, $"{o.Method} {o.Path} has no operationId");
+            Assert.True(o.Op.TryGetProperty("summary", out var summary) && summary.GetString()!.Length > 0, $"{o.Method} {o.Path} has no summary");
+        });
+        Assert.Contains(operations, o => o.Path == "/api/v1/responses" && o.Method == "post");
+        Assert.Contains(operations, o => o.Path == "/api/v1/customers/{externalId}/timeline");
+    }
+}
