@@ -187,7 +187,8 @@ public sealed class CsvImport(IngestStore store, TextInsights insights)
                 json[field] = value;
             }
         }
-        if (customer.Count > 0)
+        // With customer columns in the file, a blank one is reported as customer.externalId, the field to fix.
+        if (customer.Count > 0 || header.Any(h => h?.StartsWith("customer.", StringComparison.Ordinal) == true))
         {
             json["customer"] = customer;
         }

@@ -1,0 +1,174 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text.Json;
+using Closeloop.Tests.Infrastructure;
+
+namespace Closeloop.Tests;
+
+/// <summary>The real executable: killed mid-ingest, and its CLI verbs.</summary>
+public sealed class ProcessTests
+{
+    public static TheoryData<string> Providers => TestDatabases.All;
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task EveryAcknowledgedRecordSurvivesAKillDuringIngest(string provider)
+    {
+        var connection = TestDatabases.CreateDatabase(provider);
+        var acknowledged = new ConcurrentBag<string>();
+        await using (var server = await AppProcess.StartServerAsync(provider, connection))
+        {
+            using var client = server.Client();
+            using var stop = new CancellationTokenSource();
+            var writers = Enumerable.Range(0, 8).Select(w => Task.Run(async () =>
+            {
+                for (var i = 0; !stop.IsCancellationRequested; i++)
+                {
+                    var id = $"kill-{w}-{i}";
+                    try
+                    {
+                        var response = await client.PostJsonAsync("/api/v1/responses", Json.Response(id, $"cust-{i % 50}", "csat", 1 + (i % 5), "Still waiting for my refund", site: "north", channel: "phone"));
+                        if (response.StatusCode is HttpStatusCode.Created or HttpStatusCode.OK)
+                        {
+                            acknowledged.Add(id);
+                        }
+                    }
+                    catch (HttpRequestException)
+                    {
+                        return;
+                    }
+                    catch (TaskCanceledException)
+                    {
+                        return;
+                    }
+                }
+            })).ToArray();
+            while (acknowledged.Count < 300)
+            {
+                await Task.Delay(20);
+            }
+            // Kill while requests are in flight: those not yet answered may be lost, the answered ones never.
+            server.Kill();
+            stop.Cancel();
+            await Task.WhenAll(writers);
+        }
+
+        await using var restarted = await AppProcess.StartServerAsync(provider, connection);
+        using var check = restarted.Client();
+        var missing = new List<string>();
+        foreach (var id in acknowledged)
+        {
+            if ((await check.GetAsync($"/api/v1/responses/{id}")).StatusCode != HttpStatusCode.OK)
+            {
+                missing.Add(id);
+            }
+        }
+        Assert.True(acknowledged.Count >= 300);
+        Assert.Empty(missing);
+        // The rollups were written in the same transactions, so the measures agree with the records.
+        var metrics = await (await check.GetAsync("/api/v1/metrics?site=north")).ReadJsonAsync();
+        Assert.True(metrics.GetProperty("total").GetProperty("csat").GetProperty("n").GetInt32() >= acknowledged.Count);
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task CsvImportStoresTheGoodRowsAndReportsEachBadRowWithItsLine(string provider)
+    {
+        var connection = TestDatabases.CreateDatabase(provider);
+        await AppProcess.RunAsync(provider, connection, "migrate");
+        var file = Path.Combine(Path.GetTempPath(), $"responses-{Guid.NewGuid():N}.csv");
+        await File.WriteAllTextAsync(file, """
+            externalId,customerExternalId,customerEmail,metric,score,comment,respondedAt,site,team,agent,channel
+            imp-1,cust-1,one@example.com,csat,5,"Quick and friendly, thanks",2026-11-01T10:00:00Z,north,north-a,ann,phone
+            imp-2,cust-2,,nps,11,Out of scale,2026-11-01T11:00:00Z,north,north-a,ann,phone
+            imp-3,cust-3,,ces,6,"A comment with ""quotes""
+            over two lines",2026-11-01T12:00:00Z,north,north-a,bob,chat
+            imp-4,,,csat,3,No customer,2026-11-01T13:00:00Z,north,north-a,bob,chat
+            imp-5,cust-5,,csat,two,Not a number,2026-11-01T14:00:00Z,north,north-a,bob,fax
+            imp-6,cust-6,,nps,0,Never again,2026-11-01T15:00:00Z,south,south-a,cy,email
+
+            """);
+
+        var (exit, output) = await AppProcess.RunAsync(provider, connection, "import", "responses", file);
+
+        Assert.Equal(1, exit);
+        Assert.Contains("line 3:", output, StringComparison.Ordinal);
+        Assert.Contains("line 6:", output, StringComparison.Ordinal);
+        Assert.Contains("line 7:", output, StringComparison.Ordinal);
+        Assert.Contains("score", output, StringComparison.Ordinal);
+        Assert.Contains("customer.externalId", output, StringComparison.Ordinal);
+        Assert.Contains("channel", output, StringComparison.Ordinal);
+        Assert.Contains("6 rows: 3 created, 0 already present, 3 refused.", output, StringComparison.Ordinal);
+
+        // Imported again, nothing is doubled.
+        var (_, again) = await AppProcess.RunAsync(provider, connection, "import", "responses", file);
+        Assert.Contains("6 rows: 0 created, 3 already present, 3 refused.", again, StringComparison.Ordinal);
+
+        await using var server = await AppProcess.StartServerAsync(provider, connection);
+        using var client = server.Client();
+        var multiline = await (await client.GetAsync("/api/v1/responses/imp-3")).ReadJsonAsync();
+        Assert.Equal("A comment with \"quotes\"\nover two lines", multiline.GetProperty("comment").GetString());
+        var metrics = await (await client.GetAsync("/api/v1/metrics")).ReadJsonAsync();
+        Assert.Equal(1, metrics.GetProperty("total").GetProperty("csat").GetProperty("n").GetInt32());
+        Assert.Equal(1, metrics.GetProperty("total").GetProperty("nps").GetProperty("n").GetInt32());
+        Assert.Equal(1, metrics.GetProperty("total").GetProperty("ces").GetProperty("n").GetInt32());
+    }
+
+    [Fact]
+    public async Task CsvImportOfContactsChainsRepeatsIntoIssues()
+    {
+        var connection = TestDatabases.CreateDatabase(TestDatabases.Sqlite);
+        var file = Path.Combine(Path.GetTempPath(), $"contacts-{Guid.NewGuid():N}.csv");
+        await File.WriteAllTextAsync(file, """
+            externalId;customerExternalId;channel;occurredAt;site;reason;resolved;summary
+            ci-1;cust-1;phone;2026-11-01T10:00:00Z;north;billing;true;Charged twice
+            ci-2;cust-1;chat;2026-11-02T10:00:00Z;north;billing;yes;Still charged twice
+            ci-3;cust-2;email;2026-11-02T10:00:00Z;north;delivery;false;Parcel missing
+            """);
+
+        var (exit, output) = await AppProcess.RunAsync(TestDatabases.Sqlite, connection, "import", "contacts", file);
+
+        Assert.True(exit == 0, output);
+        Assert.Contains("3 rows: 3 created", output, StringComparison.Ordinal);
+        await using var server = await AppProcess.StartServerAsync(TestDatabases.Sqlite, connection);
+        using var client = server.Client();
+        var fcr = (await (await client.GetAsync("/api/v1/metrics")).ReadJsonAsync()).GetProperty("total").GetProperty("fcr");
+        Assert.Equal(2, fcr.GetProperty("n").GetInt32());
+        Assert.Equal(0, fcr.GetProperty("resolved").GetInt32());
+    }
+
+    [Fact]
+    public async Task TheCliCreatesAnApiKeyThatTheServerAccepts()
+    {
+        var connection = TestDatabases.CreateDatabase(TestDatabases.Sqlite);
+        var (exit, output) = await AppProcess.RunAsync(TestDatabases.Sqlite, connection, "apikey", "create", "--name", "telephony", "--role", "integration");
+        Assert.Equal(0, exit);
+        var key = output.Trim().Split('\n')[^1].Trim();
+        Assert.StartsWith("cl_", key, StringComparison.Ordinal);
+
+        await using var server = await AppProcess.StartServerAsync(TestDatabases.Sqlite, connection);
+        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+        Assert.Equal(HttpStatusCode.Created, (await client.PostJsonAsync("/api/v1/contacts", Json.Contact("cli-1", "cust"))).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await client.GetAsync("/api/v1/api-keys")).StatusCode);
+    }
+
+    [Fact]
+    public async Task TheDemoLoadsAMonthForThreeSitesOneOfThemAVendor()
+    {
+        var connection = TestDatabases.CreateDatabase(TestDatabases.Sqlite);
+        var (exit, output) = await AppProcess.RunAsync(TestDatabases.Sqlite, connection, "demo");
+        Assert.True(exit == 0, output);
+
+        await using var server = await AppProcess.StartServerAsync(TestDatabases.Sqlite, connection);
+        using var client = server.Client();
+        var sites = await (await client.GetAsync("/api/v1/sites")).ReadJsonAsync();
+        Assert.Equal(3, sites.GetArrayLength());
+        Assert.Contains(sites.EnumerateArray(), s => s.GetProperty("kind").GetString() == "vendor");
+        var report = await (await client.GetAsync("/api/v1/metrics?groupBy=site")).ReadJsonAsync();
+        var total = report.GetProperty("total");
+        Assert.True(total.GetProperty("fcr").GetProperty("n").GetInt32() > 8000);
+        Assert.True(total.GetProperty("csat").GetProperty("n").GetInt32() > 1000);
+        var fcr = total.GetProperty("fcr").GetProperty("value").GetDouble();
+        Assert.InRange(fcr, 50, 95);
+        Assert.Equal(JsonValueKind.Number, total.GetProperty("nps").GetProperty("value").ValueKind);
+    }
+}
