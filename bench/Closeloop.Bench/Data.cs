@@ -131,7 +131,7 @@ public static class Shape
             writer.Write(',');
             writer.Write(r.Score.ToString(CultureInfo.InvariantCulture));
             writer.Write(',');
-            writer.Write(r.Comment ?? "");
+            writer.Write(r.Comment is null ? "" : "\"" + r.Comment.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"");
             writer.Write(',');
             writer.Write(r.RespondedAt);
             writer.Write(',');
