@@ -1,0 +1,141 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace Closeloop.Text.Bench;
+
+/// <summary>The quality figures of docs/insights-quality.md, with the npm baselines measured in the same run.</summary>
+internal static class Evaluation
+{
+    public static async Task RunAsync(DataSets data, RepositoryPaths paths, bool skipNode)
+    {
+        var report = new StringBuilder();
+        void Line(string text)
+        {
+            Console.WriteLine(text);
+            report.AppendLine(text);
+        }
+
+        Line($"# Closeloop.Text evaluation ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, .NET {Environment.Version})");
+        Line("");
+
+        // Sentiment: VADER as published, then the held-out figure of the fitted residual model.
+        var tweets = data.VaderGroundTruth("tweets_GroundTruth.txt");
+        var snippets = data.VaderGroundTruth("amazonReviewSnippets_GroundTruth.txt");
+        var analyzer = SentimentAnalyzer.Default;
+        var tweetsR = Metrics.Pearson(tweets.Select(t => analyzer.Analyze(t.Text).Compound).ToList(), tweets.Select(t => t.Score).ToList());
+        var snippetsR = Metrics.Pearson(snippets.Select(t => analyzer.Analyze(t.Text).Compound).ToList(), snippets.Select(t => t.Score).ToList());
+
+        var dir = paths.Output;
+        NodeBaselines.WriteJsonLines(Path.Combine(dir, "vader_tweets.jsonl"), tweets.Select(t => new { text = t.Text, score = t.Score }));
+        NodeBaselines.WriteJsonLines(Path.Combine(dir, "vader_snippets.jsonl"), snippets.Select(t => new { text = t.Text, score = t.Score }));
+        NodeBaselines.WriteJsonLines(Path.Combine(dir, "comments.jsonl"), data.ThroughputComments().Select(c => new { text = c }));
+        var vaderNode = skipNode ? null : await NodeBaselines.RunAsync(paths, "vader.js", dir);
+
+        Line("## Sentiment: Pearson r of compound vs the human mean");
+        Line("");
+        Line("| set | n | Closeloop.Text (VADER rules) | npm vader-sentiment 1.1.3 |");
+        Line("|---|---:|---:|---:|");
+        Line($"| tweets | {tweets.Count} | {tweetsR:F3} | {Number(vaderNode, "pearson_tweets", "F3")} |");
+        Line($"| Amazon review snippets | {snippets.Count} | {snippetsR:F3} | {Number(vaderNode, "pearson_snippets", "F3")} |");
+        Line("");
+
+        var residual = SentimentCrossValidation.Run(tweets, snippets);
+        Line("### VADER + fitted residual (10-fold cross-validation, held-out folds only)");
+        Line("");
+        Line("| set | VADER alone (same folds) | VADER + residual, held-out |");
+        Line("|---|---:|---:|");
+        foreach (var row in residual)
+            Line($"| {row.Set} | {row.VaderR:F3} | {row.HeldOutR:F3} |");
+        Line("");
+
+        // Classification.
+        Line("## Root-cause classification (threshold 0: the top cause always counts)");
+        Line("");
+        Line("| data set | train | test | classes | Closeloop accuracy | Closeloop macro-F1 | Closeloop train s | Closeloop predictions/s | natural accuracy | natural macro-F1 | natural predictions/s |");
+        Line("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        var bankingTrain = data.Banking77("train");
+        var bankingTest = data.Banking77("test");
+        await ClassificationRowAsync("BANKING77", bankingTrain, bankingTest, paths, skipNode, Line);
+        var (cfpbTrain, cfpbTest) = data.CfpbSplit();
+        await ClassificationRowAsync("CFPB narratives → Issue (80/20 by Complaint ID hash)", cfpbTrain, cfpbTest, paths, skipNode, Line);
+        Line("");
+
+        Line("## Learning curve on BANKING77 (first N training examples per class in file order; full test set)");
+        Line("");
+        Line("| examples per class | train examples | accuracy | macro-F1 |");
+        Line("|---:|---:|---:|---:|");
+        foreach (var perClass in new[] { 10, 50, 200 })
+        {
+            var subset = bankingTrain.GroupBy(e => e.Label).SelectMany(g => g.Take(perClass)).ToList();
+            var (accuracy, macroF1, _, _) = TrainAndTest(subset, bankingTest);
+            Line($"| {perClass} | {subset.Count} | {accuracy:F3} | {macroF1:F3} |");
+        }
+
+        Line("");
+        Line("## Unclassified rate at the default threshold 0.5 (BANKING77 test)");
+        Line("");
+        var model = Train(bankingTrain, threshold: 0.5);
+        var predictions = bankingTest.Select(e => model.Predict(e.Text)).ToList();
+        var covered = predictions.Count(p => p is not null);
+        var coveredCorrect = bankingTest.Zip(predictions).Count(p => p.Second?.Code == p.First.Label);
+        Line($"Classified {covered}/{bankingTest.Count} ({covered / (double)bankingTest.Count:P1}); accuracy on those {coveredCorrect / (double)Math.Max(covered, 1):F3}.");
+
+        var resultsPath = Path.Combine(dir, "eval-results.md");
+        await File.WriteAllTextAsync(resultsPath, report.ToString());
+        Console.WriteLine();
+        Console.WriteLine($"Written to {resultsPath}");
+    }
+
+    public static RootCauseClassifier Train(IReadOnlyList<LabelledText> train, double threshold = 0.0)
+    {
+        var taxonomy = train.Select(e => e.Label).Distinct().Select(code => new CauseDefinition(code, []));
+        var classifier = new RootCauseClassifier(taxonomy, threshold);
+        classifier.Train(train.Select(e => (e.Text, e.Label)));
+        return classifier;
+    }
+
+    public static (double Accuracy, double MacroF1, double TrainSeconds, double PredictionsPerSecond) TrainAndTest(
+        IReadOnlyList<LabelledText> train, IReadOnlyList<LabelledText> test)
+    {
+        var trainWatch = Stopwatch.StartNew();
+        using var classifier = Train(train);
+        trainWatch.Stop();
+
+        // Warm up, then time one pass on one thread.
+        foreach (var e in test.Take(500))
+            classifier.Predict(e.Text);
+        var predicted = new string?[test.Count];
+        var watch = Stopwatch.StartNew();
+        for (var i = 0; i < test.Count; i++)
+            predicted[i] = classifier.Predict(test[i].Text)?.Code;
+        watch.Stop();
+
+        var truth = test.Select(e => e.Label).ToList();
+        return (Metrics.Accuracy(truth, predicted), Metrics.MacroF1(truth, predicted), trainWatch.Elapsed.TotalSeconds, test.Count / watch.Elapsed.TotalSeconds);
+    }
+
+    private static async Task ClassificationRowAsync(
+        string name, IReadOnlyList<LabelledText> train, IReadOnlyList<LabelledText> test, RepositoryPaths paths, bool skipNode, Action<string> line)
+    {
+        var (accuracy, macroF1, trainSeconds, perSecond) = TrainAndTest(train, test);
+        JsonElement? natural = null;
+        if (!skipNode)
+        {
+            var key = name.StartsWith("BANKING", StringComparison.Ordinal) ? "banking77" : "cfpb";
+            NodeBaselines.WriteJsonLines(Path.Combine(paths.Output, $"{key}_train.jsonl"), train.Select(e => new { text = e.Text, label = e.Label }));
+            NodeBaselines.WriteJsonLines(Path.Combine(paths.Output, $"{key}_test.jsonl"), test.Select(e => new { text = e.Text, label = e.Label }));
+            natural = await NodeBaselines.RunAsync(paths, "natural-bayes.js", paths.Output, key);
+        }
+
+        var classes = train.Select(e => e.Label).Distinct().Count();
+        line($"| {name} | {train.Count} | {test.Count} | {classes} | {accuracy:F3} | {macroF1:F3} | {trainSeconds:F1} | {perSecond:N0} | "
+            + $"{Number(natural, "accuracy", "F3")} | {Number(natural, "macro_f1", "F3")} | {Number(natural, "predictions_per_second", "N0")} |");
+    }
+
+    internal static string Number(JsonElement? element, string property, string format) =>
+        element is { } e && e.TryGetProperty(property, out var value)
+            ? value.GetDouble().ToString(format, CultureInfo.InvariantCulture)
+            : "n/a";
+}

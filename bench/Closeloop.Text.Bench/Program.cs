@@ -1,0 +1,43 @@
+using BenchmarkDotNet.Running;
+using Closeloop.Text.Bench;
+
+// Modes:
+//   eval        quality figures (sentiment r, classification accuracy/macro-F1, learning curve) + npm baselines
+//   throughput  Stopwatch comments/s on one core vs npm vader-sentiment, same 10,000 comments, same run
+//   bench       BenchmarkDotNet micro-benchmarks (pass BenchmarkDotNet arguments after "--")
+//   tune        classifier settings explored on a split of BANKING77's training set only (no test data)
+var mode = args.FirstOrDefault() ?? "eval";
+var dataArgument = args.SkipWhile(a => a != "--data").Skip(1).FirstOrDefault();
+var skipNode = args.Contains("--no-node");
+
+switch (mode)
+{
+    case "eval":
+        await Evaluation.RunAsync(DataSets.Locate(dataArgument), RepositoryPaths.Locate(), skipNode);
+        break;
+    case "throughput":
+        await Throughput.RunAsync(DataSets.Locate(dataArgument), RepositoryPaths.Locate(), skipNode);
+        break;
+    case "sentiment":
+        {
+            var d = DataSets.Locate(dataArgument);
+            foreach (var f in new[] { "tweets_GroundTruth.txt", "amazonReviewSnippets_GroundTruth.txt" })
+            {
+                var rows = d.VaderGroundTruth(f);
+                Console.WriteLine($"{f}: {Metrics.Pearson(rows.Select(r => Closeloop.Text.SentimentAnalyzer.Default.Analyze(r.Text).Compound).ToList(), rows.Select(r => r.Score).ToList()):F4}");
+            }
+        }
+
+        break;
+    case "tune":
+        Tuning.Run(DataSets.Locate(dataArgument));
+        break;
+    case "bench":
+        BenchmarkSwitcher.FromAssembly(typeof(TextBenchmarks).Assembly).Run(args.Skip(1).ToArray());
+        break;
+    default:
+        Console.Error.WriteLine("usage: Closeloop.Text.Bench eval|throughput|bench|tune [--data <shared/data dir>] [--no-node]");
+        return 2;
+}
+
+return 0;

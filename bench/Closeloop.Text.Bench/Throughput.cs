@@ -1,0 +1,73 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace Closeloop.Text.Bench;
+
+/// <summary>
+/// Comments per second on one core (one thread, best of three passes after a warm-up) over the same 10,000 comments
+/// that npm vader-sentiment scores in the same run.
+/// </summary>
+internal static class Throughput
+{
+    private const int Passes = 3;
+
+    public static async Task RunAsync(DataSets data, RepositoryPaths paths, bool skipNode)
+    {
+        var comments = data.ThroughputComments();
+        NodeBaselines.WriteJsonLines(Path.Combine(paths.Output, "comments.jsonl"), comments.Select(c => new { text = c }));
+
+        // Pin to one core so that both sides get one core whatever else the machine is doing.
+        if (OperatingSystem.IsLinux() || OperatingSystem.IsWindows())
+            Process.GetCurrentProcess().ProcessorAffinity = 1;
+
+        var banking = data.Banking77("train");
+        using var banking77 = Evaluation.Train(banking, threshold: 0.5);
+        using var keywordsOnly = new RootCauseClassifier(DefaultTaxonomy.Causes);
+        var fullWithBanking = new TextAnalyzer(banking77);
+        var fullWithKeywords = new TextAnalyzer(keywordsOnly);
+        var sentiment = SentimentAnalyzer.Default;
+        var signals = SignalDetector.Default;
+        var bankingTest = data.Banking77("test").Select(e => e.Text).ToList();
+
+        var rows = new List<(string Name, double PerSecond, int Count)>
+        {
+            ("sentiment only (VADER)", Measure(comments, c => sentiment.Analyze(c).Compound), comments.Count),
+            ("signals only", Measure(comments, c => signals.Detect(c).Count), comments.Count),
+            ("full: sentiment + signals + cause (default taxonomy, keywords)", Measure(comments, c => fullWithKeywords.Analyze(c).Signals.Count), comments.Count),
+            ("full: sentiment + signals + cause (77 learned causes)", Measure(comments, c => fullWithBanking.Analyze(c).Signals.Count), comments.Count),
+            ("cause only, 77 classes, BANKING77 test texts", Measure(bankingTest, c => banking77.Predict(c)?.Confidence ?? 0), bankingTest.Count),
+        };
+
+        var vader = skipNode ? null : await NodeBaselines.RunAsync(paths, "vader.js", paths.Output);
+        var vaderPerSecond = vader is { } v && v.TryGetProperty("comments_per_second", out var value) ? value.GetDouble() : double.NaN;
+
+        var report = new StringBuilder();
+        report.AppendLine($"# Closeloop.Text throughput ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, one core, .NET {Environment.Version}, {Environment.OSVersion})");
+        report.AppendLine();
+        report.AppendLine("| what | items | items/s | × npm vader-sentiment |");
+        report.AppendLine("|---|---:|---:|---:|");
+        foreach (var (name, perSecond, count) in rows)
+            report.AppendLine($"| {name} | {count} | {perSecond:N0} | {perSecond / vaderPerSecond:F1}× |");
+        report.AppendLine($"| npm vader-sentiment 1.1.3 (node {Evaluation.Number(vader, "node", "")?.Trim()}), same 10,000 comments | {comments.Count} | {vaderPerSecond:N0} | 1.0× |");
+        Console.Write(report);
+        var path = Path.Combine(paths.Output, "throughput-results.md");
+        await File.WriteAllTextAsync(path, report.ToString());
+        Console.WriteLine($"Written to {path}");
+    }
+
+    private static double Measure<T>(IReadOnlyList<string> items, Func<string, T> work)
+    {
+        for (var i = 0; i < Math.Min(items.Count, 3000); i++)
+            work(items[i]);
+        var best = double.MaxValue;
+        for (var pass = 0; pass < Passes; pass++)
+        {
+            var watch = Stopwatch.StartNew();
+            foreach (var item in items)
+                work(item);
+            best = Math.Min(best, watch.Elapsed.TotalSeconds);
+        }
+
+        return items.Count / best;
+    }
+}

@@ -1,0 +1,140 @@
+using System.Buffers;
+
+namespace Closeloop.Text;
+
+/// <summary>
+/// Turns text into hashed sparse features for the linear classifier: word unigrams, word bigrams (with start and
+/// end markers) and character 3–5-grams inside each word, each group scaled, the whole vector L2-normalised.
+/// </summary>
+/// <remarks>
+/// Features are 64-bit hashes rather than strings so that extraction allocates nothing and the model needs no
+/// vocabulary to predict; the classifier maps a hash to a weight row only when a training example first uses it.
+/// Digits are folded to '0' so that amounts and dates generalise ("£20" and "£35" share features).
+/// </remarks>
+internal static class TextFeatures
+{
+    public const int MinCharGram = 3;
+    public const int MaxCharGram = 5;
+    private const int StackCharLimit = 1024;
+    private const ulong UnigramSeed = 0x9E3779B97F4A7C15;
+    private const ulong BigramSeed = 0xC2B2AE3D27D4EB4F;
+    private const ulong CharGramSeed = 0x165667B19E3779F9;
+
+    // Relative weights of the groups before normalisation: whole words carry more than their fragments, which
+    // mostly help with misspellings and inflections.
+    public static float UnigramWeight { get; set; } = 1.0f;
+    public static float BigramWeight { get; set; } = 0.8f;
+    public static float CharGramWeight { get; set; } = 0.35f;
+
+    /// <summary>An upper bound on the features <see cref="Extract"/> can write for a text of this length.</summary>
+    public static int MaxFeatures(int textLength) => (textLength * (MaxCharGram - MinCharGram + 1)) + (textLength * 2) + 8;
+
+    /// <summary>Writes feature hashes and values; returns how many were written.</summary>
+    public static int Extract(ReadOnlySpan<char> text, Span<ulong> hashes, Span<float> values)
+    {
+        if (text.IsEmpty)
+            return 0;
+
+        char[]? rented = null;
+        var lower = text.Length <= StackCharLimit
+            ? stackalloc char[text.Length]
+            : (rented = ArrayPool<char>.Shared.Rent(text.Length)).AsSpan(0, text.Length);
+        Range[]? rentedRanges = null;
+        var maxWords = (text.Length / 2) + 1;
+        var words = maxWords <= 256
+            ? stackalloc Range[maxWords]
+            : (rentedRanges = ArrayPool<Range>.Shared.Rent(maxWords)).AsSpan(0, maxWords);
+        try
+        {
+            var wordCount = WordTokenizer.Tokenize(text, lower, words);
+            for (var i = 0; i < text.Length; i++)
+            {
+                if (char.IsDigit(lower[i]))
+                    lower[i] = '0';
+            }
+
+            var count = 0;
+            var previous = 0x51ED270B27u; // start-of-text marker
+            for (var w = 0; w < wordCount; w++)
+            {
+                var word = lower[words[w]];
+                var wordHash = Hash(UnigramSeed, word);
+                hashes[count] = wordHash;
+                values[count++] = UnigramWeight;
+                hashes[count] = Mix((previous * 31) ^ wordHash ^ BigramSeed);
+                values[count++] = BigramWeight;
+                previous = wordHash;
+                count = AddCharGrams(word, hashes, values, count);
+            }
+
+            if (wordCount > 0)
+            {
+                hashes[count] = Mix((previous * 31) ^ 0x2545F4914F6CDD1D ^ BigramSeed); // end-of-text marker
+                values[count++] = BigramWeight;
+            }
+
+            Normalize(values[..count]);
+            return count;
+        }
+        finally
+        {
+            if (rented is not null)
+                ArrayPool<char>.Shared.Return(rented);
+            if (rentedRanges is not null)
+                ArrayPool<Range>.Shared.Return(rentedRanges);
+        }
+    }
+
+    private static int AddCharGrams(ReadOnlySpan<char> word, Span<ulong> hashes, Span<float> values, int count)
+    {
+        // Grams over "<word>", so prefixes and suffixes are features of their own.
+        var length = word.Length + 2;
+        if (length <= MinCharGram)
+            return count;
+        for (var start = 0; start + MinCharGram <= length; start++)
+        {
+            var h = CharGramSeed;
+            for (var n = 0; n < MaxCharGram && start + n < length; n++)
+            {
+                var position = start + n;
+                var c = position == 0 ? '<' : position == length - 1 ? '>' : word[position - 1];
+                h = (h ^ c) * 0x100000001B3;
+                if (n + 1 >= MinCharGram)
+                {
+                    hashes[count] = Mix(h + (ulong)n);
+                    values[count++] = CharGramWeight;
+                }
+            }
+        }
+
+        return count;
+    }
+
+    private static ulong Hash(ulong seed, ReadOnlySpan<char> chars)
+    {
+        var h = seed;
+        foreach (var c in chars)
+            h = (h ^ c) * 0x100000001B3;
+        return Mix(h);
+    }
+
+    // Final avalanche (from SplitMix64) so that the top bits, which pick the bucket, depend on every character.
+    private static ulong Mix(ulong h)
+    {
+        h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9;
+        h = (h ^ (h >> 27)) * 0x94D049BB133111EB;
+        return h ^ (h >> 31);
+    }
+
+    private static void Normalize(Span<float> values)
+    {
+        var sum = 0f;
+        foreach (var v in values)
+            sum += v * v;
+        if (sum <= 0)
+            return;
+        var scale = 1f / MathF.Sqrt(sum);
+        foreach (ref var v in values)
+            v *= scale;
+    }
+}
