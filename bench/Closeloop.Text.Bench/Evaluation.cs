@@ -103,17 +103,20 @@ internal static class Evaluation
         using var classifier = Train(train);
         trainWatch.Stop();
 
-        // Warm up, then time one pass on one thread.
-        foreach (var e in test.Take(500))
-            classifier.Predict(e.Text);
+        // One thread; two warm-up passes so tiered compilation settles, then the best of three timed passes.
         var predicted = new string?[test.Count];
-        var watch = Stopwatch.StartNew();
-        for (var i = 0; i < test.Count; i++)
-            predicted[i] = classifier.Predict(test[i].Text)?.Code;
-        watch.Stop();
+        var best = TimeSpan.MaxValue;
+        for (var pass = 0; pass < 5; pass++)
+        {
+            var watch = Stopwatch.StartNew();
+            for (var i = 0; i < test.Count; i++)
+                predicted[i] = classifier.Predict(test[i].Text)?.Code;
+            if (pass >= 2 && watch.Elapsed < best)
+                best = watch.Elapsed;
+        }
 
         var truth = test.Select(e => e.Label).ToList();
-        return (Metrics.Accuracy(truth, predicted), Metrics.MacroF1(truth, predicted), trainWatch.Elapsed.TotalSeconds, test.Count / watch.Elapsed.TotalSeconds);
+        return (Metrics.Accuracy(truth, predicted), Metrics.MacroF1(truth, predicted), trainWatch.Elapsed.TotalSeconds, test.Count / best.TotalSeconds);
     }
 
     private static async Task ClassificationRowAsync(

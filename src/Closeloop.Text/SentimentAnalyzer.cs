@@ -28,6 +28,8 @@ public sealed class SentimentAnalyzer
     private const int StackCharLimit = 1024;
     private const string PythonPunctuation = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
 
+    private static readonly bool[] PunctuationTable = Enumerable.Range(0, 128).Select(c => PythonPunctuation.Contains((char)c, StringComparison.Ordinal)).ToArray();
+
     private static readonly Lazy<SentimentAnalyzer> LazyDefault = new(() => new SentimentAnalyzer(ReadEmbeddedLexicon()));
 
     private static readonly string[] NegationWords =
@@ -165,9 +167,9 @@ public sealed class SentimentAnalyzer
             // which means the token was probably an emoticon such as ":)" or ":-(".
             var s = start;
             var e = i;
-            while (s < e && PythonPunctuation.Contains(text[s], StringComparison.Ordinal))
+            while (s < e && IsPythonPunctuation(text[s]))
                 s++;
-            while (e > s && PythonPunctuation.Contains(text[e - 1], StringComparison.Ordinal))
+            while (e > s && IsPythonPunctuation(text[e - 1]))
                 e--;
             if (e - s <= 2)
             {
@@ -198,7 +200,23 @@ public sealed class SentimentAnalyzer
         // Capitals only signal emphasis when some, but not all, words are in capitals.
         var capsDiffer = upperCount > 0 && upperCount < tokens.Length;
 
-        Span<double> sentiments = tokens.Length <= StackTokenLimit ? stackalloc double[tokens.Length] : new double[tokens.Length];
+        double[]? rented = null;
+        var sentiments = tokens.Length <= StackTokenLimit
+            ? stackalloc double[tokens.Length]
+            : (rented = ArrayPool<double>.Shared.Rent(tokens.Length)).AsSpan(0, tokens.Length);
+        try
+        {
+            return ScoreTokens(text, lower, tokens, sentiments, capsDiffer);
+        }
+        finally
+        {
+            if (rented is not null)
+                ArrayPool<double>.Shared.Return(rented);
+        }
+    }
+
+    private static SentimentScores ScoreTokens(string text, ReadOnlySpan<char> lower, Span<Token> tokens, Span<double> sentiments, bool capsDiffer)
+    {
         for (var i = 0; i < tokens.Length; i++)
         {
             ref readonly var token = ref tokens[i];
@@ -250,7 +268,7 @@ public sealed class SentimentAnalyzer
                 scalar *= 0.9;
             valence += scalar;
             valence = NegationCheck(valence, tokens, startI, i);
-            if (startI == 2)
+            if (startI == 2 && NearPhrasePart(tokens, i))
                 valence = SpecialIdiomsCheck(valence, lower, tokens, i);
         }
 
@@ -320,6 +338,18 @@ public sealed class SentimentAnalyzer
         }
 
         return valence;
+    }
+
+    // Every idiom and dampener phrase needs a phrase word within three words before or two after; most words have none.
+    private static bool NearPhrasePart(ReadOnlySpan<Token> tokens, int i)
+    {
+        for (var k = Math.Max(0, i - 3); k <= Math.Min(tokens.Length - 1, i + 2); k++)
+        {
+            if (Has(tokens[k], WordRole.PhrasePart))
+                return true;
+        }
+
+        return false;
     }
 
     private static bool TryMatchSpecialCase(ReadOnlySpan<char> lower, ReadOnlySpan<Token> tokens, int start, int length, out double valence)
@@ -432,6 +462,8 @@ public sealed class SentimentAnalyzer
         var questionEmphasis = questions <= 1 ? 0 : questions <= 3 ? questions * 0.18 : 0.96;
         return (exclamations * 0.292) + questionEmphasis;
     }
+
+    private static bool IsPythonPunctuation(char c) => c < 128 && PunctuationTable[c];
 
     private static bool Has(in Token token, WordRole role) => (token.Roles & role) != 0;
 

@@ -22,9 +22,9 @@ internal static class TextFeatures
 
     // Relative weights of the groups before normalisation: whole words carry more than their fragments, which
     // mostly help with misspellings and inflections.
-    public static float UnigramWeight { get; set; } = 1.0f;
-    public static float BigramWeight { get; set; } = 0.8f;
-    public static float CharGramWeight { get; set; } = 0.35f;
+    private const float UnigramWeight = 1.0f;
+    private const float BigramWeight = 0.8f;
+    private const float CharGramWeight = 0.35f;
 
     /// <summary>An upper bound on the features <see cref="Extract"/> can write for a text of this length.</summary>
     public static int MaxFeatures(int textLength) => (textLength * (MaxCharGram - MinCharGram + 1)) + (textLength * 2) + 8;
