@@ -72,7 +72,7 @@ public static class Shape
             _ => ("ces", r < 30 ? 7 : r < 55 ? 6 : r < 70 ? 5 : r < 85 ? 4 : (r % 3) + 1),
         };
         var comment = (h >> 24) % 3 == 0 ? Comments[(int)((h >> 28) % (ulong)Comments.Length)] : null;
-        var at = Start.ToUnixTimeMilliseconds() + (long)(YearMs * ((double)i / total)) + (long)((h >> 36) % 60_000);
+        var at = Start.ToUnixTimeMilliseconds() + (long)((YearMs - 60_000) * ((double)i / total)) + (long)((h >> 36) % 60_000);
         return new Row(prefix + i.ToString(CultureInfo.InvariantCulture), (int)((h >> 40) % Customers), metric, score, comment, at, site, team, agent, channel);
     }
 
