@@ -24,6 +24,9 @@ public sealed class Contact
     public string? RootCause { get; set; }
     public double? RootCauseConfidence { get; set; }
     public DateTimeOffset ReceivedAt { get; set; }
+
+    /// <summary>For a repeat contact, the time since the previous contact on the same issue.</summary>
+    public long? RepeatGapMs { get; set; }
 }
 
 /// <summary>

@@ -1,10 +1,15 @@
 using System.Text;
+using Closeloop.Alerts;
 using Closeloop.Contacts;
 using Closeloop.Customers;
 using Closeloop.Metrics;
+using Closeloop.Notifications;
 using Closeloop.Organisation;
+using Closeloop.People;
 using Closeloop.Responses;
+using Closeloop.RootCauses;
 using Closeloop.Security;
+using Closeloop.Surveys;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 
@@ -22,6 +27,15 @@ public sealed class CloseloopDb(DbContextOptions<CloseloopDb> options) : DbConte
     public DbSet<ResponseRollup> ResponseRollups => Set<ResponseRollup>();
     public DbSet<IssueRollup> IssueRollups => Set<IssueRollup>();
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
+    public DbSet<User> Users => Set<User>();
+    public DbSet<PoolMember> PoolMembers => Set<PoolMember>();
+    public DbSet<RootCause> RootCauses => Set<RootCause>();
+    public DbSet<AlertRule> AlertRules => Set<AlertRule>();
+    public DbSet<Alert> Alerts => Set<Alert>();
+    public DbSet<AlertAction> AlertActions => Set<AlertAction>();
+    public DbSet<OutboxMessage> Outbox => Set<OutboxMessage>();
+    public DbSet<WebhookSubscription> WebhookSubscriptions => Set<WebhookSubscription>();
+    public DbSet<SurveyInvitation> SurveyInvitations => Set<SurveyInvitation>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -47,6 +61,30 @@ public sealed class CloseloopDb(DbContextOptions<CloseloopDb> options) : DbConte
             b.HasKey(r => new { r.Day, r.SiteId, r.TeamId, r.AgentId, r.Channel });
         });
         modelBuilder.Entity<ApiKey>().ToTable("api_keys");
+        modelBuilder.Entity<User>().ToTable("users");
+        modelBuilder.Entity<PoolMember>(b =>
+        {
+            b.ToTable("pool_members");
+            b.HasKey(p => new { p.Pool, p.UserId });
+        });
+        modelBuilder.Entity<RootCause>(b =>
+        {
+            b.ToTable("root_causes");
+            b.HasKey(r => r.Code);
+        });
+        modelBuilder.Entity<AlertRule>().ToTable("alert_rules");
+        modelBuilder.Entity<Alert>(b =>
+        {
+            b.ToTable("alerts");
+            b.Ignore(a => a.IsActive);
+            b.Ignore(a => a.IsPaused);
+            // Optimistic concurrency: two people (or two processes) acting on one alert cannot overwrite each other.
+            b.Property(a => a.Version).IsConcurrencyToken();
+        });
+        modelBuilder.Entity<AlertAction>().ToTable("alert_actions");
+        modelBuilder.Entity<OutboxMessage>().ToTable("outbox");
+        modelBuilder.Entity<WebhookSubscription>().ToTable("webhook_subscriptions");
+        modelBuilder.Entity<SurveyInvitation>().ToTable("survey_invitations");
 
         ApplyConventions(modelBuilder);
     }

@@ -112,11 +112,11 @@ public sealed class IngestStore : IAsyncDisposable
         var occurred = input.OccurredAt.ToUnixTimeMilliseconds();
 
         long? issueId = null;
-        var repeat = false;
+        long? repeatGapMs = null;
         if (input.Reason is not null)
         {
             var find = Command("issue.find",
-                "SELECT id, contact_count, first_resolved, day, site_id, team_id, agent_id, channel FROM issues " +
+                "SELECT id, contact_count, first_resolved, day, site_id, team_id, agent_id, channel, last_at FROM issues " +
                 "WHERE customer_id = @c AND reason = @r AND last_at >= @from AND first_at <= @at ORDER BY last_at DESC LIMIT 1",
                 "@c", "@r", "@from", "@at");
             Set(find, customerId, input.Reason, occurred - (long)_repeatWindow.TotalMilliseconds, occurred);
@@ -132,7 +132,7 @@ public sealed class IngestStore : IAsyncDisposable
                         // The first contact no longer counts as resolved: a repeat came within the window.
                         batch.AddIssue(new IssueCell(reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5), reader.GetInt64(6), reader.GetString(7)), 0, -1);
                     }
-                    repeat = true;
+                    repeatGapMs = Math.Max(0, occurred - reader.GetInt64(8));
                 }
             }
             if (issueId is not null)
@@ -163,13 +163,13 @@ public sealed class IngestStore : IAsyncDisposable
 
         var insertContact = Command("contact.insert",
             "INSERT INTO contacts (external_id, content_hash, customer_id, channel, occurred_at, site_id, team_id, agent_id, queue, reason, " +
-            "wait_seconds, transfers, resolved, summary, issue_id, sentiment, signals, root_cause, root_cause_confidence, received_at) " +
-            "VALUES (@x, @h, @c, @ch, @at, @s, @t, @a, @q, @r, @w, @tr, @res, @sum, @i, @sent, @sig, @rc, @rcc, @now) " +
+            "wait_seconds, transfers, resolved, summary, issue_id, sentiment, signals, root_cause, root_cause_confidence, received_at, repeat_gap_ms) " +
+            "VALUES (@x, @h, @c, @ch, @at, @s, @t, @a, @q, @r, @w, @tr, @res, @sum, @i, @sent, @sig, @rc, @rcc, @now, @gap) " +
             "ON CONFLICT (external_id) DO NOTHING RETURNING id",
-            "@x", "@h", "@c", "@ch", "@at", "@s", "@t", "@a", "@q", "@r", "@w", "@tr", "@res", "@sum", "@i", "@sent", "@sig", "@rc", "@rcc", "@now");
+            "@x", "@h", "@c", "@ch", "@at", "@s", "@t", "@a", "@q", "@r", "@w", "@tr", "@res", "@sum", "@i", "@sent", "@sig", "@rc", "@rcc", "@now", "@gap");
         Set(insertContact, input.ExternalId, item.ContentHash, customerId, input.Channel, occurred, siteId, teamId, agentId, input.Queue, input.Reason,
             input.WaitSeconds, input.Transfers, input.Resolved, input.Summary, issueId, item.Findings?.Sentiment, item.Findings?.SignalsText,
-            item.Findings?.RootCause, item.Findings?.RootCauseConfidence, batch.Now.ToUnixTimeMilliseconds());
+            item.Findings?.RootCause, item.Findings?.RootCauseConfidence, batch.Now.ToUnixTimeMilliseconds(), repeatGapMs);
         var id = await insertContact.ExecuteScalarAsync(ct);
         if (id is null)
         {
@@ -177,7 +177,7 @@ public sealed class IngestStore : IAsyncDisposable
             // abort so the batch is retried and the check answers.
             throw new IngestRaceException();
         }
-        var stored = new StoredContact((long)id, input, item.Findings, customerId, siteId, teamId, agentId, issueId, repeat);
+        var stored = new StoredContact((long)id, input, item.Findings, customerId, siteId, teamId, agentId, issueId, repeatGapMs);
         batch.Contacts.Add(stored);
         return new IngestOutcome(IngestStatus.Created, stored.Id);
     }
@@ -421,7 +421,7 @@ public readonly record struct ResponseCell(long Day, long SiteId, long TeamId, l
 
 public readonly record struct IssueCell(long Day, long SiteId, long TeamId, long AgentId, string Channel);
 
-public sealed record StoredContact(long Id, ContactInput Input, TextFindings? Findings, long CustomerId, long SiteId, long TeamId, long AgentId, long? IssueId, bool Repeat);
+public sealed record StoredContact(long Id, ContactInput Input, TextFindings? Findings, long CustomerId, long SiteId, long TeamId, long AgentId, long? IssueId, long? RepeatGapMs);
 
 public sealed record StoredResponse(long Id, ResponseInput Input, TextFindings? Findings, long CustomerId, long? ContactId, long SiteId, long TeamId, long AgentId, string Channel, long RespondedAtMs);
 

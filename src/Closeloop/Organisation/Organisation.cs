@@ -9,6 +9,13 @@ public sealed class Site
     public string Kind { get; set; } = SiteKinds.InHouse;
     public string TimeZone { get; set; } = "UTC";
     public DateTimeOffset CreatedAt { get; set; }
+    public long? ManagerUserId { get; set; }
+
+    /// <summary>Weekly opening hours as JSON ({"mon": ["09:00-17:00"]…}); null means Monday to Friday, 09:00 to 17:00.</summary>
+    public string? BusinessHours { get; set; }
+
+    /// <summary>Closed dates as a JSON list of yyyy-MM-dd in the site's time zone.</summary>
+    public string? Holidays { get; set; }
 }
 
 public static class SiteKinds
@@ -26,6 +33,7 @@ public sealed class Team
     public required string Name { get; set; }
     public long SiteId { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
+    public long? SupervisorUserId { get; set; }
 }
 
 public sealed class Agent

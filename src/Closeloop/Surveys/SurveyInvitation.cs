@@ -1,0 +1,20 @@
+namespace Closeloop.Surveys;
+
+/// <summary>A single-use survey link for one customer, optionally about a contact or following up an alert.</summary>
+public sealed class SurveyInvitation
+{
+    public long Id { get; set; }
+    public required string Token { get; set; }
+    public long CustomerId { get; set; }
+    public long? ContactId { get; set; }
+    public long? AlertId { get; set; }
+    public long? SurveyId { get; set; }
+    public required string Metric { get; set; }
+    public string? Channel { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset ExpiresAt { get; set; }
+    public DateTimeOffset? SentAt { get; set; }
+    public DateTimeOffset? OpenedAt { get; set; }
+    public DateTimeOffset? AnsweredAt { get; set; }
+    public long? ResponseId { get; set; }
+}
