@@ -350,7 +350,11 @@ public static class RawSqlite
         {
             using var command = connection.CreateCommand();
             command.Transaction = transaction;
-            command.CommandText = "INSERT INTO response_rollups (day, site_id, team_id, agent_id, channel, metric, n, top, bottom, score_sum) VALUES (@d, @s, @t, @a, @ch, @m, @n, @top, @bottom, @sum)";
+            // The two rollups the ingest writer keeps: by (day, site, team, channel, metric) and by (day, agent, site, metric).
+            command.CommandText = "INSERT INTO response_rollups (day, site_id, team_id, channel, metric, n, top, bottom, score_sum) VALUES (@d, @s, @t, @ch, @m, @n, @top, @bottom, @sum) " +
+                "ON CONFLICT (day, site_id, team_id, channel, metric) DO UPDATE SET n = response_rollups.n + excluded.n, top = response_rollups.top + excluded.top, bottom = response_rollups.bottom + excluded.bottom, score_sum = response_rollups.score_sum + excluded.score_sum; " +
+                "INSERT INTO agent_response_rollups (day, agent_id, site_id, metric, n, top, bottom, score_sum) VALUES (@d, @a, @s, @m, @n, @top, @bottom, @sum) " +
+                "ON CONFLICT (day, agent_id, site_id, metric) DO UPDATE SET n = agent_response_rollups.n + excluded.n, top = agent_response_rollups.top + excluded.top, bottom = agent_response_rollups.bottom + excluded.bottom, score_sum = agent_response_rollups.score_sum + excluded.score_sum";
             var q = new[] { "@d", "@s", "@t", "@a", "@ch", "@m", "@n", "@top", "@bottom", "@sum" }.Select(n => command.Parameters.Add(new SqliteParameter(n, null))).ToArray();
             foreach (var (k, v) in rollups)
             {

@@ -20,7 +20,13 @@ public static class CloseloopApp
     public static WebApplication Build(string[] args)
     {
         var demo = args.Contains("--demo", StringComparer.OrdinalIgnoreCase);
-        var builder = WebApplication.CreateBuilder(args.Where(a => !a.Equals("--demo", StringComparison.OrdinalIgnoreCase)).ToArray());
+        // The content root is the app's own folder, so appsettings.json is found whatever the working directory
+        // (the database file, a relative path, still lands in the working directory).
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args.Where(a => !a.Equals("--demo", StringComparison.OrdinalIgnoreCase)).ToArray(),
+            ContentRootPath = AppContext.BaseDirectory,
+        });
         if (demo)
         {
             builder.Configuration["Demo:Load"] = "true";

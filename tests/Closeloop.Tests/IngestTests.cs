@@ -45,6 +45,27 @@ public sealed class IngestTests
     }
 
     [Theory, MemberData(nameof(Providers))]
+    public async Task TheCreatedAnswerIsTheSameRecordThatAReadReturns(string provider)
+    {
+        using var client = TestApp.Shared(provider).Admin();
+        var customer = Unique.Id("cust");
+        var site = Unique.Id("site");
+        var first = Unique.Id("c");
+        var repeat = Unique.Id("c");
+        await client.PostJsonAsync("/api/v1/contacts", Json.Contact(first, customer, site: site, reason: "refund", summary: "I want my money back"));
+        var created = await client.PostJsonAsync("/api/v1/contacts", Json.Contact(repeat, customer, "email", site: site, team: $"{site}-t", agent: $"{site}-a",
+            reason: "refund", resolved: false, summary: "Second time I am asking, this is ridiculous!", at: DateTimeOffset.Parse("2026-11-03T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture)));
+        var response = Unique.Id("r");
+        var createdResponse = await client.PostJsonAsync("/api/v1/responses", Json.Response(response, customer, "nps", 2, "Awful, slow and rude.", contact: repeat));
+
+        Assert.Equal(await created.Content.ReadAsStringAsync(), await (await client.GetAsync($"/api/v1/contacts/{repeat}")).Content.ReadAsStringAsync());
+        Assert.Equal(await createdResponse.Content.ReadAsStringAsync(), await (await client.GetAsync($"/api/v1/responses/{response}")).Content.ReadAsStringAsync());
+        var body = await createdResponse.ReadJsonAsync();
+        Assert.True(body.GetProperty("analysis").GetProperty("sentiment").GetProperty("compound").GetDouble() < -0.3);
+        Assert.Equal($"{site}-a", body.GetProperty("agent").GetString());
+    }
+
+    [Theory, MemberData(nameof(Providers))]
     public async Task SameExternalIdWithDifferentContentAnswers409AndKeepsTheOriginal(string provider)
     {
         using var client = TestApp.Shared(provider).Admin();

@@ -53,12 +53,12 @@ public sealed class CloseloopDb(DbContextOptions<CloseloopDb> options) : DbConte
         modelBuilder.Entity<ResponseRollup>(b =>
         {
             b.ToTable("response_rollups");
-            b.HasKey(r => new { r.Day, r.SiteId, r.TeamId, r.AgentId, r.Channel, r.Metric });
+            b.HasKey(r => new { r.Day, r.SiteId, r.TeamId, r.Channel, r.Metric });
         });
         modelBuilder.Entity<IssueRollup>(b =>
         {
             b.ToTable("issue_rollups");
-            b.HasKey(r => new { r.Day, r.SiteId, r.TeamId, r.AgentId, r.Channel });
+            b.HasKey(r => new { r.Day, r.SiteId, r.TeamId, r.Channel });
         });
         modelBuilder.Entity<ApiKey>().ToTable("api_keys");
         modelBuilder.Entity<User>().ToTable("users");

@@ -25,6 +25,11 @@ public enum IngestStatus
 /// <summary>The result for one item: its stored id, or why it was refused.</summary>
 public sealed record IngestOutcome(IngestStatus Status, long Id, Dictionary<string, string[]>? Errors = null)
 {
+    /// <summary>What the writer stored (a <see cref="StoredContact"/> or <see cref="StoredResponse"/>), for answering without reading it back.</summary>
+    public object? Stored { get; init; }
+
+    public DateTimeOffset ReceivedAt { get; init; }
+
     public static IngestOutcome Invalid(string field, string message) =>
         new(IngestStatus.Invalid, 0, new Dictionary<string, string[]>(StringComparer.Ordinal) { [field] = [message] });
 }

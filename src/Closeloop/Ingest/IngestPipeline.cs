@@ -46,7 +46,9 @@ public sealed class IngestPipeline(IngestWriter writer, TextInsights insights)
                 case IngestStatus.Conflict:
                     return Problems.Conflict($"A different record with externalId '{item.ExternalId}' already exists.");
             }
-            var view = await load(db, scope, outcome.Id, http.RequestAborted);
+            var view = outcome.Status == IngestStatus.Created && RecordViews.FromStored(outcome.Stored, outcome.ReceivedAt) is TView built
+                ? built
+                : await load(db, scope, outcome.Id, http.RequestAborted);
             if (view is null)
             {
                 // The same external id is taken by a record the caller may not see: say no more than that.

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Data.Common;
 using Closeloop.Data;
 using Closeloop.Responses;
@@ -113,10 +114,12 @@ public sealed class IngestStore : IAsyncDisposable
 
         long? issueId = null;
         long? repeatGapMs = null;
+        var issueCount = 1;
+        var issueFirstAt = occurred;
         if (input.Reason is not null)
         {
             var find = Command("issue.find",
-                "SELECT id, contact_count, first_resolved, day, site_id, team_id, agent_id, channel, last_at FROM issues " +
+                "SELECT id, contact_count, first_resolved, day, site_id, team_id, agent_id, channel, last_at, first_at FROM issues " +
                 "WHERE customer_id = @c AND reason = @r AND last_at >= @from AND first_at <= @at ORDER BY last_at DESC LIMIT 1",
                 "@c", "@r", "@from", "@at");
             Set(find, customerId, input.Reason, occurred - (long)_repeatWindow.TotalMilliseconds, occurred);
@@ -133,6 +136,8 @@ public sealed class IngestStore : IAsyncDisposable
                         batch.AddIssue(new IssueCell(reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5), reader.GetInt64(6), reader.GetString(7)), 0, -1);
                     }
                     repeatGapMs = Math.Max(0, occurred - reader.GetInt64(8));
+                    issueCount = count + 1;
+                    issueFirstAt = reader.GetInt64(9);
                 }
             }
             if (issueId is not null)
@@ -177,9 +182,9 @@ public sealed class IngestStore : IAsyncDisposable
             // abort so the batch is retried and the check answers.
             throw new IngestRaceException();
         }
-        var stored = new StoredContact((long)id, input, item.Findings, customerId, siteId, teamId, agentId, issueId, repeatGapMs);
+        var stored = new StoredContact((long)id, input, item.Findings, customerId, siteId, teamId, agentId, issueId, repeatGapMs, siteCode, issueCount, issueFirstAt);
         batch.Contacts.Add(stored);
-        return new IngestOutcome(IngestStatus.Created, stored.Id);
+        return new IngestOutcome(IngestStatus.Created, stored.Id) { Stored = stored, ReceivedAt = batch.NowMs };
     }
 
     private async Task<IngestOutcome> WriteResponseAsync(ResponseItem item, WriteScope scope, IngestBatch batch, CancellationToken ct)
@@ -194,9 +199,12 @@ public sealed class IngestStore : IAsyncDisposable
         long siteId, teamId, agentId;
         long? contactId = null;
         string channel;
+        (string? Site, string? Team, string? Agent) codes;
         if (input.ContactExternalId is not null)
         {
-            var find = Command("contact.find", "SELECT id, site_id, team_id, agent_id, channel FROM contacts WHERE external_id = @x", "@x");
+            var find = Command("contact.find",
+                "SELECT c.id, c.site_id, c.team_id, c.agent_id, c.channel, s.code, t.code, a.code FROM contacts c " +
+                "LEFT JOIN sites s ON s.id = c.site_id LEFT JOIN teams t ON t.id = c.team_id LEFT JOIN agents a ON a.id = c.agent_id WHERE c.external_id = @x", "@x");
             Set(find, input.ContactExternalId);
             await using var reader = await find.ExecuteReaderAsync(ct);
             if (!await reader.ReadAsync(ct) || (scope.SiteId is not null && reader.GetInt64(1) != scope.SiteId))
@@ -208,6 +216,7 @@ public sealed class IngestStore : IAsyncDisposable
             teamId = reader.GetInt64(2);
             agentId = reader.GetInt64(3);
             channel = reader.GetString(4);
+            codes = (reader.IsDBNull(5) ? null : reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetString(6), reader.IsDBNull(7) ? null : reader.GetString(7));
         }
         else
         {
@@ -218,6 +227,7 @@ public sealed class IngestStore : IAsyncDisposable
             }
             (siteId, teamId, agentId) = await ResolveOrgAsync(siteCode, input.Team, input.Agent, batch, ct);
             channel = input.Channel!;
+            codes = (siteCode, input.Team, input.Agent);
         }
 
         var customerId = await UpsertCustomerAsync(input.Customer, batch.Now, ct);
@@ -233,8 +243,9 @@ public sealed class IngestStore : IAsyncDisposable
             batch.Now.ToUnixTimeMilliseconds());
         var id = await insert.ExecuteScalarAsync(ct) ?? throw new IngestRaceException();
         batch.AddResponse(new ResponseCell(IngestBatch.DayOf(responded), siteId, teamId, agentId, channel, input.Metric), input.Metric, input.Score);
-        batch.Responses.Add(new StoredResponse((long)id, input, item.Findings, customerId, contactId, siteId, teamId, agentId, channel, responded));
-        return new IngestOutcome(IngestStatus.Created, (long)id);
+        var storedResponse = new StoredResponse((long)id, input, item.Findings, customerId, contactId, siteId, teamId, agentId, channel, responded, codes.Site, codes.Team, codes.Agent);
+        batch.Responses.Add(storedResponse);
+        return new IngestOutcome(IngestStatus.Created, (long)id) { Stored = storedResponse, ReceivedAt = batch.NowMs };
     }
 
     private async Task<IngestOutcome?> ExistingAsync(string table, string externalId, byte[] hash, CancellationToken ct)
@@ -330,32 +341,51 @@ public sealed class IngestStore : IAsyncDisposable
 
     private async Task FlushRollupsAsync(IngestBatch batch, CancellationToken ct)
     {
+        const string counts = "n = {0}.n + excluded.n, top = {0}.top + excluded.top, bottom = {0}.bottom + excluded.bottom, score_sum = {0}.score_sum + excluded.score_sum";
         if (batch.ResponseCells.Count > 0)
         {
             var upsert = Command("rollup.response",
-                "INSERT INTO response_rollups (day, site_id, team_id, agent_id, channel, metric, n, top, bottom, score_sum) " +
-                "VALUES (@d, @s, @t, @a, @ch, @m, @n, @top, @bottom, @sum) " +
-                "ON CONFLICT (day, site_id, team_id, agent_id, channel, metric) DO UPDATE SET " +
-                "n = response_rollups.n + excluded.n, top = response_rollups.top + excluded.top, " +
-                "bottom = response_rollups.bottom + excluded.bottom, score_sum = response_rollups.score_sum + excluded.score_sum",
-                "@d", "@s", "@t", "@a", "@ch", "@m", "@n", "@top", "@bottom", "@sum");
-            foreach (var (cell, counts) in batch.ResponseCells)
+                "INSERT INTO response_rollups (day, site_id, team_id, channel, metric, n, top, bottom, score_sum) VALUES (@d, @s, @t, @ch, @m, @n, @top, @bottom, @sum) " +
+                "ON CONFLICT (day, site_id, team_id, channel, metric) DO UPDATE SET " + string.Format(CultureInfo.InvariantCulture, counts, "response_rollups"),
+                "@d", "@s", "@t", "@ch", "@m", "@n", "@top", "@bottom", "@sum");
+            foreach (var group in batch.ResponseCells.GroupBy(c => (c.Key.Day, c.Key.SiteId, c.Key.TeamId, c.Key.Channel, c.Key.Metric)))
             {
-                Set(upsert, cell.Day, cell.SiteId, cell.TeamId, cell.AgentId, cell.Channel, cell.Metric, counts.N, counts.Top, counts.Bottom, counts.Sum);
+                var (d, s, t, ch, m) = group.Key;
+                Set(upsert, d, s, t, ch, m, group.Sum(g => g.Value.N), group.Sum(g => g.Value.Top), group.Sum(g => g.Value.Bottom), group.Sum(g => g.Value.Sum));
                 await upsert.ExecuteNonQueryAsync(ct);
+            }
+            var agents = Command("rollup.agent-response",
+                "INSERT INTO agent_response_rollups (day, agent_id, site_id, metric, n, top, bottom, score_sum) VALUES (@d, @a, @s, @m, @n, @top, @bottom, @sum) " +
+                "ON CONFLICT (day, agent_id, site_id, metric) DO UPDATE SET " + string.Format(CultureInfo.InvariantCulture, counts, "agent_response_rollups"),
+                "@d", "@a", "@s", "@m", "@n", "@top", "@bottom", "@sum");
+            foreach (var group in batch.ResponseCells.GroupBy(c => (c.Key.Day, c.Key.AgentId, c.Key.SiteId, c.Key.Metric)))
+            {
+                var (d, a, s, m) = group.Key;
+                Set(agents, d, a, s, m, group.Sum(g => g.Value.N), group.Sum(g => g.Value.Top), group.Sum(g => g.Value.Bottom), group.Sum(g => g.Value.Sum));
+                await agents.ExecuteNonQueryAsync(ct);
             }
         }
         if (batch.IssueCells.Count > 0)
         {
             var upsert = Command("rollup.issue",
-                "INSERT INTO issue_rollups (day, site_id, team_id, agent_id, channel, issues, fcr) VALUES (@d, @s, @t, @a, @ch, @i, @f) " +
-                "ON CONFLICT (day, site_id, team_id, agent_id, channel) DO UPDATE SET " +
-                "issues = issue_rollups.issues + excluded.issues, fcr = issue_rollups.fcr + excluded.fcr",
-                "@d", "@s", "@t", "@a", "@ch", "@i", "@f");
-            foreach (var (cell, counts) in batch.IssueCells)
+                "INSERT INTO issue_rollups (day, site_id, team_id, channel, issues, fcr) VALUES (@d, @s, @t, @ch, @i, @f) " +
+                "ON CONFLICT (day, site_id, team_id, channel) DO UPDATE SET issues = issue_rollups.issues + excluded.issues, fcr = issue_rollups.fcr + excluded.fcr",
+                "@d", "@s", "@t", "@ch", "@i", "@f");
+            foreach (var group in batch.IssueCells.GroupBy(c => (c.Key.Day, c.Key.SiteId, c.Key.TeamId, c.Key.Channel)))
             {
-                Set(upsert, cell.Day, cell.SiteId, cell.TeamId, cell.AgentId, cell.Channel, counts.Issues, counts.Fcr);
+                var (d, s, t, ch) = group.Key;
+                Set(upsert, d, s, t, ch, group.Sum(g => g.Value.Issues), group.Sum(g => g.Value.Fcr));
                 await upsert.ExecuteNonQueryAsync(ct);
+            }
+            var agents = Command("rollup.agent-issue",
+                "INSERT INTO agent_issue_rollups (day, agent_id, site_id, issues, fcr) VALUES (@d, @a, @s, @i, @f) " +
+                "ON CONFLICT (day, agent_id, site_id) DO UPDATE SET issues = agent_issue_rollups.issues + excluded.issues, fcr = agent_issue_rollups.fcr + excluded.fcr",
+                "@d", "@a", "@s", "@i", "@f");
+            foreach (var group in batch.IssueCells.GroupBy(c => (c.Key.Day, c.Key.AgentId, c.Key.SiteId)))
+            {
+                var (d, a, s) = group.Key;
+                Set(agents, d, a, s, group.Sum(g => g.Value.Issues), group.Sum(g => g.Value.Fcr));
+                await agents.ExecuteNonQueryAsync(ct);
             }
         }
     }
@@ -421,14 +451,21 @@ public readonly record struct ResponseCell(long Day, long SiteId, long TeamId, l
 
 public readonly record struct IssueCell(long Day, long SiteId, long TeamId, long AgentId, string Channel);
 
-public sealed record StoredContact(long Id, ContactInput Input, TextFindings? Findings, long CustomerId, long SiteId, long TeamId, long AgentId, long? IssueId, long? RepeatGapMs);
+public sealed record StoredContact(
+    long Id, ContactInput Input, TextFindings? Findings, long CustomerId, long SiteId, long TeamId, long AgentId, long? IssueId, long? RepeatGapMs,
+    string? SiteCode, int IssueContactCount, long IssueFirstAtMs);
 
-public sealed record StoredResponse(long Id, ResponseInput Input, TextFindings? Findings, long CustomerId, long? ContactId, long SiteId, long TeamId, long AgentId, string Channel, long RespondedAtMs);
+public sealed record StoredResponse(
+    long Id, ResponseInput Input, TextFindings? Findings, long CustomerId, long? ContactId, long SiteId, long TeamId, long AgentId, string Channel,
+    long RespondedAtMs, string? SiteCode, string? TeamCode, string? AgentCode);
 
 /// <summary>What one transaction of the writer stored, for the rollups and for observers such as the alert engine.</summary>
 public sealed class IngestBatch(DateTimeOffset now)
 {
     public DateTimeOffset Now { get; } = now;
+
+    /// <summary>Now at the millisecond precision that is stored.</summary>
+    public DateTimeOffset NowMs { get; } = DateTimeOffset.FromUnixTimeMilliseconds(now.ToUnixTimeMilliseconds());
     public List<StoredContact> Contacts { get; } = [];
     public List<StoredResponse> Responses { get; } = [];
     internal Dictionary<ResponseCell, (long N, long Top, long Bottom, long Sum)> ResponseCells { get; } = [];

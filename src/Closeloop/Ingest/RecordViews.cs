@@ -33,6 +33,22 @@ public sealed record ResponseView(
 /// <summary>Reads one contact or response as the API shows it, within the caller's site scope.</summary>
 public static class RecordViews
 {
+    /// <summary>
+    /// The view of a record the writer has just created, built from what it wrote: reading it back through EF Core
+    /// cost more than the write itself (see docs/benchmarks.md). A test checks both paths give the same JSON.
+    /// </summary>
+    public static object? FromStored(object? stored, DateTimeOffset receivedAt) => stored switch
+    {
+        StoredResponse r => new ResponseView(r.Input.ExternalId, new CustomerRef(r.Input.Customer.ExternalId), r.Input.Metric, r.Input.Score, r.Input.Comment,
+            DateTimeOffset.FromUnixTimeMilliseconds(r.RespondedAtMs), r.Input.ContactExternalId, r.SiteCode, r.TeamCode, r.AgentCode, r.Channel,
+            AnalysisView.From(r.Findings?.Sentiment, r.Findings?.SignalsText, r.Findings?.RootCause, r.Findings?.RootCauseConfidence), receivedAt),
+        StoredContact c => new ContactView(c.Input.ExternalId, new CustomerRef(c.Input.Customer.ExternalId), c.Input.Channel, c.Input.OccurredAt, c.SiteCode,
+            c.Input.Team, c.Input.Agent, c.Input.Queue, c.Input.Reason, c.Input.WaitSeconds, c.Input.Transfers, c.Input.Resolved, c.Input.Summary,
+            c.IssueId is { } issue ? new IssueView(issue, c.IssueContactCount, DateTimeOffset.FromUnixTimeMilliseconds(c.IssueFirstAtMs)) : null,
+            AnalysisView.From(c.Findings?.Sentiment, c.Findings?.SignalsText, c.Findings?.RootCause, c.Findings?.RootCauseConfidence), receivedAt),
+        _ => null,
+    };
+
     public static async Task<ContactView?> ContactAsync(CloseloopDb db, CallerScope scope, string? externalId, long? id, CancellationToken ct)
     {
         var query = db.Contacts.AsNoTracking();

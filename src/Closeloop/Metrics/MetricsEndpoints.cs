@@ -154,10 +154,10 @@ public static class MetricsQuery
             var siteSql = siteId is null ? "" : " AND site_id = @site";
             if (firstFullDay < endFullDay)
             {
-                await ReadAsync(connection, $"SELECT {keySql}, metric, SUM(n), SUM(top), SUM(bottom), SUM(score_sum) FROM response_rollups " +
+                await ReadAsync(connection, $"SELECT {keySql}, metric, SUM(n), SUM(top), SUM(bottom), SUM(score_sum) FROM {(column == "agent_id" ? "agent_response_rollups" : "response_rollups")} " +
                     $"WHERE day >= @a AND day < @b{siteSql}" + By(keySql, "metric"), firstFullDay, endFullDay, siteId,
                     r => Add(cells, Key(r), r.GetString(1), r.GetInt64(2), r.GetInt64(3), r.GetInt64(4), r.GetInt64(5)), ct);
-                await ReadAsync(connection, $"SELECT {keySql}, SUM(issues), SUM(fcr) FROM issue_rollups WHERE day >= @a AND day < @b{siteSql}" + By(keySql, ""),
+                await ReadAsync(connection, $"SELECT {keySql}, SUM(issues), SUM(fcr) FROM {(column == "agent_id" ? "agent_issue_rollups" : "issue_rollups")} WHERE day >= @a AND day < @b{siteSql}" + By(keySql, ""),
                     firstFullDay, endFullDay, siteId, r => AddIssues(cells, Key(r), r.GetInt64(1), r.GetInt64(2)), ct);
             }
             var edges = firstFullDay < endFullDay

@@ -6,7 +6,6 @@ public sealed class ResponseRollup
     public long Day { get; set; }
     public long SiteId { get; set; }
     public long TeamId { get; set; }
-    public long AgentId { get; set; }
     public required string Channel { get; set; }
     public required string Metric { get; set; }
     public long N { get; set; }
@@ -20,7 +19,6 @@ public sealed class IssueRollup
     public long Day { get; set; }
     public long SiteId { get; set; }
     public long TeamId { get; set; }
-    public long AgentId { get; set; }
     public required string Channel { get; set; }
     public long Issues { get; set; }
     public long Fcr { get; set; }

@@ -101,32 +101,50 @@ CREATE TABLE responses (
 CREATE INDEX ix_responses_customer_time ON responses (customer_id, responded_at, id);
 CREATE INDEX ix_responses_site_time ON responses (site_id, responded_at);
 CREATE INDEX ix_responses_time ON responses (responded_at);
--- Rollups: one row per day and organisation cell, kept current in the ingest transaction so that
--- GET /metrics reads a few thousand rows instead of scanning millions of responses. 0 and '' stand for
+-- Rollups: counts per UTC day and organisation cell, kept current in the ingest transaction so that
+-- GET /metrics reads thousands of rows instead of scanning millions of responses. Agents have their own
+-- table: with the agent in the main key the rollups grow almost as large as the data. 0 and '' stand for
 -- "none" because NULLs never collide in a unique key and ON CONFLICT would not fire.
 CREATE TABLE response_rollups (
     day INTEGER NOT NULL,
     site_id INTEGER NOT NULL,
     team_id INTEGER NOT NULL,
-    agent_id INTEGER NOT NULL,
     channel TEXT NOT NULL,
     metric TEXT NOT NULL,
     n INTEGER NOT NULL,
     top INTEGER NOT NULL,
     bottom INTEGER NOT NULL,
     score_sum INTEGER NOT NULL,
-    PRIMARY KEY (day, site_id, team_id, agent_id, channel, metric)
-);
+    PRIMARY KEY (day, site_id, team_id, channel, metric)
+) WITHOUT ROWID;
+CREATE TABLE agent_response_rollups (
+    day INTEGER NOT NULL,
+    agent_id INTEGER NOT NULL,
+    site_id INTEGER NOT NULL,
+    metric TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    top INTEGER NOT NULL,
+    bottom INTEGER NOT NULL,
+    score_sum INTEGER NOT NULL,
+    PRIMARY KEY (day, agent_id, site_id, metric)
+) WITHOUT ROWID;
 CREATE TABLE issue_rollups (
     day INTEGER NOT NULL,
     site_id INTEGER NOT NULL,
     team_id INTEGER NOT NULL,
-    agent_id INTEGER NOT NULL,
     channel TEXT NOT NULL,
     issues INTEGER NOT NULL,
     fcr INTEGER NOT NULL,
-    PRIMARY KEY (day, site_id, team_id, agent_id, channel)
-);
+    PRIMARY KEY (day, site_id, team_id, channel)
+) WITHOUT ROWID;
+CREATE TABLE agent_issue_rollups (
+    day INTEGER NOT NULL,
+    agent_id INTEGER NOT NULL,
+    site_id INTEGER NOT NULL,
+    issues INTEGER NOT NULL,
+    fcr INTEGER NOT NULL,
+    PRIMARY KEY (day, agent_id, site_id)
+) WITHOUT ROWID;
 CREATE TABLE api_keys (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL,
