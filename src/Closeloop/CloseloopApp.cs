@@ -1,8 +1,14 @@
+using Closeloop.Alerts;
 using Closeloop.Contacts;
 using Closeloop.Customers;
 using Closeloop.Data;
 using Closeloop.Ingest;
 using Closeloop.Insights;
+using Closeloop.Live;
+using Closeloop.Notifications;
+using Closeloop.People;
+using Closeloop.RootCauses;
+using Closeloop.Surveys;
 using Closeloop.Metrics;
 using Closeloop.Organisation;
 using Closeloop.Responses;
@@ -38,6 +44,14 @@ public static class CloseloopApp
         builder.Services.AddHostedService(sp => sp.GetRequiredService<IngestWriter>());
         builder.Services.AddSingleton<IngestPipeline>();
         builder.Services.AddSingleton<ApiKeyCache>();
+        builder.Services.AddSingleton<AlertActions>();
+        builder.Services.AddSingleton<AlertDeadlineWorker>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<AlertDeadlineWorker>());
+        builder.Services.AddSingleton<OutboxSender>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<OutboxSender>());
+        builder.Services.AddSingleton<PostgresEventRelay>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<PostgresEventRelay>());
+        builder.Services.AddHttpClient("webhooks", client => client.Timeout = TimeSpan.FromSeconds(10));
 
         builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null)
@@ -85,6 +99,11 @@ public static class CloseloopApp
         app.MapOrganisation();
         app.MapMetrics();
         app.MapApiKeys();
+        app.MapAlerts();
+        app.MapRootCauses();
+        app.MapWebhooks();
+        app.MapPeople();
+        app.MapSurveyInvitations();
         return app;
     }
 
@@ -118,6 +137,15 @@ public static class CloseloopApp
         });
         services.AddSingleton(sp => sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<IngestOptions>>().Value);
         services.AddSingleton<IngestStore>();
+        services.AddSingleton<AlertRuleCache>();
+        services.AddSingleton<OwnerResolver>();
+        services.AddSingleton<SiteCalendars>();
+        services.AddSingleton<OutboxSignal>();
+        services.AddSingleton<Outbox>();
+        services.AddSingleton<AlertEventHub>();
+        services.AddSingleton<AlertEventPublisher>();
+        services.AddSingleton<AlertEngine>();
+        services.AddSingleton<IIngestObserver>(sp => sp.GetRequiredService<AlertEngine>());
         services.AddSingleton<TextInsights>();
         services.AddSingleton<DatabaseReadiness>();
         return services;

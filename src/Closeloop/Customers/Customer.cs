@@ -13,6 +13,9 @@ public sealed class Customer
     public string? Tier { get; set; }
     public bool Consent { get; set; } = true;
     public bool DoNotContact { get; set; }
+
+    /// <summary>When the customer likes to be called back, "HH:mm-HH:mm" in the site's time zone.</summary>
+    public string? CallbackWindow { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
 }

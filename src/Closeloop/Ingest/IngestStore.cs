@@ -70,6 +70,10 @@ public sealed class IngestStore : IAsyncDisposable
             {
                 observer.AfterCommit(batch);
             }
+            foreach (var action in batch.AfterCommitActions)
+            {
+                action();
+            }
             return results;
         }
         catch
@@ -468,6 +472,9 @@ public sealed class IngestBatch(DateTimeOffset now)
     public DateTimeOffset NowMs { get; } = DateTimeOffset.FromUnixTimeMilliseconds(now.ToUnixTimeMilliseconds());
     public List<StoredContact> Contacts { get; } = [];
     public List<StoredResponse> Responses { get; } = [];
+
+    /// <summary>Work an observer wants done only once the transaction has committed (live pushes, waking workers).</summary>
+    public List<Action> AfterCommitActions { get; } = [];
     internal Dictionary<ResponseCell, (long N, long Top, long Bottom, long Sum)> ResponseCells { get; } = [];
     internal Dictionary<IssueCell, (long Issues, long Fcr)> IssueCells { get; } = [];
     internal Dictionary<(char Kind, string Code), (long Id, long SiteId)> NewOrgs { get; } = [];

@@ -6,13 +6,18 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Closeloop.Organisation;
 
-public sealed record SiteView(string Code, string Name, string Kind, string TimeZone, DateTimeOffset CreatedAt);
+public sealed record SiteView(string Code, string Name, string Kind, string TimeZone, DateTimeOffset CreatedAt)
+{
+    public string? Manager { get; init; }
+    public System.Text.Json.JsonElement? BusinessHours { get; init; }
+    public string[]? Holidays { get; init; }
+}
 
 public sealed record TeamView(string Code, string Name, string? Site, DateTimeOffset CreatedAt);
 
 public sealed record AgentView(string Code, string Name, string? Team, string? Site, DateTimeOffset CreatedAt);
 
-public sealed record SiteUpdate(string? Name, string? Kind, string? TimeZone);
+public sealed record SiteUpdate(string? Name, string? Kind, string? TimeZone, string? Manager, System.Text.Json.JsonElement? BusinessHours, string[]? Holidays);
 
 public sealed record NameUpdate(string? Name);
 
@@ -36,7 +41,7 @@ public static class OrganisationEndpoints
                 return site is null ? TypedResults.NotFound() : TypedResults.Ok(site);
             })
             .WithName("GetSite").WithSummary("One site.");
-        sites.MapPut("/{code}", async Task<IResult> (string code, SiteUpdate update, CloseloopDb db, TimeProvider time, CancellationToken ct) =>
+        sites.MapPut("/{code}", async Task<IResult> (string code, SiteUpdate update, CloseloopDb db, TimeProvider time, Alerts.SiteCalendars calendars, CancellationToken ct) =>
             {
                 var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
                 var kind = update.Kind?.Trim().ToLowerInvariant().Replace('-', '_');
@@ -61,6 +66,29 @@ public static class OrganisationEndpoints
                 {
                     errors["code"] = ["must be 1 to 100 characters"];
                 }
+                string? hours = null;
+                if (update.BusinessHours is { ValueKind: not System.Text.Json.JsonValueKind.Null } given)
+                {
+                    hours = given.GetRawText();
+                    if (Alerts.BusinessCalendar.ParseHours(hours, out var hoursError) is null)
+                    {
+                        errors["businessHours"] = [hoursError!];
+                    }
+                }
+                string? holidays = null;
+                if (update.Holidays is { } days)
+                {
+                    holidays = System.Text.Json.JsonSerializer.Serialize(days);
+                    if (Alerts.BusinessCalendar.ParseHolidays(holidays, out var holidayError) is null)
+                    {
+                        errors["holidays"] = [holidayError!];
+                    }
+                }
+                long? managerId = null;
+                if (update.Manager is { } manager && (managerId = await db.Users.Where(u => u.Email == manager.ToLowerInvariant()).Select(u => (long?)u.Id).FirstOrDefaultAsync(ct)) is null)
+                {
+                    errors["manager"] = ["no user with this e-mail"];
+                }
                 if (errors.Count > 0)
                 {
                     return Problems.Validation(errors);
@@ -75,12 +103,21 @@ public static class OrganisationEndpoints
                 site.Name = update.Name?.Trim() ?? site.Name;
                 site.Kind = kind ?? site.Kind;
                 site.TimeZone = update.TimeZone ?? site.TimeZone;
+                site.BusinessHours = hours ?? site.BusinessHours;
+                site.Holidays = holidays ?? site.Holidays;
+                site.ManagerUserId = managerId ?? site.ManagerUserId;
                 await db.SaveChangesAsync(ct);
-                var view = new SiteView(site.Code, site.Name, site.Kind, site.TimeZone, site.CreatedAt);
+                calendars.Invalidate();
+                var view = new SiteView(site.Code, site.Name, site.Kind, site.TimeZone, site.CreatedAt)
+                {
+                    Manager = update.Manager?.ToLowerInvariant(),
+                    BusinessHours = site.BusinessHours is null ? null : System.Text.Json.JsonDocument.Parse(site.BusinessHours).RootElement.Clone(),
+                    Holidays = site.Holidays is null ? null : System.Text.Json.JsonSerializer.Deserialize<string[]>(site.Holidays),
+                };
                 return created ? TypedResults.Created($"/api/v1/sites/{site.Code}", view) : TypedResults.Ok(view);
             })
             .RequireAuthorization(Policies.Admin)
-            .WithName("PutSite").WithSummary("Create or change a site: its name, kind (in_house or vendor) and time zone.");
+            .WithName("PutSite").WithSummary("Create or change a site: name, kind (in_house or vendor), IANA time zone, manager (e-mail), weekly business hours and holidays.");
 
         var teams = routes.MapGroup("/api/v1/teams").WithTags("Organisation");
         teams.MapGet("/", async (HttpContext http, CloseloopDb db, CancellationToken ct) =>

@@ -7,6 +7,7 @@ public static class Policies
     public const string Write = "write";
     public const string ReadRecords = "read-records";
     public const string Admin = "admin";
+    public const string WorkAlerts = "work-alerts";
 
     public static void Add(AuthorizationOptions options)
     {
@@ -19,6 +20,7 @@ public static class Policies
         options.AddPolicy(Write, p => p.Combine(authenticated).RequireRole(Roles.Writers));
         options.AddPolicy(ReadRecords, p => p.Combine(authenticated).RequireRole(Roles.RecordReaders));
         options.AddPolicy(Admin, p => p.Combine(authenticated).RequireRole(Roles.Admin));
+        options.AddPolicy(WorkAlerts, p => p.Combine(authenticated).RequireRole(Roles.AlertWorkers));
     }
 }
 

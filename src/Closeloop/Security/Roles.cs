@@ -20,6 +20,12 @@ public static class Roles
     /// <summary>Who may write contacts and responses.</summary>
     public static readonly string[] Writers = [Admin, Integration, SiteManager, Supervisor, Agent];
 
+    /// <summary>Who may work alerts: record recovery steps.</summary>
+    public static readonly string[] AlertWorkers = [Admin, SiteManager, Supervisor, Qa, Recovery, Agent, Integration];
+
+    /// <summary>Who may change rules, webhooks and the taxonomy.</summary>
+    public static readonly string[] Configurers = [Admin];
+
     /// <summary>Who may read individual customers and their records (departments see aggregates only).</summary>
     public static readonly string[] RecordReaders = [Admin, Executive, SiteManager, Supervisor, Qa, Recovery, Agent, Integration];
 
@@ -51,6 +57,9 @@ public static class ClaimNames
 /// <summary>What the caller may see: every site, or one.</summary>
 public sealed record CallerScope(string Role, long? SiteId, string? SiteCode, string Actor)
 {
+    /// <summary>The e-mail of a person signed in with a cookie; null for an API key.</summary>
+    public string? UserEmail { get; init; }
+
     public bool IsSiteScoped => SiteId is not null;
 
     public bool CanSeeSite(long siteId) => SiteId is null || SiteId == siteId;
@@ -61,6 +70,9 @@ public sealed record CallerScope(string Role, long? SiteId, string? SiteCode, st
         var site = user.FindFirstValue(ClaimNames.SiteId);
         long? siteId = site is null ? null : long.Parse(site, System.Globalization.CultureInfo.InvariantCulture);
         var actor = user.FindFirstValue(ClaimTypes.Name) ?? "unknown";
-        return new CallerScope(role, siteId, user.FindFirstValue(ClaimNames.SiteCode), actor);
+        return new CallerScope(role, siteId, user.FindFirstValue(ClaimNames.SiteCode), actor)
+        {
+            UserEmail = user.FindFirstValue(ClaimTypes.Email),
+        };
     }
 }

@@ -5,6 +5,7 @@ ALTER TABLE sites ADD COLUMN business_hours TEXT;
 ALTER TABLE sites ADD COLUMN holidays TEXT;
 ALTER TABLE teams ADD COLUMN supervisor_user_id INTEGER;
 ALTER TABLE contacts ADD COLUMN repeat_gap_ms INTEGER;
+ALTER TABLE customers ADD COLUMN callback_window TEXT;
 
 CREATE TABLE users (
     id INTEGER PRIMARY KEY,

@@ -1,0 +1,293 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Closeloop.Data;
+using Closeloop.Live;
+using Closeloop.Notifications;
+using Closeloop.Security;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
+
+namespace Closeloop.Alerts;
+
+public sealed class AlertActionException(int status, string field, string message) : Exception(message)
+{
+    public int Status { get; } = status;
+    public string Field { get; } = field;
+}
+
+/// <summary>
+/// Applies a recovery step to an alert: validates the body, lets the alert check the transition, appends the
+/// log line, and queues what the step sends (the customer's outcome message, the follow-up survey), all in one
+/// transaction, then pushes the change live.
+/// </summary>
+public sealed class AlertActions(
+    TimeProvider time, Outbox outbox, OutboxSignal signal, AlertEventPublisher publisher, SiteCalendars calendars, OwnerResolver owners, IConfiguration configuration)
+{
+    public async Task<Alert> ApplyAsync(CloseloopDb db, Alert alert, JsonElement body, CallerScope caller, CancellationToken ct)
+    {
+        var type = Text(body, "type")?.ToLowerInvariant() ?? throw new AlertActionException(400, "type", $"is required: one of {string.Join(", ", ActionTypes.Manual)}");
+        if (!ActionTypes.Manual.Contains(type))
+        {
+            throw new AlertActionException(400, "type", $"must be one of {string.Join(", ", ActionTypes.Manual)}");
+        }
+        var now = time.GetUtcNow();
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        var connection = db.Database.GetDbConnection();
+        var dbTransaction = transaction.GetDbTransaction();
+        var calendar = await calendars.ForSiteAsync(connection, dbTransaction, alert.SiteId, ct);
+        var note = Text(body, "note");
+        object data = new { note };
+        var customer = await db.Customers.FirstAsync(c => c.Id == alert.CustomerId, ct);
+
+        switch (type)
+        {
+            case ActionTypes.Acknowledge:
+                alert.Acknowledge(now);
+                break;
+            case ActionTypes.Note:
+                var text = Text(body, "text") ?? note ?? throw new AlertActionException(400, "text", "is required for a note");
+                alert.Note();
+                data = new { text };
+                break;
+            case ActionTypes.ContactAttempted or ActionTypes.CustomerReached:
+                var channel = Text(body, "channel");
+                if (type == ActionTypes.CustomerReached)
+                {
+                    alert.CustomerReached(now, calendar);
+                }
+                else
+                {
+                    alert.RecordStep(type, now, calendar);
+                }
+                data = new { channel, note };
+                break;
+            case ActionTypes.CallbackScheduled:
+                var at = Instant(body, "at") ?? throw new AlertActionException(400, "at", "is required: when the callback will be made (ISO 8601)");
+                if (at < now)
+                {
+                    throw new AlertActionException(400, "at", "must be in the future");
+                }
+                if (customer.CallbackWindow is { } window && !InWindow(window, at, calendar.TimeZone))
+                {
+                    throw new AlertActionException(400, "at", $"must be within the customer's preferred callback window {window} ({calendar.TimeZone.Id})");
+                }
+                alert.RecordStep(type, now, calendar);
+                data = new { at, note };
+                break;
+            case ActionTypes.GestureOffered:
+                var kind = Text(body, "kind") ?? throw new AlertActionException(400, "kind", "is required, for example credit, refund, voucher");
+                var value = Number(body, "value") ?? throw new AlertActionException(400, "value", "is required: the gesture's value");
+                if (value < 0)
+                {
+                    throw new AlertActionException(400, "value", "must not be negative");
+                }
+                alert.RecordStep(type, now, calendar);
+                var limit = GestureLimit(caller.Role);
+                data = new { kind, value, currency = Text(body, "currency"), note, limit, pendingApproval = value > limit };
+                break;
+            case ActionTypes.GestureApproved:
+                var pending = await db.AlertActions.AsNoTracking().Where(x => x.AlertId == alert.Id && x.Type == ActionTypes.GestureOffered).OrderByDescending(x => x.Id).FirstOrDefaultAsync(ct)
+                    ?? throw new AlertTransitionException("There is no gesture to approve.");
+                var offered = JsonDocument.Parse(pending.Data ?? "{}").RootElement;
+                var offeredValue = offered.TryGetProperty("value", out var v) ? v.GetDouble() : 0;
+                if (offeredValue > GestureLimit(caller.Role))
+                {
+                    throw new AlertActionException(403, "type", $"a {caller.Role} may approve gestures up to {GestureLimit(caller.Role)}");
+                }
+                alert.Note();
+                data = new { gesture = pending.Id, value = offeredValue, note };
+                break;
+            case ActionTypes.WaitOnCustomer:
+                alert.WaitOnCustomer(now, calendar);
+                break;
+            case ActionTypes.RootCauseTagged:
+                var tagged = await RootCauseAsync(db, body, ct);
+                alert.TagRootCause(tagged);
+                data = new { rootCause = tagged, note };
+                break;
+            case ActionTypes.Resolve:
+                var cause = await RootCauseAsync(db, body, ct);
+                var outcome = Text(body, "outcome") ?? throw new AlertActionException(400, "outcome", "is required: what was done for the customer");
+                alert.Resolve(cause, outcome, now);
+                data = new { rootCause = cause, outcome, note };
+                break;
+            case ActionTypes.Close:
+                alert.Close(now);
+                break;
+            case ActionTypes.Reopen:
+                var rule = await AlertRuleCache.LoadAsync(db, alert.RuleId, ct);
+                var deadline = rule?.Deadline ?? TimeSpan.FromHours(2);
+                alert.Reopen(now, alert.Clock == AlertRuleDefinition.ClockBusiness ? calendar.Add(now, deadline) : now + deadline);
+                data = new { note, dueAt = alert.DueAt };
+                break;
+            case ActionTypes.Reassign:
+                var owner = Text(body, "owner")?.ToLowerInvariant() ?? throw new AlertActionException(400, "owner", "is required: an e-mail address or pool:NAME");
+                if (owner.StartsWith("pool:", StringComparison.Ordinal))
+                {
+                    owner = await owners.ResolveAsync(connection, dbTransaction, new OwnerSpec("pool", owner[5..]), alert.SiteId, alert.TeamId, ct);
+                }
+                else if (!Outbox.IsEmail(owner))
+                {
+                    throw new AlertActionException(400, "owner", "must be an e-mail address or pool:NAME");
+                }
+                var previous = alert.Owner;
+                alert.Reassign(owner);
+                data = new { from = previous, to = owner, note };
+                await outbox.EmailAsync(connection, dbTransaction, "alert.assigned", owner, $"Alert #{alert.Id} is now yours", $"{caller.Actor} gave you alert #{alert.Id}.", alert.Id, now, ct);
+                break;
+        }
+
+        db.AlertActions.Add(new AlertAction { AlertId = alert.Id, Type = type, Actor = caller.Actor, At = now, Data = JsonSerializer.Serialize(data, JsonSerializerOptions.Web) });
+        if (type == ActionTypes.Resolve)
+        {
+            await CloseTheLoopAsync(db, connection, dbTransaction, alert, customer, now, ct);
+        }
+        await outbox.WebhooksAsync(connection, dbTransaction, $"alert.{type}", new { alertId = alert.Id, status = alert.Status, owner = alert.Owner, actor = caller.Actor, data },
+            alert.SiteId, alert.Id, now, ct);
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateConcurrencyException)
+        {
+            throw new AlertTransitionException("The alert was changed by someone else at the same time; reload it and try again.");
+        }
+        await transaction.CommitAsync(ct);
+        signal.Pending();
+        if (await AlertLog.EventAsync(connection, null, "alert.updated", alert.Id, ct) is { } alertEvent)
+        {
+            await publisher.AfterCommitAsync(db, alertEvent, ct);
+        }
+        return alert;
+    }
+
+    /// <summary>
+    /// Tells the customer what was done, on the channel they prefer, and schedules the follow-up survey that
+    /// measures whether the recovery worked. Consent and do-not-contact are respected and the refusal is logged.
+    /// </summary>
+    private async Task CloseTheLoopAsync(CloseloopDb db, System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction, Alert alert,
+        Customers.Customer customer, DateTimeOffset now, CancellationToken ct)
+    {
+        if (customer.DoNotContact || !customer.Consent)
+        {
+            db.AlertActions.Add(new AlertAction { AlertId = alert.Id, Type = "customer_not_told", Actor = "system", At = now,
+                Data = JsonSerializer.Serialize(new { reason = customer.DoNotContact ? "do-not-contact" : "no consent" }, JsonSerializerOptions.Web) });
+            return;
+        }
+        var name = customer.Name ?? "there";
+        var message = $"Hello {name},\n\nThank you for telling us about your experience. We looked into it, and this is what we did: {alert.Outcome}\n\n" +
+            "If anything is still not right, just reply to this message.\n";
+        var channel = PreferredChannel(customer);
+        if (channel is null)
+        {
+            db.AlertActions.Add(new AlertAction { AlertId = alert.Id, Type = "customer_not_told", Actor = "system", At = now,
+                Data = JsonSerializer.Serialize(new { reason = "no contact point" }, JsonSerializerOptions.Web) });
+            return;
+        }
+        await SendToCustomerAsync(connection, transaction, alert, customer, channel.Value, "customer.outcome", "What we did about your feedback", message, now, now, ct);
+
+        var delay = AlertRuleDefinition.TryDuration(configuration["Alerts:FollowUpDelay"] ?? "P2D", out var d) ? d : TimeSpan.FromDays(2);
+        var token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var metric = await db.Responses.Where(r => alert.TriggerKind == "response" && r.Id == alert.TriggerId).Select(r => r.Metric).FirstOrDefaultAsync(ct) ?? "csat";
+        db.SurveyInvitations.Add(new Surveys.SurveyInvitation
+        {
+            Token = token, CustomerId = customer.Id, AlertId = alert.Id, Metric = metric, Channel = channel.Value.Channel,
+            CreatedAt = now, ExpiresAt = now + delay + TimeSpan.FromDays(14),
+        });
+        var link = $"{configuration["PublicUrl"]?.TrimEnd('/')}/s/{token}";
+        await SendToCustomerAsync(connection, transaction, alert, customer, channel.Value, "customer.followup_survey", "How did we do?",
+            $"Hello {name},\n\nA few days ago we followed up on your feedback. Did we put it right? Tell us in one click: {link}\n", now, now + delay, ct);
+    }
+
+    private async Task SendToCustomerAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction, Alert alert, Customers.Customer customer,
+        (string Channel, string Address) channel, string eventName, string subject, string message, DateTimeOffset now, DateTimeOffset notBefore, CancellationToken ct)
+    {
+        if (channel.Channel == "email")
+        {
+            await outbox.EmailAsync(connection, transaction, eventName, channel.Address, subject, message, alert.Id, now, ct, notBefore);
+        }
+        else
+        {
+            // SMS and social messages leave through the outbound webhook, for the gateway the company uses.
+            await outbox.WebhooksAsync(connection, transaction, eventName,
+                new { alertId = alert.Id, customer = customer.ExternalId, channel = channel.Channel, to = channel.Address, text = message }, alert.SiteId, alert.Id, now, ct, notBefore);
+        }
+    }
+
+    internal static (string Channel, string Address)? PreferredChannel(Customers.Customer customer)
+    {
+        var options = new List<(string, string)>();
+        if (customer.Email is { } email)
+        {
+            options.Add(("email", email));
+        }
+        if (customer.Phone is { } phone)
+        {
+            options.Add(("sms", phone));
+        }
+        if (customer.Handle is { } handle)
+        {
+            options.Add(("social", handle));
+        }
+        if (options.Count == 0)
+        {
+            return null;
+        }
+        var preferred = customer.PreferredChannel switch
+        {
+            "phone" or "sms" or "ivr" => "sms",
+            "social" => "social",
+            "email" => "email",
+            _ => null,
+        };
+        return options.FirstOrDefault(o => o.Item1 == preferred) is { Item1: not null } match ? match : options[0];
+    }
+
+    private double GestureLimit(string role) =>
+        configuration.GetValue<double?>($"Alerts:GestureLimits:{role}") ?? role switch
+        {
+            Roles.Admin => double.MaxValue,
+            Roles.SiteManager => 500,
+            Roles.Supervisor => 200,
+            Roles.Recovery => 100,
+            _ => 25,
+        };
+
+    private static async Task<string> RootCauseAsync(CloseloopDb db, JsonElement body, CancellationToken ct)
+    {
+        var code = Text(body, "rootCause")?.ToLowerInvariant() ?? throw new AlertActionException(400, "rootCause", "is required: a code from GET /api/v1/root-causes");
+        if (!await db.RootCauses.AnyAsync(r => r.Code == code, ct))
+        {
+            throw new AlertActionException(400, "rootCause", $"'{code}' is not in the root-cause taxonomy");
+        }
+        return code;
+    }
+
+    private static bool InWindow(string window, DateTimeOffset at, TimeZoneInfo zone)
+    {
+        var parts = window.Split('-');
+        if (parts.Length != 2 || !TimeOnly.TryParse(parts[0], CultureInfo.InvariantCulture, out var from) || !TimeOnly.TryParse(parts[1], CultureInfo.InvariantCulture, out var to))
+        {
+            return true;
+        }
+        var local = TimeOnly.FromDateTime(TimeZoneInfo.ConvertTime(at, zone).DateTime);
+        return from <= to ? local >= from && local <= to : local >= from || local <= to;
+    }
+
+    private static string? Text(JsonElement body, string name) =>
+        body.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String && value.GetString()!.Trim() is { Length: > 0 } s
+            ? s
+            : body.TryGetProperty(name, out value) && value.ValueKind is not (JsonValueKind.Null or JsonValueKind.Undefined)
+                ? throw new AlertActionException(400, name, "must be a non-empty string")
+                : null;
+
+    private static double? Number(JsonElement body, string name) =>
+        !body.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null ? null
+        : value.ValueKind == JsonValueKind.Number ? value.GetDouble() : throw new AlertActionException(400, name, "must be a number");
+
+    private static DateTimeOffset? Instant(JsonElement body, string name) =>
+        Text(body, name) is { } text
+            ? DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at : throw new AlertActionException(400, name, "must be an ISO 8601 date and time")
+            : null;
+}

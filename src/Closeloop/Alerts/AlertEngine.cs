@@ -1,0 +1,250 @@
+using System.Data.Common;
+using System.Text.Json;
+using Closeloop.Data;
+using Closeloop.Ingest;
+using Closeloop.Live;
+using Closeloop.Notifications;
+using Closeloop.Responses;
+
+namespace Closeloop.Alerts;
+
+/// <summary>
+/// Evaluates the alert rules against every record in the ingest transaction, so an alert exists the moment the
+/// record is acknowledged. An active alert of the same customer and rule absorbs a new match instead of opening
+/// a second one, and a record that matches several rules opens one alert (the first rule's), noting the others.
+/// It also records the follow-up score of a recovered customer.
+/// </summary>
+public sealed class AlertEngine(
+    AlertRuleCache rules, OwnerResolver owners, Outbox outbox, OutboxSignal signal, AlertEventPublisher publisher, SiteCalendars calendars,
+    IConfiguration configuration) : IIngestObserver
+{
+    public async Task BeforeCommitAsync(DbConnection connection, DbTransaction transaction, IngestBatch batch, CancellationToken cancellationToken)
+    {
+        var ct = cancellationToken;
+        var events = new List<AlertEvent>();
+        batch.AfterCommitActions.Add(() =>
+        {
+            foreach (var alertEvent in events)
+            {
+                publisher.PublishLocal(alertEvent);
+            }
+            if (events.Count > 0)
+            {
+                signal.Pending();
+            }
+        });
+        foreach (var response in batch.Responses)
+        {
+            await RecordFollowUpAsync(connection, transaction, response, batch.Now, ct);
+        }
+        var active = await rules.GetAsync(ct);
+        if (active.Count == 0)
+        {
+            return;
+        }
+        var context = new Lookup(connection, transaction);
+        foreach (var response in batch.Responses)
+        {
+            var facts = await FactsAsync(context, response, ct);
+            await EvaluateAsync(connection, transaction, active, facts, "response", response.Id, response.Input.ExternalId, response.CustomerId,
+                response.SiteId, response.TeamId, response.AgentId, batch.Now, events, ct);
+        }
+        foreach (var contact in batch.Contacts)
+        {
+            var facts = await FactsAsync(context, contact, ct);
+            await EvaluateAsync(connection, transaction, active, facts, "contact", contact.Id, contact.Input.ExternalId, contact.CustomerId,
+                contact.SiteId, contact.TeamId, contact.AgentId, batch.Now, events, ct);
+        }
+    }
+
+    public void AfterCommit(IngestBatch batch)
+    {
+        // The events gathered in BeforeCommitAsync are published by the action it registered on the batch.
+    }
+
+    private async Task EvaluateAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<CompiledRule> active, AlertFacts facts, string kind, long triggerId,
+        string triggerExternalId, long customerId, long siteId, long teamId, long agentId, DateTimeOffset now, List<AlertEvent> events, CancellationToken ct)
+    {
+        var matched = active.Where(r => r.Definition.Matches(facts)).ToList();
+        if (matched.Count == 0)
+        {
+            return;
+        }
+        var trigger = new { kind, externalId = triggerExternalId };
+        foreach (var rule in matched)
+        {
+            var open = await ScalarAsync(connection, transaction,
+                "SELECT id FROM alerts WHERE customer_id = @c AND rule_id = @r AND status IN ('open', 'acknowledged', 'waiting_on_customer') ORDER BY id LIMIT 1",
+                ct, ("@c", customerId), ("@r", rule.Id));
+            if (open is long openId)
+            {
+                await ExecuteAsync(connection, transaction, "UPDATE alerts SET matches = matches + 1, version = version + 1 WHERE id = @id", ct, ("@id", openId));
+                await AlertLog.AppendAsync(connection, transaction, openId, ActionTypes.MatchAbsorbed, "system", now, new { trigger }, ct);
+                await PublishAsync(connection, transaction, "alert.updated", openId, events, ct);
+                return;
+            }
+        }
+
+        var first = matched[0];
+        var definition = first.Definition;
+        var owner = await owners.ResolveAsync(connection, transaction, definition.Owner, siteId, teamId, ct);
+        var calendar = await calendars.ForSiteAsync(connection, transaction, siteId, ct);
+        var due = definition.Clock == AlertRuleDefinition.ClockBusiness ? calendar.Add(now, definition.Deadline) : now + definition.Deadline;
+        var id = (long)(await ScalarAsync(connection, transaction,
+            "INSERT INTO alerts (rule_id, customer_id, site_id, team_id, agent_id, trigger_kind, trigger_id, status, owner, clock, created_at, due_at, first_due_at) " +
+            "VALUES (@rule, @c, @s, @t, @a, @k, @tr, 'open', @owner, @clock, @now, @due, @due) RETURNING id",
+            ct, ("@rule", first.Id), ("@c", customerId), ("@s", siteId), ("@t", teamId), ("@a", agentId), ("@k", kind), ("@tr", triggerId),
+            ("@owner", owner), ("@clock", definition.Clock), ("@now", now.ToUnixTimeMilliseconds()), ("@due", due.ToUnixTimeMilliseconds())))!;
+        await AlertLog.AppendAsync(connection, transaction, id, ActionTypes.Created, "system", now,
+            new { trigger, rule = definition.Name, owner, dueAt = due, alsoMatched = matched.Skip(1).Select(r => r.Definition.Name).ToArray() }, ct);
+        var baseUrl = configuration["PublicUrl"]?.TrimEnd('/') ?? "";
+        await outbox.EmailAsync(connection, transaction, "alert.created", owner, $"New alert #{id}: {definition.Name}",
+            $"A customer needs you: {definition.Name}.\nReach them by {due:u}.\n\n{baseUrl}/alerts/{id}", id, now, ct);
+        await outbox.WebhooksAsync(connection, transaction, "alert.created", new { alertId = id, rule = definition.Name, owner, dueAt = due, trigger }, siteId, id, now, ct);
+        await PublishAsync(connection, transaction, "alert.created", id, events, ct);
+    }
+
+    private async Task PublishAsync(DbConnection connection, DbTransaction transaction, string type, long alertId, List<AlertEvent> events, CancellationToken ct)
+    {
+        var alertEvent = await AlertLog.EventAsync(connection, transaction, type, alertId, ct);
+        if (alertEvent is not null && await publisher.InTransactionAsync(connection, transaction, alertEvent, ct) is { } local)
+        {
+            events.Add(local);
+        }
+    }
+
+    /// <summary>The first answer a customer gives after their alert was resolved measures whether recovery worked.</summary>
+    private static async Task RecordFollowUpAsync(DbConnection connection, DbTransaction transaction, StoredResponse response, DateTimeOffset now, CancellationToken ct)
+    {
+        var at = response.RespondedAtMs;
+        var alertId = await ScalarAsync(connection, transaction,
+            "SELECT id FROM alerts WHERE customer_id = @c AND status IN ('resolved', 'closed') AND followup_score IS NULL AND resolved_at <= @at AND resolved_at >= @since " +
+            "ORDER BY resolved_at DESC LIMIT 1",
+            ct, ("@c", response.CustomerId), ("@at", at), ("@since", at - (long)TimeSpan.FromDays(30).TotalMilliseconds));
+        if (alertId is long id)
+        {
+            await ExecuteAsync(connection, transaction, "UPDATE alerts SET followup_score = @s, followup_metric = @m, version = version + 1 WHERE id = @id", ct,
+                ("@s", response.Input.Score), ("@m", response.Input.Metric), ("@id", id));
+            await AlertLog.AppendAsync(connection, transaction, id, ActionTypes.FollowUpAnswered, "system", now,
+                new { response = response.Input.ExternalId, metric = response.Input.Metric, score = response.Input.Score, recovered = !MetricScales.IsBottom(response.Input.Metric, response.Input.Score) }, ct);
+        }
+    }
+
+    private static async Task<AlertFacts> FactsAsync(Lookup lookup, StoredResponse r, CancellationToken ct)
+    {
+        string? queue = null, reason = null;
+        bool? resolved = null;
+        long? gap = null;
+        if (r.ContactId is { } contactId)
+        {
+            (queue, reason, resolved, gap) = await lookup.ContactAsync(contactId, ct);
+        }
+        return new AlertFacts("response", r.Input.Metric, r.Input.Score, r.Findings?.Sentiment, r.Input.Comment is null ? null : AlertRuleDefinition.NormalizeText(r.Input.Comment),
+            r.Findings?.Signals ?? [], await lookup.TierAsync(r.CustomerId, ct), gap is null ? null : gap / 86_400_000d, resolved, r.Channel,
+            r.SiteCode ?? await lookup.CodeAsync("sites", r.SiteId, ct), r.TeamCode ?? await lookup.CodeAsync("teams", r.TeamId, ct),
+            r.AgentCode ?? await lookup.CodeAsync("agents", r.AgentId, ct), queue, reason, r.Findings?.RootCause);
+    }
+
+    private static async Task<AlertFacts> FactsAsync(Lookup lookup, StoredContact c, CancellationToken ct) => new(
+        "contact", null, null, c.Findings?.Sentiment, c.Input.Summary is null ? null : AlertRuleDefinition.NormalizeText(c.Input.Summary), c.Findings?.Signals ?? [],
+        await lookup.TierAsync(c.CustomerId, ct), c.RepeatGapMs is null ? null : c.RepeatGapMs / 86_400_000d, c.Input.Resolved, c.Input.Channel,
+        c.SiteCode, c.Input.Team, c.Input.Agent, c.Input.Queue, c.Input.Reason, c.Findings?.RootCause);
+
+    /// <summary>Reads what the rules need about a record's surroundings, once per batch.</summary>
+    private sealed class Lookup(DbConnection connection, DbTransaction transaction)
+    {
+        private readonly Dictionary<(string, long), string?> _codes = [];
+        private readonly Dictionary<long, string?> _tiers = [];
+
+        public async Task<string?> CodeAsync(string table, long id, CancellationToken ct)
+        {
+            if (id == 0)
+            {
+                return null;
+            }
+            if (!_codes.TryGetValue((table, id), out var code))
+            {
+                code = await ScalarAsync(connection, transaction, $"SELECT code FROM {table} WHERE id = @id", ct, ("@id", id)) as string;
+                _codes[(table, id)] = code;
+            }
+            return code;
+        }
+
+        public async Task<string?> TierAsync(long customerId, CancellationToken ct)
+        {
+            if (!_tiers.TryGetValue(customerId, out var tier))
+            {
+                tier = await ScalarAsync(connection, transaction, "SELECT tier FROM customers WHERE id = @id", ct, ("@id", customerId)) as string;
+                _tiers[customerId] = tier;
+            }
+            return tier;
+        }
+
+        public async Task<(string? Queue, string? Reason, bool? Resolved, long? Gap)> ContactAsync(long id, CancellationToken ct)
+        {
+            await using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = "SELECT queue, reason, resolved, repeat_gap_ms FROM contacts WHERE id = @id";
+            Migrator.AddParameter(command, "@id", id);
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            if (!await reader.ReadAsync(ct))
+            {
+                return default;
+            }
+            return (reader.IsDBNull(0) ? null : reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1),
+                reader.IsDBNull(2) ? null : reader.GetBoolean(2), reader.IsDBNull(3) ? null : reader.GetInt64(3));
+        }
+    }
+
+    internal static async Task<object?> ScalarAsync(DbConnection connection, DbTransaction? transaction, string sql, CancellationToken ct, params (string Name, object? Value)[] parameters)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            Migrator.AddParameter(command, name, value);
+        }
+        var result = await command.ExecuteScalarAsync(ct);
+        return result is DBNull ? null : result;
+    }
+
+    internal static async Task ExecuteAsync(DbConnection connection, DbTransaction? transaction, string sql, CancellationToken ct, params (string Name, object? Value)[] parameters)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            Migrator.AddParameter(command, name, value);
+        }
+        await command.ExecuteNonQueryAsync(ct);
+    }
+}
+
+/// <summary>The append-only action log, and the event view of an alert, shared by every path that changes alerts.</summary>
+public static class AlertLog
+{
+    public static async Task AppendAsync(DbConnection connection, DbTransaction? transaction, long alertId, string type, string actor, DateTimeOffset at, object? data, CancellationToken ct)
+    {
+        await AlertEngine.ExecuteAsync(connection, transaction, "INSERT INTO alert_actions (alert_id, type, actor, at, data) VALUES (@a, @t, @who, @at, @d)", ct,
+            ("@a", alertId), ("@t", type), ("@who", actor), ("@at", at.ToUnixTimeMilliseconds()), ("@d", data is null ? null : JsonSerializer.Serialize(data, JsonSerializerOptions.Web)));
+    }
+
+    public static async Task<AlertEvent?> EventAsync(DbConnection connection, DbTransaction? transaction, string type, long alertId, CancellationToken ct)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT a.status, a.owner, a.site_id, s.code, c.external_id, r.name, a.due_at, a.escalation_level FROM alerts a " +
+            "LEFT JOIN sites s ON s.id = a.site_id LEFT JOIN customers c ON c.id = a.customer_id LEFT JOIN alert_rules r ON r.id = a.rule_id WHERE a.id = @id";
+        Migrator.AddParameter(command, "@id", alertId);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        if (!await reader.ReadAsync(ct))
+        {
+            return null;
+        }
+        return new AlertEvent(type, alertId, reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.IsDBNull(3) ? null : reader.GetString(3),
+            reader.IsDBNull(4) ? null : reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetString(5), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)),
+            reader.GetInt32(7), DateTimeOffset.UtcNow);
+    }
+}

@@ -1,0 +1,67 @@
+using System.Text.Json;
+using Closeloop.Data;
+using Closeloop.Security;
+using Microsoft.EntityFrameworkCore;
+
+namespace Closeloop.Alerts;
+
+public sealed record AlertActionView(long Id, string Type, string Actor, DateTimeOffset At, JsonElement? Data);
+
+public sealed record AlertTriggerView(string Kind, string? ExternalId);
+
+public sealed record FollowUpView(string Metric, int Score, bool Recovered);
+
+public sealed record AlertView(
+    long Id, long RuleId, string? Rule, string? Customer, AlertTriggerView Trigger, string Status, string Owner, string? Site, string? Team, string? Agent,
+    string Clock, DateTimeOffset CreatedAt, DateTimeOffset DueAt, DateTimeOffset FirstDueAt, bool Paused, int EscalationLevel, int Matches,
+    string? RootCause, string? Outcome, DateTimeOffset? ActedAt, DateTimeOffset? ReachedAt, DateTimeOffset? ResolvedAt, DateTimeOffset? ClosedAt,
+    DateTimeOffset? CustomerToldAt, FollowUpView? FollowUp, IReadOnlyList<AlertActionView>? Actions);
+
+public sealed record AlertPage(IReadOnlyList<AlertView> Items, long? NextCursor);
+
+public static class AlertViews
+{
+    /// <summary>What a caller may see: their site, and for a recovery specialist signed in as a person, their own alerts.</summary>
+    public static IQueryable<Alert> Visible(CloseloopDb db, CallerScope scope)
+    {
+        var query = db.Alerts.AsNoTracking();
+        if (scope.SiteId is { } site)
+        {
+            query = query.Where(a => a.SiteId == site);
+        }
+        if (scope.Role == Roles.Recovery && scope.UserEmail is { } email)
+        {
+            query = query.Where(a => a.Owner == email);
+        }
+        return query;
+    }
+
+    public static async Task<List<AlertView>> ProjectAsync(CloseloopDb db, IQueryable<Alert> query, bool withActions, CancellationToken ct)
+    {
+        var rows = await query.Select(a => new
+        {
+            Alert = a,
+            Rule = db.AlertRules.Where(r => r.Id == a.RuleId).Select(r => r.Name).FirstOrDefault(),
+            Customer = db.Customers.Where(c => c.Id == a.CustomerId).Select(c => c.ExternalId).FirstOrDefault(),
+            Site = db.Sites.Where(s => s.Id == a.SiteId).Select(s => s.Code).FirstOrDefault(),
+            Team = db.Teams.Where(s => s.Id == a.TeamId).Select(s => s.Code).FirstOrDefault(),
+            Agent = db.Agents.Where(s => s.Id == a.AgentId).Select(s => s.Code).FirstOrDefault(),
+            Trigger = a.TriggerKind == "response"
+                ? db.Responses.Where(r => r.Id == a.TriggerId).Select(r => r.ExternalId).FirstOrDefault()
+                : db.Contacts.Where(c => c.Id == a.TriggerId).Select(c => c.ExternalId).FirstOrDefault(),
+        }).ToListAsync(ct);
+        var ids = rows.Select(r => r.Alert.Id).ToList();
+        var actions = withActions
+            ? (await db.AlertActions.AsNoTracking().Where(x => ids.Contains(x.AlertId)).OrderBy(x => x.Id).ToListAsync(ct)).ToLookup(x => x.AlertId)
+            : null;
+        return rows.Select(r =>
+        {
+            var a = r.Alert;
+            return new AlertView(a.Id, a.RuleId, r.Rule, r.Customer, new AlertTriggerView(a.TriggerKind, r.Trigger), a.Status, a.Owner, r.Site, r.Team, r.Agent,
+                a.Clock, a.CreatedAt, a.DueAt, a.FirstDueAt, a.Status == AlertStatus.WaitingOnCustomer, a.EscalationLevel, a.Matches, a.RootCause, a.Outcome,
+                a.ActedAt, a.ReachedAt, a.ResolvedAt, a.ClosedAt, a.CustomerToldAt,
+                a.FollowupScore is { } score && a.FollowupMetric is { } metric ? new FollowUpView(metric, score, !Responses.MetricScales.IsBottom(metric, score)) : null,
+                actions?[a.Id].Select(x => new AlertActionView(x.Id, x.Type, x.Actor, x.At, x.Data is null ? null : JsonDocument.Parse(x.Data).RootElement.Clone())).ToList());
+        }).ToList();
+    }
+}

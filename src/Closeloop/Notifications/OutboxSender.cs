@@ -1,0 +1,183 @@
+using System.Data.Common;
+using System.Net.Mail;
+using System.Security.Cryptography;
+using System.Text;
+using Closeloop.Alerts;
+using Closeloop.Data;
+
+namespace Closeloop.Notifications;
+
+public sealed class SmtpOptions
+{
+    public string Host { get; set; } = "localhost";
+    public int Port { get; set; } = 25;
+    public bool EnableSsl { get; set; }
+    public string? User { get; set; }
+    public string? Password { get; set; }
+    public string From { get; set; } = "closeloop@localhost";
+}
+
+/// <summary>
+/// Delivers the outbox: claims due messages (FOR UPDATE SKIP LOCKED on PostgreSQL, so two processes never take
+/// the same one), sends each over real SMTP or HTTP, and marks it sent, or schedules a retry with exponential
+/// backoff when the server or receiver is down. Nothing is dropped: a message waits until it is delivered.
+/// </summary>
+public sealed class OutboxSender(Db db, IHttpClientFactory httpClients, TimeProvider time, OutboxSignal signal, IConfiguration configuration, ILogger<OutboxSender> logger)
+    : BackgroundService
+{
+    private readonly string _me = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var sent = 0;
+            try
+            {
+                sent = await DeliverDueAsync(stoppingToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                logger.LogError(ex, "Outbox delivery pass failed");
+            }
+            if (sent == 0)
+            {
+                try
+                {
+                    await signal.WaitAsync(TimeSpan.FromMilliseconds(500), TimeProvider.System, stoppingToken);
+                }
+                catch (TimeoutException)
+                {
+                }
+            }
+        }
+    }
+
+    /// <summary>One pass: claim, send, record. Returns how many were delivered.</summary>
+    public async Task<int> DeliverDueAsync(CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        var claimed = await ClaimAsync(connection, ct);
+        var delivered = 0;
+        foreach (var message in claimed)
+        {
+            string? error = null;
+            try
+            {
+                if (message.Kind == OutboxKinds.Email)
+                {
+                    await SendEmailAsync(message, ct);
+                }
+                else
+                {
+                    error = await SendWebhookAsync(connection, message, ct);
+                }
+            }
+            catch (Exception ex) when (ex is SmtpException or IOException or HttpRequestException or System.Net.Sockets.SocketException or InvalidOperationException or TaskCanceledException)
+            {
+                error = ex.Message;
+            }
+            var now = time.GetUtcNow();
+            await using var transaction = await connection.BeginTransactionAsync(ct);
+            if (error is null)
+            {
+                await AlertEngine.ExecuteAsync(connection, transaction, "UPDATE outbox SET sent_at = @now, attempts = attempts + 1, claimed_by = NULL, claimed_until = NULL, last_error = NULL WHERE id = @id AND claimed_by = @me",
+                    ct, ("@now", now.ToUnixTimeMilliseconds()), ("@id", message.Id), ("@me", _me));
+                if (message.Event == "customer.outcome" && message.AlertId is { } alertId)
+                {
+                    // The loop is closed once the customer has been told: that is what the closed-loop rate counts.
+                    await AlertEngine.ExecuteAsync(connection, transaction, "UPDATE alerts SET customer_told_at = COALESCE(customer_told_at, @now) WHERE id = @id",
+                        ct, ("@now", now.ToUnixTimeMilliseconds()), ("@id", alertId));
+                    await AlertLog.AppendAsync(connection, transaction, alertId, ActionTypes.CustomerTold, "system", now,
+                        new { via = message.Kind == OutboxKinds.Email ? "email" : "webhook", to = message.Recipient }, ct);
+                }
+                delivered++;
+            }
+            else
+            {
+                var attempts = message.Attempts + 1;
+                var backoff = TimeSpan.FromSeconds(Math.Min(300, Math.Pow(2, Math.Min(attempts, 12)) * BaseBackoffSeconds));
+                await AlertEngine.ExecuteAsync(connection, transaction, "UPDATE outbox SET attempts = @n, next_attempt_at = @next, last_error = @err, claimed_by = NULL, claimed_until = NULL WHERE id = @id AND claimed_by = @me",
+                    ct, ("@n", attempts), ("@next", (now + backoff).ToUnixTimeMilliseconds()), ("@err", error.Length > 500 ? error[..500] : error), ("@id", message.Id), ("@me", _me));
+                logger.LogWarning("Delivery of outbox message {Id} ({Event} to {Recipient}) failed, attempt {Attempt}: {Error}", message.Id, message.Event, message.Recipient, attempts, error);
+            }
+            await transaction.CommitAsync(ct);
+        }
+        return delivered;
+    }
+
+    private double BaseBackoffSeconds => configuration.GetValue<double?>("Outbox:BaseBackoffSeconds") ?? 1;
+
+    private sealed record Claimed(long Id, string Kind, string Event, string Recipient, string? Subject, string Body, long? AlertId, int Attempts);
+
+    private async Task<List<Claimed>> ClaimAsync(DbConnection connection, CancellationToken ct)
+    {
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        // A claim expires, so a process that died mid-send does not strand its messages.
+        var lease = now + 60_000;
+        var select = "SELECT id FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= @now AND (claimed_until IS NULL OR claimed_until < @now) ORDER BY id LIMIT 50" +
+            (db.IsSqlite ? "" : " FOR UPDATE SKIP LOCKED");
+        var list = new List<Claimed>();
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"UPDATE outbox SET claimed_by = @me, claimed_until = @lease WHERE id IN ({select}) " +
+            "RETURNING id, kind, event, recipient, subject, body, alert_id, attempts";
+        Migrator.AddParameter(command, "@me", _me);
+        Migrator.AddParameter(command, "@lease", lease);
+        Migrator.AddParameter(command, "@now", now);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            list.Add(new Claimed(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4),
+                reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetInt64(6), reader.GetInt32(7)));
+        }
+        return list.OrderBy(c => c.Id).ToList();
+    }
+
+    private async Task SendEmailAsync(Claimed message, CancellationToken ct)
+    {
+        var options = configuration.GetSection("Smtp").Get<SmtpOptions>() ?? new SmtpOptions();
+        using var client = new SmtpClient(options.Host, options.Port) { EnableSsl = options.EnableSsl, Timeout = 10_000 };
+        if (options.User is not null)
+        {
+            client.Credentials = new System.Net.NetworkCredential(options.User, options.Password);
+        }
+        using var mail = new MailMessage(options.From, message.Recipient, message.Subject ?? "Closeloop", message.Body);
+        // A stable Message-ID lets a receiving system drop a duplicate if a send is ever repeated after a crash.
+        mail.Headers.Add("Message-ID", $"<outbox-{message.Id}@closeloop>");
+        mail.Headers.Add("X-Closeloop-Event", message.Event);
+        await client.SendMailAsync(mail, ct);
+    }
+
+    /// <summary>Returns null when delivered, or why not.</summary>
+    private async Task<string?> SendWebhookAsync(DbConnection connection, Claimed message, CancellationToken ct)
+    {
+        var id = long.Parse(message.Recipient["subscription:".Length..], System.Globalization.CultureInfo.InvariantCulture);
+        string url, secret;
+        await using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "SELECT url, secret FROM webhook_subscriptions WHERE id = @id";
+            Migrator.AddParameter(command, "@id", id);
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            if (!await reader.ReadAsync(ct))
+            {
+                // The subscription was removed: there is no one left to deliver to.
+                return null;
+            }
+            url = reader.GetString(0);
+            secret = reader.GetString(1);
+        }
+        var client = httpClients.CreateClient("webhooks");
+        using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(message.Body, Encoding.UTF8, "application/json") };
+        var timestamp = time.GetUtcNow().ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        request.Headers.Add("X-Closeloop-Event", message.Event);
+        request.Headers.Add("X-Closeloop-Delivery", message.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        request.Headers.Add("X-Closeloop-Timestamp", timestamp);
+        request.Headers.Add("X-Closeloop-Signature", "sha256=" + Sign(secret, message.Body));
+        using var response = await client.SendAsync(request, ct);
+        return response.IsSuccessStatusCode ? null : $"HTTP {(int)response.StatusCode}";
+    }
+
+    /// <summary>HMAC-SHA256 of the exact body bytes, hex: what a receiver recomputes to trust a delivery.</summary>
+    public static string Sign(string secret, string body) =>
+        Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes(body)));
+}

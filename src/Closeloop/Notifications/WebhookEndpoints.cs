@@ -1,0 +1,63 @@
+using System.Security.Cryptography;
+using Closeloop.Data;
+using Closeloop.Security;
+using Closeloop.Web;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+
+namespace Closeloop.Notifications;
+
+public sealed record WebhookInput(string? Url, string[]? Events, string? Secret, string? Site);
+
+public sealed record WebhookView(long Id, string Url, string[] Events, string? Site, bool Enabled, DateTimeOffset CreatedAt);
+
+public sealed record WebhookCreated(long Id, string Url, string[] Events, string? Site, string Secret);
+
+public static class WebhookEndpoints
+{
+    public static IEndpointRouteBuilder MapWebhooks(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/v1/webhooks").WithTags("Webhooks").RequireAuthorization(Policies.Admin);
+        group.MapGet("/", async (CloseloopDb db, CancellationToken ct) =>
+                TypedResults.Ok((await db.WebhookSubscriptions.AsNoTracking().OrderBy(w => w.Id).ToListAsync(ct))
+                    .Select(w => new WebhookView(w.Id, w.Url, w.Events.Split(','), null, w.Enabled, w.CreatedAt))))
+            .WithName("ListWebhooks").WithSummary("Outbound webhook subscriptions (without their secrets).");
+        group.MapPost("/", async Task<IResult> (WebhookInput input, CloseloopDb db, TimeProvider time, CancellationToken ct) =>
+            {
+                var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+                if (!Uri.TryCreate(input.Url, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
+                {
+                    errors["url"] = ["must be an absolute http or https URL"];
+                }
+                var events = (input.Events is { Length: > 0 } list ? list : ["*"]).Select(e => e.Trim()).Where(e => e.Length > 0).ToArray();
+                if (events.Any(e => e.Contains(',', StringComparison.Ordinal)))
+                {
+                    errors["events"] = ["names must not contain commas"];
+                }
+                long? siteId = null;
+                if (input.Site is not null)
+                {
+                    siteId = await db.Sites.Where(s => s.Code == input.Site.ToLowerInvariant()).Select(s => (long?)s.Id).FirstOrDefaultAsync(ct);
+                    if (siteId is null)
+                    {
+                        errors["site"] = ["no site with this code"];
+                    }
+                }
+                if (errors.Count > 0)
+                {
+                    return Problems.Validation(errors);
+                }
+                var secret = input.Secret is { Length: >= 16 } given ? given : Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+                var subscription = new WebhookSubscription { Url = url!.ToString(), Secret = secret, Events = string.Join(',', events), SiteId = siteId, CreatedAt = time.GetUtcNow() };
+                db.WebhookSubscriptions.Add(subscription);
+                await db.SaveChangesAsync(ct);
+                return TypedResults.Created($"/api/v1/webhooks/{subscription.Id}", new WebhookCreated(subscription.Id, subscription.Url, events, input.Site, secret));
+            })
+            .WithName("CreateWebhook")
+            .WithSummary("Subscribe a URL to events (alert.created, alert.escalated, customer.outcome… or *); deliveries carry X-Closeloop-Signature: sha256=HMAC(secret, body).");
+        group.MapDelete("/{id:long}", async Task<Results<NoContent, NotFound>> (long id, CloseloopDb db, CancellationToken ct) =>
+                await db.WebhookSubscriptions.Where(w => w.Id == id).ExecuteDeleteAsync(ct) > 0 ? TypedResults.NoContent() : TypedResults.NotFound())
+            .WithName("DeleteWebhook").WithSummary("Remove a webhook subscription.");
+        return routes;
+    }
+}

@@ -1,0 +1,127 @@
+using Closeloop.Data;
+using Closeloop.Security;
+using Closeloop.Web;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+
+namespace Closeloop.People;
+
+public sealed record UserInput(string? Email, string? Name, string? Password, string? Role, string? Site, string? Team, string? Department);
+
+public sealed record UserView(long Id, string Email, string Name, string Role, string? Site, string? Team, string? Department, bool Disabled, DateTimeOffset CreatedAt);
+
+public sealed record PoolInput(string[]? Members);
+
+public sealed record SupervisorInput(string? Supervisor);
+
+public static class PeopleEndpoints
+{
+    public static IEndpointRouteBuilder MapPeople(this IEndpointRouteBuilder routes)
+    {
+        var users = routes.MapGroup("/api/v1/users").WithTags("People").RequireAuthorization(Policies.Admin);
+        users.MapGet("/", async (CloseloopDb db, CancellationToken ct) => TypedResults.Ok(await UserQuery(db).ToListAsync(ct)))
+            .WithName("ListUsers").WithSummary("Every person who can sign in or own alerts.");
+        users.MapPost("/", async Task<IResult> (UserInput input, CloseloopDb db, TimeProvider time, CancellationToken ct) =>
+            {
+                var (user, errors) = await UserAccounts.CreateAsync(db, input, time.GetUtcNow(), ct);
+                return user is null ? Problems.Validation(errors) : TypedResults.Created($"/api/v1/users/{user.Id}", await UserQuery(db).FirstAsync(u => u.Id == user.Id, ct));
+            })
+            .WithName("CreateUser").WithSummary("Create a person with a role, an optional site and team, and a password for the console.");
+
+        routes.MapPut("/api/v1/pools/{name}", async Task<IResult> (string name, PoolInput input, CloseloopDb db, CancellationToken ct) =>
+            {
+                var pool = name.Trim().ToLowerInvariant();
+                var emails = (input.Members ?? []).Select(m => m.Trim().ToLowerInvariant()).Distinct().ToList();
+                var found = await db.Users.Where(u => emails.Contains(u.Email)).Select(u => new { u.Id, u.Email }).ToListAsync(ct);
+                var missing = emails.Except(found.Select(f => f.Email)).ToList();
+                if (missing.Count > 0)
+                {
+                    return Problems.Validation("members", $"no user with e-mail {string.Join(", ", missing)}");
+                }
+                await db.PoolMembers.Where(p => p.Pool == pool).ExecuteDeleteAsync(ct);
+                db.PoolMembers.AddRange(found.Select(f => new PoolMember { Pool = pool, UserId = f.Id }));
+                await db.SaveChangesAsync(ct);
+                return TypedResults.Ok(new { pool, members = found.Select(f => f.Email).Order().ToArray() });
+            })
+            .WithTags("People").RequireAuthorization(Policies.Admin)
+            .WithName("PutPool").WithSummary("Set the members of an owner pool (for example recovery or qa); alerts go to the least-loaded member.");
+
+        routes.MapPut("/api/v1/teams/{code}/supervisor", async Task<IResult> (string code, SupervisorInput input, CloseloopDb db, CancellationToken ct) =>
+            {
+                var team = await db.Teams.FirstOrDefaultAsync(t => t.Code == code.ToLowerInvariant(), ct);
+                if (team is null)
+                {
+                    return TypedResults.NotFound();
+                }
+                long? userId = null;
+                if (input.Supervisor is { } email)
+                {
+                    userId = await db.Users.Where(u => u.Email == email.ToLowerInvariant()).Select(u => (long?)u.Id).FirstOrDefaultAsync(ct);
+                    if (userId is null)
+                    {
+                        return Problems.Validation("supervisor", "no user with this e-mail");
+                    }
+                }
+                team.SupervisorUserId = userId;
+                await db.SaveChangesAsync(ct);
+                return TypedResults.Ok(new { team = team.Code, supervisor = input.Supervisor?.ToLowerInvariant() });
+            })
+            .WithTags("Organisation").RequireAuthorization(Policies.Admin)
+            .WithName("PutTeamSupervisor").WithSummary("Name the supervisor who owns the alerts of a team.");
+        return routes;
+    }
+
+    private static IQueryable<UserView> UserQuery(CloseloopDb db) =>
+        db.Users.AsNoTracking().OrderBy(u => u.Email).Select(u => new UserView(u.Id, u.Email, u.Name, u.Role,
+            db.Sites.Where(s => s.Id == u.SiteId).Select(s => s.Code).FirstOrDefault(), db.Teams.Where(t => t.Id == u.TeamId).Select(t => t.Code).FirstOrDefault(),
+            u.Department, u.Disabled, u.CreatedAt));
+}
+
+/// <summary>Creating people, shared by the API and the CLI's `user create`.</summary>
+public static class UserAccounts
+{
+    public static async Task<(User? User, Dictionary<string, string[]> Errors)> CreateAsync(CloseloopDb db, UserInput input, DateTimeOffset now, CancellationToken ct)
+    {
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        var email = input.Email?.Trim().ToLowerInvariant();
+        if (email is null || !email.Contains('@', StringComparison.Ordinal) || email.Length > 320)
+        {
+            errors["email"] = ["must be an e-mail address"];
+        }
+        else if (await db.Users.AnyAsync(u => u.Email == email, ct))
+        {
+            errors["email"] = ["a user with this e-mail already exists"];
+        }
+        var role = Roles.Normalize(input.Role);
+        if (role is null || role == Roles.Integration)
+        {
+            errors["role"] = [$"must be one of {string.Join(", ", Roles.All.Where(r => r != Roles.Integration))}"];
+        }
+        if (input.Password is { } password && password.Length < 10)
+        {
+            errors["password"] = ["must be at least 10 characters"];
+        }
+        long? siteId = null, teamId = null;
+        if (input.Site is not null && (siteId = await db.Sites.Where(s => s.Code == input.Site.ToLowerInvariant()).Select(s => (long?)s.Id).FirstOrDefaultAsync(ct)) is null)
+        {
+            errors["site"] = ["no site with this code"];
+        }
+        if (input.Team is not null && (teamId = await db.Teams.Where(s => s.Code == input.Team.ToLowerInvariant()).Select(s => (long?)s.Id).FirstOrDefaultAsync(ct)) is null)
+        {
+            errors["team"] = ["no team with this code"];
+        }
+        if (errors.Count > 0)
+        {
+            return (null, errors);
+        }
+        var user = new User { Email = email!, Name = input.Name?.Trim() is { Length: > 0 } name ? name : email!, Role = role!, SiteId = siteId, TeamId = teamId, Department = input.Department, CreatedAt = now };
+        if (input.Password is not null)
+        {
+            user.PasswordHash = new PasswordHasher<User>().HashPassword(user, input.Password);
+        }
+        db.Users.Add(user);
+        await db.SaveChangesAsync(ct);
+        return (user, errors);
+    }
+}

@@ -1,0 +1,103 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Xml;
+using Closeloop.Data;
+using Closeloop.Responses;
+using Closeloop.Security;
+using Closeloop.Web;
+using Microsoft.EntityFrameworkCore;
+
+namespace Closeloop.Surveys;
+
+public sealed record InvitationCreated(string Token, string Link, string Metric, DateTimeOffset ExpiresAt);
+
+public static class SurveyInvitationEndpoints
+{
+    public static IEndpointRouteBuilder MapSurveyInvitations(this IEndpointRouteBuilder routes)
+    {
+        routes.MapPost("/api/v1/survey-invitations", async Task<IResult> (HttpContext http, CloseloopDb db, TimeProvider time, IConfiguration configuration, CancellationToken ct) =>
+            {
+                var (document, problem) = await JsonBody.ReadAsync(http.Request, JsonBody.SingleLimit, ct);
+                if (problem is not null)
+                {
+                    return problem;
+                }
+                using (document)
+                {
+                    var body = document!.RootElement;
+                    var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+                    string? customerId = null;
+                    if (body.ValueKind == JsonValueKind.Object && body.TryGetProperty("customer", out var c))
+                    {
+                        customerId = c.ValueKind == JsonValueKind.String ? c.GetString()
+                            : c.ValueKind == JsonValueKind.Object && c.TryGetProperty("externalId", out var x) && x.ValueKind == JsonValueKind.String ? x.GetString() : null;
+                    }
+                    if (string.IsNullOrWhiteSpace(customerId))
+                    {
+                        errors["customer"] = ["is required: {\"externalId\": \"...\"}"];
+                    }
+                    var metric = Text(body, "metric")?.ToLowerInvariant() ?? "csat";
+                    if (!MetricScales.IsKnown(metric))
+                    {
+                        errors["metric"] = ["must be one of csat, nps, ces"];
+                    }
+                    var expiresIn = TimeSpan.FromDays(14);
+                    if (Text(body, "expiresIn") is { } duration)
+                    {
+                        try
+                        {
+                            expiresIn = XmlConvert.ToTimeSpan(duration);
+                        }
+                        catch (FormatException)
+                        {
+                            errors["expiresIn"] = ["must be an ISO 8601 duration such as P7D"];
+                        }
+                    }
+                    if (errors.Count > 0)
+                    {
+                        return Problems.Validation(errors);
+                    }
+                    var scope = CallerScope.From(http.User);
+                    var customer = await Customers.CustomerEndpoints.VisibleCustomerAsync(db, scope, customerId!, ct);
+                    if (customer is null)
+                    {
+                        return Problems.Validation("customer", "no customer with this externalId");
+                    }
+                    long? contactId = null;
+                    if (Text(body, "contactExternalId") is { } contactExternalId)
+                    {
+                        contactId = await db.Contacts.Where(x => x.ExternalId == contactExternalId && x.CustomerId == customer.Id && (scope.SiteId == null || x.SiteId == scope.SiteId))
+                            .Select(x => (long?)x.Id).FirstOrDefaultAsync(ct);
+                        if (contactId is null)
+                        {
+                            return Problems.Validation("contactExternalId", "no contact of this customer with this externalId");
+                        }
+                    }
+                    var now = time.GetUtcNow();
+                    var invitation = new SurveyInvitation
+                    {
+                        Token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)).TrimEnd('=').Replace('+', '-').Replace('/', '_'),
+                        CustomerId = customer.Id,
+                        ContactId = contactId,
+                        SurveyId = body.TryGetProperty("surveyId", out var s) && s.ValueKind == JsonValueKind.Number ? s.GetInt64() : null,
+                        Metric = metric,
+                        CreatedAt = now,
+                        ExpiresAt = now + expiresIn,
+                    };
+                    db.SurveyInvitations.Add(invitation);
+                    await db.SaveChangesAsync(ct);
+                    var link = $"/s/{invitation.Token}";
+                    return TypedResults.Created(link, new InvitationCreated(invitation.Token, link, metric, invitation.ExpiresAt));
+                }
+            })
+            .WithTags("Surveys")
+            .RequireAuthorization(Policies.Write)
+            .Produces<InvitationCreated>(StatusCodes.Status201Created)
+            .WithName("CreateSurveyInvitation")
+            .WithSummary("Create a single-use survey invitation for a customer (and optionally a contact), answering with its token and link /s/{token}.");
+        return routes;
+    }
+
+    private static string? Text(JsonElement body, string name) =>
+        body.ValueKind == JsonValueKind.Object && body.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+}
