@@ -153,9 +153,11 @@ public sealed class AlertActions(
         {
             throw new AlertTransitionException("The alert was changed by someone else at the same time; reload it and try again.");
         }
+        // Read while the transaction's connection is still open; publish once it has committed.
+        var alertEvent = await AlertLog.EventAsync(connection, dbTransaction, "alert.updated", alert.Id, ct);
         await transaction.CommitAsync(ct);
         signal.Pending();
-        if (await AlertLog.EventAsync(connection, null, "alert.updated", alert.Id, ct) is { } alertEvent)
+        if (alertEvent is not null)
         {
             await publisher.AfterCommitAsync(db, alertEvent, ct);
         }

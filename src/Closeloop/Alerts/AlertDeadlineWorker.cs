@@ -127,9 +127,10 @@ public sealed class AlertDeadlineWorker(
         await outbox.EmailAsync(connection, dbTransaction, $"alert.{type}", notifyTo, subject, $"{subject}.\n\n{configuration["PublicUrl"]?.TrimEnd('/')}/alerts/{alert.Id}", alert.Id, now, ct);
         await outbox.WebhooksAsync(connection, dbTransaction, $"alert.{type}", new { alertId = alert.Id, owner = alert.Owner, data }, alert.SiteId, alert.Id, now, ct);
         await db.SaveChangesAsync(ct);
+        var alertEvent = await AlertLog.EventAsync(connection, dbTransaction, $"alert.{type}", alert.Id, ct);
         await transaction.CommitAsync(ct);
         signal.Pending();
-        if (await AlertLog.EventAsync(connection, null, $"alert.{type}", alert.Id, ct) is { } alertEvent)
+        if (alertEvent is not null)
         {
             await publisher.AfterCommitAsync(db, alertEvent, ct);
         }

@@ -15,18 +15,28 @@ public sealed record CesFigure(double? Value, double? Mean, long N, long Agree);
 
 public sealed record FcrFigure(double? Value, long N, long Resolved);
 
-public sealed record MetricSet(RateFigure Csat, NpsFigure Nps, CesFigure Ces, FcrFigure Fcr);
+public sealed record ShareFigure(double? Value, long N, long Count);
 
-public sealed record MetricGroup(string? Key, RateFigure Csat, NpsFigure Nps, CesFigure Ces, FcrFigure Fcr)
+public sealed record DurationFigure(double? MedianMinutes, double? MeanMinutes, long N);
+
+/// <summary>The service-recovery measures of PRODUCT.md, over the alerts raised in the period.</summary>
+public sealed record AlertFigures(long N, ShareFigure ClosedLoop, DurationFigure TimeToFirstContact, ShareFigure SlaAdherence, ShareFigure RecoveryRate);
+
+public sealed record MetricSet(RateFigure Csat, NpsFigure Nps, CesFigure Ces, FcrFigure Fcr)
 {
-    public static MetricGroup Of(string? key, MetricSet set) => new(key, set.Csat, set.Nps, set.Ces, set.Fcr);
+    public AlertFigures? Alerts { get; init; }
+}
+
+public sealed record MetricGroup(string? Key, RateFigure Csat, NpsFigure Nps, CesFigure Ces, FcrFigure Fcr, AlertFigures? Alerts)
+{
+    public static MetricGroup Of(string? key, MetricSet set) => new(key, set.Csat, set.Nps, set.Ces, set.Fcr, set.Alerts);
 }
 
 public sealed record MetricsReport(DateTimeOffset? From, DateTimeOffset? To, string? GroupBy, MetricSet Total, IReadOnlyList<MetricGroup> Groups);
 
 public static class MetricsEndpoints
 {
-    public static readonly string[] GroupByValues = ["site", "team", "agent", "channel", "day"];
+    public static readonly string[] GroupByValues = ["site", "team", "agent", "channel", "day", "owner"];
 
     public static IEndpointRouteBuilder MapMetrics(this IEndpointRouteBuilder routes)
     {
@@ -66,7 +76,7 @@ public static class MetricsEndpoints
             .Produces<MetricsReport>()
             .ProducesValidationProblem()
             .WithName("GetMetrics")
-            .WithSummary("CSAT, NPS, CES and FCR with their counts for a period, optionally grouped by site, team, agent, channel or day.");
+            .WithSummary("CSAT, NPS, CES and FCR with their counts, and the alert measures (closed-loop rate, time to first contact, SLA adherence, recovery rate), for a period, optionally grouped by site, team, agent, channel, day or owner.");
         return routes;
     }
 
@@ -138,6 +148,7 @@ public static class MetricsQuery
             "day" => "day",
             _ => null,
         };
+        var alertCells = await AlertMeasures.RunAsync(db, from, to, groupBy, siteId, ct);
 
         var connection = db.Database.GetDbConnection();
         var wasClosed = connection.State != System.Data.ConnectionState.Open;
@@ -190,10 +201,11 @@ public static class MetricsQuery
             }
         }
 
-        var names = await NamesAsync(db, groupBy, cells.Keys, ct);
-        var groups = column is null
+        var names = await NamesAsync(db, groupBy, cells.Keys.Concat(alertCells.Keys).Where(k => k != AlertMeasures.TotalKey), ct);
+        var keys = cells.Keys.Union(alertCells.Keys).Where(k => k != AlertMeasures.TotalKey && (column is not null || groupBy == "owner")).ToList();
+        var groups = groupBy is null
             ? new List<MetricGroup>()
-            : cells.Select(c => MetricGroup.Of(names(c.Key), Figures(c.Value)))
+            : keys.Select(k => MetricGroup.Of(groupBy == "owner" ? k : names(k), Figures(cells.GetValueOrDefault(k) ?? new Cell()) with { Alerts = alertCells.GetValueOrDefault(k)?.Figures() ?? AlertMeasures.Empty }))
                 .OrderBy(g => groupBy == "day" ? g.Key : null, StringComparer.Ordinal)
                 .ThenByDescending(g => g.Csat.N + g.Nps.N + g.Ces.N + g.Fcr.N)
                 .ThenBy(g => g.Key, StringComparer.Ordinal)
@@ -213,7 +225,7 @@ public static class MetricsQuery
             total.Issues += cell.Issues;
             total.Fcr += cell.Fcr;
         }
-        return new MetricsReport(from, to, groupBy, Figures(total), groups);
+        return new MetricsReport(from, to, groupBy, Figures(total) with { Alerts = alertCells.GetValueOrDefault(AlertMeasures.TotalKey)?.Figures() ?? AlertMeasures.Empty }, groups);
     }
 
     private static string Key(DbDataReader reader) => reader.IsDBNull(0) ? "" : Convert.ToString(reader.GetValue(0), CultureInfo.InvariantCulture)!;

@@ -96,7 +96,7 @@ public sealed class OutboxSender(Db db, IHttpClientFactory httpClients, TimeProv
             else
             {
                 var attempts = message.Attempts + 1;
-                var backoff = TimeSpan.FromSeconds(Math.Min(300, Math.Pow(2, Math.Min(attempts, 12)) * BaseBackoffSeconds));
+                var backoff = TimeSpan.FromSeconds(Math.Min(MaxBackoffSeconds, Math.Pow(2, Math.Min(attempts, 12)) * BaseBackoffSeconds));
                 await AlertEngine.ExecuteAsync(connection, transaction, "UPDATE outbox SET attempts = @n, next_attempt_at = @next, last_error = @err, claimed_by = NULL, claimed_until = NULL WHERE id = @id AND claimed_by = @me",
                     ct, ("@n", attempts), ("@next", (now + backoff).ToUnixTimeMilliseconds()), ("@err", error.Length > 500 ? error[..500] : error), ("@id", message.Id), ("@me", _me));
                 logger.LogWarning("Delivery of outbox message {Id} ({Event} to {Recipient}) failed, attempt {Attempt}: {Error}", message.Id, message.Event, message.Recipient, attempts, error);
@@ -107,6 +107,8 @@ public sealed class OutboxSender(Db db, IHttpClientFactory httpClients, TimeProv
     }
 
     private double BaseBackoffSeconds => configuration.GetValue<double?>("Outbox:BaseBackoffSeconds") ?? 1;
+
+    private double MaxBackoffSeconds => configuration.GetValue<double?>("Outbox:MaxBackoffSeconds") ?? 300;
 
     private sealed record Claimed(long Id, string Kind, string Event, string Recipient, string? Subject, string Body, long? AlertId, int Attempts);
 
@@ -141,7 +143,13 @@ public sealed class OutboxSender(Db db, IHttpClientFactory httpClients, TimeProv
         {
             client.Credentials = new System.Net.NetworkCredential(options.User, options.Password);
         }
-        using var mail = new MailMessage(options.From, message.Recipient, message.Subject ?? "Closeloop", message.Body);
+        using var mail = new MailMessage(options.From, message.Recipient, message.Subject ?? "Closeloop", message.Body)
+        {
+            // Plain UTF-8 text without quoted-printable soft breaks, so links stay whole in every mail reader.
+            BodyEncoding = Encoding.UTF8,
+            BodyTransferEncoding = System.Net.Mime.TransferEncoding.EightBit,
+            SubjectEncoding = Encoding.UTF8,
+        };
         // A stable Message-ID lets a receiving system drop a duplicate if a send is ever repeated after a crash.
         mail.Headers.Add("Message-ID", $"<outbox-{message.Id}@closeloop>");
         mail.Headers.Add("X-Closeloop-Event", message.Event);

@@ -25,7 +25,7 @@ public static class PeopleEndpoints
         users.MapPost("/", async Task<IResult> (UserInput input, CloseloopDb db, TimeProvider time, CancellationToken ct) =>
             {
                 var (user, errors) = await UserAccounts.CreateAsync(db, input, time.GetUtcNow(), ct);
-                return user is null ? Problems.Validation(errors) : TypedResults.Created($"/api/v1/users/{user.Id}", await UserQuery(db).FirstAsync(u => u.Id == user.Id, ct));
+                return user is null ? Problems.Validation(errors) : TypedResults.Created($"/api/v1/users/{user.Id}", await UserQuery(db, user.Id).FirstAsync(ct));
             })
             .WithName("CreateUser").WithSummary("Create a person with a role, an optional site and team, and a password for the console.");
 
@@ -72,8 +72,8 @@ public static class PeopleEndpoints
         return routes;
     }
 
-    private static IQueryable<UserView> UserQuery(CloseloopDb db) =>
-        db.Users.AsNoTracking().OrderBy(u => u.Email).Select(u => new UserView(u.Id, u.Email, u.Name, u.Role,
+    private static IQueryable<UserView> UserQuery(CloseloopDb db, long? id = null) =>
+        db.Users.AsNoTracking().Where(u => id == null || u.Id == id).OrderBy(u => u.Email).Select(u => new UserView(u.Id, u.Email, u.Name, u.Role,
             db.Sites.Where(s => s.Id == u.SiteId).Select(s => s.Code).FirstOrDefault(), db.Teams.Where(t => t.Id == u.TeamId).Select(t => t.Code).FirstOrDefault(),
             u.Department, u.Disabled, u.CreatedAt));
 }

@@ -56,7 +56,9 @@ public static class JsonBody
             }
             try
             {
-                return (JsonDocument.Parse(buffer.AsMemory(0, length), new JsonDocumentOptions { MaxDepth = 32 }), null);
+                // JsonDocument keeps the memory it parses, so it gets its own copy: the pooled buffer goes back
+                // to the pool below and may be reused by another request while this document is still read.
+                return (JsonDocument.Parse(buffer.AsSpan(0, length).ToArray(), new JsonDocumentOptions { MaxDepth = 32 }), null);
             }
             catch (JsonException ex)
             {

@@ -80,10 +80,10 @@ public sealed class AppProcess : IAsyncDisposable
     }
 
     /// <summary>Starts the server on a free loopback port and waits until /health answers 200.</summary>
-    public static async Task<AppProcess> StartServerAsync(string provider, string connectionString)
+    public static async Task<AppProcess> StartServerAsync(string provider, string connectionString, params string[] extra)
     {
         var port = FreePort();
-        var app = new AppProcess(Process.Start(StartInfo(provider, connectionString, "serve", "--urls", $"http://127.0.0.1:{port}"))!)
+        var app = new AppProcess(Process.Start(StartInfo(provider, connectionString, ["serve", "--urls", $"http://127.0.0.1:{port}", .. extra]))!)
         {
             BaseAddress = new Uri($"http://127.0.0.1:{port}"),
         };

@@ -1,0 +1,313 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using Closeloop.Alerts;
+using Closeloop.Notifications;
+using Closeloop.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Closeloop.Tests;
+
+/// <summary>Service recovery end to end, through HTTP, on a real database and a real SMTP server, with a test clock.</summary>
+public sealed class AlertFlowTests
+{
+    public static TheoryData<string> Providers => TestDatabases.All;
+
+    private static readonly DateTimeOffset Start = DateTimeOffset.Parse("2026-11-16T09:00:00Z", CultureInfo.InvariantCulture);
+
+    private const string ExampleRule = """
+        {"name": "Very unhappy customer", "enabled": true,
+         "when": {"all": [{"field": "metric", "op": "eq", "value": "csat"}, {"field": "score", "op": "lte", "value": 2}]},
+         "owner": {"kind": "pool", "name": "recovery"},
+         "deadline": "PT2H", "clock": "24x7",
+         "escalation": [{"after": "PT1H", "to": {"kind": "siteManager"}}]}
+        """;
+
+    private static (TestApp App, TestClock Clock) NewApp(string provider, SmtpServer smtp, Dictionary<string, string?>? settings = null)
+    {
+        var clock = new TestClock(Start);
+        var all = new Dictionary<string, string?>
+        {
+            ["Smtp:Host"] = "127.0.0.1",
+            ["Smtp:Port"] = smtp.Port.ToString(CultureInfo.InvariantCulture),
+            ["Smtp:From"] = "closeloop@example.com",
+            ["Outbox:BaseBackoffSeconds"] = "0.05",
+            ["Outbox:MaxBackoffSeconds"] = "1",
+            ["Alerts:FollowUpDelay"] = "PT0S",
+            ["PublicUrl"] = "https://closeloop.example.com",
+        };
+        foreach (var (k, v) in settings ?? [])
+        {
+            all[k] = v;
+        }
+        var app = new TestApp(provider, all, services => services.AddSingleton<TimeProvider>(clock));
+        return (app, clock);
+    }
+
+    private static async Task SetUpPeopleAsync(HttpClient admin, string site)
+    {
+        // A site exists once a record names it; people and pools can then be attached to it.
+        await admin.PostJsonAsync("/api/v1/contacts", Json.Contact(Unique.Id("c"), Unique.Id("setup"), site: site, team: $"{site}-team"));
+        foreach (var (email, role) in new[] { ($"rita@{site}.example.com", "recovery"), ($"raj@{site}.example.com", "recovery"), ($"mia@{site}.example.com", "site_manager") })
+        {
+            var created = await admin.PostJsonAsync("/api/v1/users", new { email, name = email.Split('@')[0], role, site, password = "correct horse battery" });
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        }
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutAsync("/api/v1/pools/recovery",
+            System.Net.Http.Json.JsonContent.Create(new { members = new[] { $"rita@{site}.example.com", $"raj@{site}.example.com" } }))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutAsync($"/api/v1/sites/{site}",
+            System.Net.Http.Json.JsonContent.Create(new { manager = $"mia@{site}.example.com" }))).StatusCode);
+    }
+
+    private static async Task<JsonElement> PostActionAsync(HttpClient client, long id, object body, HttpStatusCode expected = HttpStatusCode.OK)
+    {
+        var response = await client.PostJsonAsync($"/api/v1/alerts/{id}/actions", body);
+        Assert.True(expected == response.StatusCode, $"{expected} expected, got {response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        return await response.ReadJsonAsync();
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task ABadResponseRaisesOneAlertThatEscalatesAndIsResolvedWithTheCustomerToldByEmail(string provider)
+    {
+        using var smtp = new SmtpServer();
+        var (app, clock) = NewApp(provider, smtp);
+        await using var _ = app;
+        using var admin = app.Admin();
+        const string site = "north";
+        await SetUpPeopleAsync(admin, site);
+        var rule = await admin.PostRawAsync("/api/v1/alert-rules", ExampleRule);
+        Assert.Equal(HttpStatusCode.Created, rule.StatusCode);
+
+        // A very unhappy customer: one alert, owned by the least-loaded member of the recovery pool.
+        var first = await admin.PostJsonAsync("/api/v1/responses", new
+        {
+            externalId = "r-bad-1", customer = new { externalId = "cust-1", name = "Dana", email = "dana@customer.example.com" },
+            metric = "csat", score = 1, comment = "Waited an hour and nobody helped", respondedAt = Start.ToString("O"), site, channel = "phone",
+        });
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        var alerts = (await (await admin.GetAsync("/api/v1/alerts?status=open")).ReadJsonAsync()).GetProperty("items");
+        Assert.Equal(1, alerts.GetArrayLength());
+        var alert = alerts[0];
+        var id = alert.GetProperty("id").GetInt64();
+        Assert.EndsWith($"@{site}.example.com", alert.GetProperty("owner").GetString(), StringComparison.Ordinal);
+        Assert.Equal(Start.AddHours(2), alert.GetProperty("dueAt").GetDateTimeOffset());
+        Assert.Equal("r-bad-1", alert.GetProperty("trigger").GetProperty("externalId").GetString());
+        // The owner is told by e-mail, over real SMTP.
+        var owner = alert.GetProperty("owner").GetString()!;
+        await smtp.WaitForAsync(m => m.Any(x => x.Contains(owner, StringComparison.Ordinal)));
+        Assert.Contains(smtp.Messages(), m => m.Contains(owner, StringComparison.Ordinal) && m.Contains($"/alerts/{id}", StringComparison.Ordinal));
+
+        // A second bad answer from the same customer is absorbed, not a second alert.
+        await admin.PostJsonAsync("/api/v1/responses", Json.Response("r-bad-2", "cust-1", "csat", 2, "Still nothing", at: Start.AddMinutes(10), site: site));
+        var all = (await (await admin.GetAsync("/api/v1/alerts")).ReadJsonAsync()).GetProperty("items");
+        Assert.Equal(1, all.GetArrayLength());
+        Assert.Equal(2, all[0].GetProperty("matches").GetInt32());
+
+        // The deadline passes: the alert escalates to the site manager with a new deadline of one hour.
+        var worker = app.Services.GetRequiredService<AlertDeadlineWorker>();
+        clock.Advance(TimeSpan.FromMinutes(100));
+        await worker.SweepAsync(CancellationToken.None);
+        var warned = await (await admin.GetAsync($"/api/v1/alerts/{id}")).ReadJsonAsync();
+        Assert.Contains(warned.GetProperty("actions").EnumerateArray(), a => a.GetProperty("type").GetString() == "warned");
+        clock.Advance(TimeSpan.FromMinutes(21));
+        await worker.SweepAsync(CancellationToken.None);
+        var escalated = await (await admin.GetAsync($"/api/v1/alerts/{id}")).ReadJsonAsync();
+        Assert.Equal(1, escalated.GetProperty("escalationLevel").GetInt32());
+        Assert.Equal($"mia@{site}.example.com", escalated.GetProperty("owner").GetString());
+        Assert.Equal(clock.GetUtcNow().AddHours(1), escalated.GetProperty("dueAt").GetDateTimeOffset());
+        // Sweeping again changes nothing: an escalation happens once.
+        Assert.Equal(0, await worker.SweepAsync(CancellationToken.None));
+
+        // Recovery, step by step; resolving needs a root cause from the taxonomy and an outcome.
+        await PostActionAsync(admin, id, new { type = "acknowledge" });
+        await PostActionAsync(admin, id, new { type = "acknowledge" }, HttpStatusCode.Conflict);
+        await PostActionAsync(admin, id, new { type = "customer_reached", channel = "phone" });
+        await PostActionAsync(admin, id, new { type = "gesture_offered", kind = "credit", value = 20, currency = "GBP" });
+        await PostActionAsync(admin, id, new { type = "resolve", outcome = "Refunded" }, HttpStatusCode.BadRequest);
+        await PostActionAsync(admin, id, new { type = "resolve", rootCause = "process.long-wait" }, HttpStatusCode.BadRequest);
+        await PostActionAsync(admin, id, new { type = "resolve", rootCause = "no.such-cause", outcome = "Refunded" }, HttpStatusCode.BadRequest);
+        await PostActionAsync(admin, id, new { type = "close" }, HttpStatusCode.Conflict);
+        var resolved = await PostActionAsync(admin, id, new { type = "resolve", rootCause = "process.long-wait", outcome = "We refunded the call charges and added staff to the evening queue." });
+        Assert.Equal("resolved", resolved.GetProperty("status").GetString());
+
+        // The customer hears what was done, by e-mail, and the alert records that the loop is closed.
+        var mail = await smtp.WaitForAsync(m => m.Any(x => x.Contains("dana@customer.example.com", StringComparison.Ordinal) && x.Contains("added staff", StringComparison.Ordinal)));
+        Assert.Single(mail, x => x.Contains("To: dana@customer.example.com", StringComparison.Ordinal) && x.Contains("added staff", StringComparison.Ordinal));
+        JsonElement told = default;
+        for (var i = 0; i < 100; i++)
+        {
+            told = await (await admin.GetAsync($"/api/v1/alerts/{id}")).ReadJsonAsync();
+            if (told.GetProperty("customerToldAt").ValueKind != JsonValueKind.Null)
+            {
+                break;
+            }
+            await Task.Delay(50);
+        }
+        Assert.NotEqual(JsonValueKind.Null, told.GetProperty("customerToldAt").ValueKind);
+        var log = told.GetProperty("actions").EnumerateArray().Select(a => a.GetProperty("type").GetString()).ToList();
+        Assert.Equal(["created", "match_absorbed", "warned", "escalated", "acknowledge", "customer_reached", "gesture_offered", "resolve", "customer_told"], log);
+        // The follow-up survey goes out too (the delay is zero in this test) with a single-use link.
+        await smtp.WaitForAsync(m => m.Any(x => x.Contains("How did we do", StringComparison.Ordinal)));
+        Assert.Contains(smtp.Messages(), m => m.Contains("https://closeloop.example.com/s/", StringComparison.Ordinal));
+
+        // The customer answers again: the follow-up measures whether recovery worked.
+        await admin.PostJsonAsync("/api/v1/responses", Json.Response("r-follow-up", "cust-1", "csat", 4, "Thanks for sorting it", at: clock.GetUtcNow().AddMinutes(5), site: site));
+        var closedLoop = await (await admin.GetAsync("/api/v1/metrics?groupBy=site")).ReadJsonAsync();
+        var measures = closedLoop.GetProperty("total").GetProperty("alerts");
+        Assert.Equal(1, measures.GetProperty("n").GetInt32());
+        Assert.Equal(100.0, measures.GetProperty("closedLoop").GetProperty("value").GetDouble());
+        Assert.Equal(100.0, measures.GetProperty("recoveryRate").GetProperty("value").GetDouble());
+        // Acted on after the first deadline: SLA missed. Reached 121 minutes after the alert.
+        Assert.Equal(0.0, measures.GetProperty("slaAdherence").GetProperty("value").GetDouble());
+        Assert.Equal(121.0, measures.GetProperty("timeToFirstContact").GetProperty("medianMinutes").GetDouble(), 3);
+        var byOwner = await (await admin.GetAsync("/api/v1/metrics?groupBy=owner")).ReadJsonAsync();
+        Assert.Contains(byOwner.GetProperty("groups").EnumerateArray(), g => g.GetProperty("key").GetString() == $"mia@{site}.example.com");
+
+        await PostActionAsync(admin, id, new { type = "close" });
+        await PostActionAsync(admin, id, new { type = "note", text = "late note" }, HttpStatusCode.Conflict);
+        await PostActionAsync(admin, id, new { type = "reopen" });
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task NothingIsLostWhenTheSmtpServerIsDownAndEachMessageArrivesOnce(string provider)
+    {
+        using var smtp = new SmtpServer();
+        var (app, clock) = NewApp(provider, smtp);
+        await using var __ = app;
+        using var admin = app.Admin();
+        await admin.PostRawAsync("/api/v1/alert-rules", """
+            {"name":"Detractor","when":{"field":"npsCategory","op":"eq","value":"detractor"},"owner":{"kind":"user","email":"owner@example.com"},"deadline":"PT4H"}
+            """);
+        smtp.Stop();
+
+        for (var i = 0; i < 5; i++)
+        {
+            await admin.PostJsonAsync("/api/v1/responses", Json.Response($"down-{i}", $"cust-down-{i}", "nps", 3, "Not good", site: "north"));
+        }
+        var sender = app.Services.GetRequiredService<OutboxSender>();
+        await sender.DeliverDueAsync(CancellationToken.None);
+        Assert.Empty(smtp.Messages());
+
+        smtp.Start();
+        // Retries are scheduled on the injected clock: move it past the backoff.
+        clock.Advance(TimeSpan.FromMinutes(10));
+        var messages = await smtp.WaitForAsync(m => m.Count >= 5);
+        await Task.Delay(500);
+        messages = smtp.Messages();
+        Assert.Equal(5, messages.Count);
+        Assert.Equal(5, messages.Select(m => m.Split('\n').First(l => l.StartsWith("Message-ID", StringComparison.OrdinalIgnoreCase))).Distinct().Count());
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task AConnectedClientSeesANewAlertLive(string provider)
+    {
+        using var smtp = new SmtpServer();
+        var (app, _) = NewApp(provider, smtp);
+        await using var __ = app;
+        using var admin = app.Admin();
+        await admin.PostRawAsync("/api/v1/alert-rules", ExampleRule);
+        if (provider == TestDatabases.Postgres)
+        {
+            await app.Services.GetRequiredService<Live.PostgresEventRelay>().Ready.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        using var stream = app.Admin();
+        stream.Timeout = TimeSpan.FromSeconds(30);
+        using var response = await stream.GetAsync("/api/v1/alerts/stream", HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        Assert.Equal(": connected", await reader.ReadLineAsync());
+
+        await admin.PostJsonAsync("/api/v1/responses", Json.Response("live-1", "cust-live", "csat", 1, "Awful", site: "north"));
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        string? line;
+        while ((line = await reader.ReadLineAsync(timeout.Token)) is not null && !line.StartsWith("event: ", StringComparison.Ordinal))
+        {
+        }
+        Assert.Equal("event: alert.created", line);
+        var data = await reader.ReadLineAsync(timeout.Token);
+        Assert.Contains("\"customer\":\"cust-live\"", data, StringComparison.Ordinal);
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task WebhooksAreSignedWithHmacAndRulesAreManagedThroughTheApi(string provider)
+    {
+        using var smtp = new SmtpServer();
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var (app, _) = NewApp(provider, smtp);
+        await using var __ = app;
+        using var admin = app.Admin();
+        var subscription = await (await admin.PostJsonAsync("/api/v1/webhooks", new { url = receiver.Url, events = new[] { "alert.*" } })).ReadJsonAsync();
+        var secret = subscription.GetProperty("secret").GetString()!;
+
+        // Rules: create, validate, switch off, delete.
+        var bad = await admin.PostRawAsync("/api/v1/alert-rules", """{"name":"x","when":{"field":"mood","op":"eq","value":"sad"},"owner":{"kind":"pool","name":"qa"},"deadline":"PT1H"}""");
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.True((await bad.ReadJsonAsync()).GetProperty("errors").TryGetProperty("when.field", out _));
+        var created = await (await admin.PostRawAsync("/api/v1/alert-rules", """
+            {"name":"Churn threat","when":{"any":[{"field":"comment","op":"containsAny","value":["cancel my account","switching to"]},{"field":"signal","op":"eq","value":"churn_threat"}]},
+             "owner":{"kind":"pool","name":"retention"},"deadline":"PT5S"}
+            """)).ReadJsonAsync();
+        var ruleId = created.GetProperty("id").GetInt64();
+        Assert.Equal(2, (await (await admin.GetAsync("/api/v1/alert-rules")).ReadJsonAsync()).GetArrayLength() + 1);
+
+        await admin.PostJsonAsync("/api/v1/responses", Json.Response("wh-1", "cust-wh", "csat", 3, "I will cancel my account if this happens again", site: "north"));
+        var delivery = await receiver.WaitForAsync(d => d.Event == "alert.created");
+        Assert.NotNull(delivery);
+        Assert.Equal("sha256=" + OutboxSender.Sign(secret, delivery.Body), delivery.Signature);
+        Assert.False(string.IsNullOrEmpty(delivery.DeliveryId));
+        Assert.Contains("Churn threat", delivery.Body, StringComparison.Ordinal);
+
+        var off = await admin.PutAsync($"/api/v1/alert-rules/{ruleId}", new StringContent(created.GetRawText().Replace("\"enabled\":true", "\"enabled\":false", StringComparison.Ordinal), System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, off.StatusCode);
+        await admin.PostJsonAsync("/api/v1/responses", Json.Response("wh-2", "cust-wh-2", "csat", 3, "I will cancel my account", site: "north"));
+        Assert.Equal(1, (await (await admin.GetAsync("/api/v1/alerts")).ReadJsonAsync()).GetProperty("items").GetArrayLength());
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/v1/alert-rules/{ruleId}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync($"/api/v1/alert-rules/{ruleId}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task AlertsOfAnotherSiteAreInvisibleToASiteScopedKey()
+    {
+        using var smtp = new SmtpServer();
+        var (app, _) = NewApp(TestDatabases.Sqlite, smtp);
+        await using var __ = app;
+        using var admin = app.Admin();
+        await admin.PostRawAsync("/api/v1/alert-rules", ExampleRule);
+        await admin.PostJsonAsync("/api/v1/responses", Json.Response("scope-a", "cust-a", "csat", 1, site: "vendor-a"));
+        await admin.PostJsonAsync("/api/v1/responses", Json.Response("scope-b", "cust-b", "csat", 1, site: "vendor-b"));
+        using var vendorA = app.Client(await app.CreateKeyAsync("site_manager", "vendor-a"));
+
+        var visible = (await (await vendorA.GetAsync("/api/v1/alerts")).ReadJsonAsync()).GetProperty("items");
+        Assert.Equal(1, visible.GetArrayLength());
+        Assert.Equal("vendor-a", visible[0].GetProperty("site").GetString());
+        var other = (await (await admin.GetAsync("/api/v1/alerts?site=vendor-b")).ReadJsonAsync()).GetProperty("items")[0].GetProperty("id").GetInt64();
+        Assert.Equal(HttpStatusCode.NotFound, (await vendorA.GetAsync($"/api/v1/alerts/{other}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await vendorA.PostJsonAsync($"/api/v1/alerts/{other}/actions", new { type = "acknowledge" })).StatusCode);
+    }
+
+    [PostgresFact]
+    public async Task TwoProcessesOnOnePostgresDatabaseShareTheOutboxWithoutSendingTwice()
+    {
+        using var smtp = new SmtpServer();
+        var connection = TestDatabases.CreateDatabase(TestDatabases.Postgres);
+        string[] settings = [$"--Smtp:Port={smtp.Port}", "--Smtp:Host=127.0.0.1", "--Outbox:BaseBackoffSeconds=0.05", "--Outbox:MaxBackoffSeconds=1"];
+        await using var one = await AppProcess.StartServerAsync(TestDatabases.Postgres, connection, settings);
+        await using var two = await AppProcess.StartServerAsync(TestDatabases.Postgres, connection, settings);
+        using var client = one.Client();
+        using var other = two.Client();
+        await client.PostRawAsync("/api/v1/alert-rules", """
+            {"name":"Any low score","when":{"field":"score","op":"lte","value":2},"owner":{"kind":"user","email":"owner@example.com"},"deadline":"PT4H"}
+            """);
+        await Task.Delay(5500); // the second process reloads its rule cache every five seconds
+
+        var posts = Enumerable.Range(0, 40).Select(i => (i % 2 == 0 ? client : other).PostJsonAsync("/api/v1/responses", Json.Response($"pg-{i}", $"cust-pg-{i}", "csat", 1, "Bad", site: "north")));
+        Assert.All(await Task.WhenAll(posts), r => Assert.Equal(HttpStatusCode.Created, r.StatusCode));
+
+        var messages = await smtp.WaitForAsync(m => m.Count >= 40, 30);
+        await Task.Delay(1500);
+        messages = smtp.Messages();
+        Assert.Equal(40, messages.Count);
+        Assert.Equal(40, messages.Select(m => m.Split('\n').First(l => l.StartsWith("Message-ID", StringComparison.OrdinalIgnoreCase)).Trim()).Distinct().Count());
+    }
+}
