@@ -16,7 +16,8 @@ public sealed record CsvImportReport(int Rows, int Created, int Existing, int Fa
 /// </summary>
 public sealed class CsvImport(IngestStore store, TextInsights insights)
 {
-    private const int ChunkSize = 1000;
+    // Rows per transaction: each commit is an fsync, so fewer, larger commits import faster.
+    private const int ChunkSize = 5000;
 
     private static readonly Dictionary<string, string> Aliases = new(StringComparer.Ordinal)
     {

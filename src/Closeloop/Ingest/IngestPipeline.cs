@@ -89,23 +89,29 @@ public sealed class IngestPipeline(IngestWriter writer, TextInsights insights)
             }
 
             var results = new BatchItemResult?[count];
-            var valid = new List<IngestItem>(count);
-            var validIndex = new List<int>(count);
-            var index = 0;
-            foreach (var element in root.EnumerateArray())
+            var elements = root.EnumerateArray().ToArray();
+            var parsed = new (IngestItem? Item, FieldErrors Errors)[count];
+            // Parsing and text analysis are CPU work independent per record (a JsonDocument is safe to read
+            // from several threads), so a large batch uses every core before the single writer takes over.
+            Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = count < 64 ? 1 : Environment.ProcessorCount }, i =>
             {
                 var errors = new FieldErrors();
-                var item = parse(element, errors, "");
+                parsed[i] = (parse(elements[i], errors, ""), errors);
+            });
+            var valid = new List<IngestItem>(count);
+            var validIndex = new List<int>(count);
+            for (var index = 0; index < count; index++)
+            {
+                var (item, errors) = parsed[index];
                 if (item is null || errors.Any)
                 {
-                    results[index] = new BatchItemResult(index, ExternalIdOf(element), "invalid", null, errors.ToDictionary());
+                    results[index] = new BatchItemResult(index, ExternalIdOf(elements[index]), "invalid", null, errors.ToDictionary());
                 }
                 else
                 {
                     valid.Add(item);
                     validIndex.Add(index);
                 }
-                index++;
             }
 
             if (valid.Count > 0)

@@ -19,6 +19,8 @@ public sealed class IngestStore : IAsyncDisposable
     private DbConnection? _connection;
     private readonly Dictionary<string, DbCommand> _commands = new(StringComparer.Ordinal);
     private readonly Dictionary<(char Kind, string Code), (long Id, long SiteId)> _orgs = new();
+    private const int MaxCachedCustomers = 200_000;
+    private readonly Dictionary<string, CachedCustomer> _customers = new(StringComparer.Ordinal);
 
     public IngestStore(Db db, TimeProvider time, IEnumerable<IIngestObserver> observers, IngestOptions options)
     {
@@ -65,6 +67,14 @@ public sealed class IngestStore : IAsyncDisposable
             foreach (var (key, value) in batch.NewOrgs)
             {
                 _orgs[key] = value;
+            }
+            if (_customers.Count > MaxCachedCustomers)
+            {
+                _customers.Clear();
+            }
+            foreach (var (key, value) in batch.NewCustomers)
+            {
+                _customers[key] = value;
             }
             foreach (var observer in _observers)
             {
@@ -113,7 +123,7 @@ public sealed class IngestStore : IAsyncDisposable
         }
 
         var (siteId, teamId, agentId) = await ResolveOrgAsync(siteCode, input.Team, input.Agent, batch, ct);
-        var customerId = await UpsertCustomerAsync(input.Customer, batch.Now, ct);
+        var customerId = await UpsertCustomerAsync(input.Customer, batch, ct);
         var occurred = input.OccurredAt.ToUnixTimeMilliseconds();
 
         long? issueId = null;
@@ -194,11 +204,8 @@ public sealed class IngestStore : IAsyncDisposable
     private async Task<IngestOutcome> WriteResponseAsync(ResponseItem item, WriteScope scope, IngestBatch batch, CancellationToken ct)
     {
         var input = item.Input;
-        var existing = await ExistingAsync("responses", input.ExternalId, item.ContentHash, ct);
-        if (existing is not null)
-        {
-            return existing;
-        }
+        // New records are the common case, so the insert goes first and a retry is recognised when it inserts
+        // nothing; that saves a lookup per record. (Contacts check first: chaining an issue must not run twice.)
 
         long siteId, teamId, agentId;
         long? contactId = null;
@@ -234,7 +241,7 @@ public sealed class IngestStore : IAsyncDisposable
             codes = (siteCode, input.Team, input.Agent);
         }
 
-        var customerId = await UpsertCustomerAsync(input.Customer, batch.Now, ct);
+        var customerId = await UpsertCustomerAsync(input.Customer, batch, ct);
         var responded = (input.RespondedAt ?? batch.Now).ToUnixTimeMilliseconds();
         var insert = Command("response.insert",
             "INSERT INTO responses (external_id, content_hash, customer_id, metric, score, comment, responded_at, contact_id, site_id, team_id, agent_id, " +
@@ -245,7 +252,11 @@ public sealed class IngestStore : IAsyncDisposable
         Set(insert, input.ExternalId, item.ContentHash, customerId, input.Metric, input.Score, input.Comment, responded, contactId, siteId, teamId, agentId,
             channel, item.Findings?.Sentiment, item.Findings?.SignalsText, item.Findings?.RootCause, item.Findings?.RootCauseConfidence,
             batch.Now.ToUnixTimeMilliseconds());
-        var id = await insert.ExecuteScalarAsync(ct) ?? throw new IngestRaceException();
+        var id = await insert.ExecuteScalarAsync(ct);
+        if (id is null)
+        {
+            return await ExistingAsync("responses", input.ExternalId, item.ContentHash, ct) ?? throw new IngestRaceException();
+        }
         batch.AddResponse(new ResponseCell(IngestBatch.DayOf(responded), siteId, teamId, agentId, channel, input.Metric), input.Metric, input.Score);
         var storedResponse = new StoredResponse((long)id, input, item.Findings, customerId, contactId, siteId, teamId, agentId, channel, responded, codes.Site, codes.Team, codes.Agent);
         batch.Responses.Add(storedResponse);
@@ -271,19 +282,25 @@ public sealed class IngestStore : IAsyncDisposable
             });
     }
 
-    private async Task<long> UpsertCustomerAsync(CustomerInput customer, DateTimeOffset now, CancellationToken ct)
+    private async Task<long> UpsertCustomerAsync(CustomerInput customer, IngestBatch batch, CancellationToken ct)
     {
+        var now = batch.Now;
+        // Most records come from customers seen before: a cache of what was committed saves a lookup per record.
+        if ((batch.NewCustomers.TryGetValue(customer.ExternalId, out var known) || _customers.TryGetValue(customer.ExternalId, out known))
+            && !Changes(known, customer))
+        {
+            return known.Id;
+        }
         var find = Command("customer.find", "SELECT id, name, email, phone, handle FROM customers WHERE external_id = @x", "@x");
         Set(find, customer.ExternalId);
+        CustomerInput? stored = null;
         long? id = null;
-        var changed = false;
         await using (var reader = await find.ExecuteReaderAsync(ct))
         {
             if (await reader.ReadAsync(ct))
             {
                 id = reader.GetInt64(0);
-                changed = Differs(reader, 1, customer.Name) || Differs(reader, 2, customer.Email)
-                    || Differs(reader, 3, customer.Phone) || Differs(reader, 4, customer.Handle);
+                stored = new CustomerInput(customer.ExternalId, Read(reader, 1), Read(reader, 2), Read(reader, 3), Read(reader, 4));
             }
         }
         if (id is null)
@@ -293,9 +310,12 @@ public sealed class IngestStore : IAsyncDisposable
                 "ON CONFLICT (external_id) DO NOTHING RETURNING id",
                 "@x", "@n", "@e", "@p", "@h", "@now");
             Set(insert, customer.ExternalId, customer.Name, customer.Email, customer.Phone, customer.Handle, now.ToUnixTimeMilliseconds());
-            return (long)(await insert.ExecuteScalarAsync(ct) ?? throw new IngestRaceException());
+            var newId = (long)(await insert.ExecuteScalarAsync(ct) ?? throw new IngestRaceException());
+            batch.NewCustomers[customer.ExternalId] = new CachedCustomer(newId, customer.Name, customer.Email, customer.Phone, customer.Handle);
+            return newId;
         }
-        if (changed)
+        var merged = new CachedCustomer(id.Value, customer.Name ?? stored!.Name, customer.Email ?? stored!.Email, customer.Phone ?? stored!.Phone, customer.Handle ?? stored!.Handle);
+        if (Changes(new CachedCustomer(id.Value, stored!.Name, stored.Email, stored.Phone, stored.Handle), customer))
         {
             // The newest record that names a contact point wins; absent fields never erase what is known.
             var update = Command("customer.update",
@@ -305,11 +325,16 @@ public sealed class IngestStore : IAsyncDisposable
             Set(update, customer.Name, customer.Email, customer.Phone, customer.Handle, now.ToUnixTimeMilliseconds(), id.Value);
             await update.ExecuteNonQueryAsync(ct);
         }
+        batch.NewCustomers[customer.ExternalId] = merged;
         return id.Value;
     }
 
-    private static bool Differs(DbDataReader reader, int ordinal, string? incoming) =>
-        incoming is not null && (reader.IsDBNull(ordinal) || !string.Equals(reader.GetString(ordinal), incoming, StringComparison.Ordinal));
+    private static string? Read(DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+
+    /// <summary>True when the record names a contact point that differs from what is stored.</summary>
+    private static bool Changes(CachedCustomer known, CustomerInput incoming) =>
+        (incoming.Name is not null && incoming.Name != known.Name) || (incoming.Email is not null && incoming.Email != known.Email)
+        || (incoming.Phone is not null && incoming.Phone != known.Phone) || (incoming.Handle is not null && incoming.Handle != known.Handle);
 
     private async Task<(long SiteId, long TeamId, long AgentId)> ResolveOrgAsync(string? site, string? team, string? agent, IngestBatch batch, CancellationToken ct)
     {
@@ -451,6 +476,8 @@ public sealed class IngestStore : IAsyncDisposable
 /// <summary>Thrown when another process wrote the same external id concurrently; the writer retries the batch.</summary>
 public sealed class IngestRaceException() : Exception("A concurrent writer stored the same record; retry.");
 
+internal sealed record CachedCustomer(long Id, string? Name, string? Email, string? Phone, string? Handle);
+
 public readonly record struct ResponseCell(long Day, long SiteId, long TeamId, long AgentId, string Channel, string Metric);
 
 public readonly record struct IssueCell(long Day, long SiteId, long TeamId, long AgentId, string Channel);
@@ -478,6 +505,7 @@ public sealed class IngestBatch(DateTimeOffset now)
     internal Dictionary<ResponseCell, (long N, long Top, long Bottom, long Sum)> ResponseCells { get; } = [];
     internal Dictionary<IssueCell, (long Issues, long Fcr)> IssueCells { get; } = [];
     internal Dictionary<(char Kind, string Code), (long Id, long SiteId)> NewOrgs { get; } = [];
+    internal Dictionary<string, CachedCustomer> NewCustomers { get; } = new(StringComparer.Ordinal);
 
     public static long DayOf(long unixMilliseconds) => (long)Math.Floor(unixMilliseconds / 86_400_000d);
 
