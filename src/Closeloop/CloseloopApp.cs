@@ -52,6 +52,7 @@ public static class CloseloopApp
         builder.Services.AddSingleton<PostgresEventRelay>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<PostgresEventRelay>());
         builder.Services.AddHttpClient("webhooks", client => client.Timeout = TimeSpan.FromSeconds(10));
+        builder.Services.AddHostedService<ExampleRefresher>();
 
         builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null)
@@ -104,6 +105,7 @@ public static class CloseloopApp
         app.MapWebhooks();
         app.MapPeople();
         app.MapSurveyInvitations();
+        app.MapInsights();
         return app;
     }
 

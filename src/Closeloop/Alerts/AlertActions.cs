@@ -22,7 +22,8 @@ public sealed class AlertActionException(int status, string field, string messag
 /// transaction, then pushes the change live.
 /// </summary>
 public sealed class AlertActions(
-    TimeProvider time, Outbox outbox, OutboxSignal signal, AlertEventPublisher publisher, SiteCalendars calendars, OwnerResolver owners, IConfiguration configuration)
+    TimeProvider time, Outbox outbox, OutboxSignal signal, AlertEventPublisher publisher, SiteCalendars calendars, OwnerResolver owners, IConfiguration configuration,
+    Insights.TextInsights insights)
 {
     public async Task<Alert> ApplyAsync(CloseloopDb db, Alert alert, JsonElement body, CallerScope caller, CancellationToken ct)
     {
@@ -161,6 +162,10 @@ public sealed class AlertActions(
         {
             await publisher.AfterCommitAsync(db, alertEvent, ct);
         }
+        if (type is ActionTypes.Resolve or ActionTypes.RootCauseTagged && alert.RootCause is { } confirmed)
+        {
+            await ConfirmCauseAsync(db, alert, confirmed, now, ct);
+        }
         return alert;
     }
 
@@ -214,6 +219,29 @@ public sealed class AlertActions(
             // SMS and social messages leave through the outbound webhook, for the gateway the company uses.
             await outbox.WebhooksAsync(connection, transaction, eventName,
                 new { alertId = alert.Id, customer = customer.ExternalId, channel = channel.Channel, to = channel.Address, text = message }, alert.SiteId, alert.Id, now, ct, notBefore);
+        }
+    }
+
+    /// <summary>
+    /// A cause confirmed by a person replaces the predicted one on the triggering record, and the classifier
+    /// learns from the record's text, so the next similar comment is classified the way the supervisor said.
+    /// </summary>
+    private async Task ConfirmCauseAsync(CloseloopDb db, Alert alert, string cause, DateTimeOffset now, CancellationToken ct)
+    {
+        string? text;
+        if (alert.TriggerKind == "response")
+        {
+            await db.Responses.Where(r => r.Id == alert.TriggerId).ExecuteUpdateAsync(u => u.SetProperty(r => r.RootCause, cause).SetProperty(r => r.RootCauseConfidence, 1.0), ct);
+            text = await db.Responses.Where(r => r.Id == alert.TriggerId).Select(r => r.Comment).FirstOrDefaultAsync(ct);
+        }
+        else
+        {
+            await db.Contacts.Where(r => r.Id == alert.TriggerId).ExecuteUpdateAsync(u => u.SetProperty(r => r.RootCause, cause).SetProperty(r => r.RootCauseConfidence, 1.0), ct);
+            text = await db.Contacts.Where(r => r.Id == alert.TriggerId).Select(r => r.Summary).FirstOrDefaultAsync(ct);
+        }
+        if (!string.IsNullOrWhiteSpace(text))
+        {
+            await insights.LearnAsync(db, [(text, cause)], "alert", now, ct);
         }
     }
 

@@ -14,6 +14,7 @@ public static class CliVerbs
           migrate                          apply pending database migrations
           import contacts|responses FILE   import a CSV file (bad rows are reported with their line numbers)
           demo                             load a realistic month of demo data into an empty database
+          insights train FILE.csv          teach the root-cause classifier from labelled examples (text, cause)
           apikey create --name N --role R [--site S]
                                            create an API key and print it (shown once)
         Configuration: appsettings.json, environment variables, or --Database:Provider=postgres --ConnectionStrings:Closeloop="..."
@@ -61,6 +62,9 @@ public static class CliVerbs
                 case "demo":
                     await EnsureMigratedAsync(services);
                     return await DemoData.LoadIfEmptyAsync(services, Console.Out, CancellationToken.None) ? 0 : 1;
+                case "insights" when options.Positional.Count == 2 && options.Positional[0] == "train":
+                    await EnsureMigratedAsync(services);
+                    return await TrainAsync(services, options.Positional[1]);
                 case "apikey" when options.Positional.FirstOrDefault() == "create":
                     await EnsureMigratedAsync(services);
                     return await CreateApiKeyAsync(services, options);
@@ -101,6 +105,58 @@ public static class CliVerbs
         var (_, key) = await ApiKeyIssuer.CreateAsync(db, name, role, siteId, TimeProvider.System.GetUtcNow(), CancellationToken.None);
         Console.WriteLine(key);
         return 0;
+    }
+
+    /// <summary>
+    /// Reads labelled examples from a CSV with a text column (text, comment, summary or query) and a cause column
+    /// (cause, label or category), stores them, and teaches the classifier; a running server learns them within seconds.
+    /// </summary>
+    private static async Task<int> TrainAsync(IServiceProvider services, string path)
+    {
+        if (!File.Exists(path))
+        {
+            Console.Error.WriteLine($"No such file: {path}");
+            return 2;
+        }
+        await using var scope = services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<CloseloopDb>();
+        var known = (await db.RootCauses.AsNoTracking().Select(r => r.Code).ToListAsync()).ToHashSet(StringComparer.Ordinal);
+        using var reader = new StreamReader(path);
+        var csv = new CsvReader(reader);
+        var header = csv.Read()?.Select(h => h.Trim().ToLowerInvariant()).ToList() ?? [];
+        var textColumn = header.FindIndex(h => h is "text" or "comment" or "summary" or "query");
+        var causeColumn = header.FindIndex(h => h is "cause" or "label" or "category" or "rootcause" or "root_cause");
+        if (textColumn < 0 || causeColumn < 0)
+        {
+            Console.Error.WriteLine("line 1: the file needs a text column (text, comment, summary or query) and a cause column (cause, label or category).");
+            return 2;
+        }
+        var examples = new List<(string, string)>();
+        var refused = 0;
+        while (csv.Read() is { } row)
+        {
+            var text = row.ElementAtOrDefault(textColumn)?.Trim();
+            var cause = row.ElementAtOrDefault(causeColumn)?.Trim().ToLowerInvariant();
+            if (string.IsNullOrEmpty(text) && string.IsNullOrEmpty(cause))
+            {
+                continue;
+            }
+            if (string.IsNullOrEmpty(text) || cause is null || !known.Contains(cause))
+            {
+                refused++;
+                Console.Error.WriteLine($"line {csv.RecordLine}: " + (string.IsNullOrEmpty(text) ? "empty text" : $"'{cause}' is not a cause of the taxonomy (GET /api/v1/root-causes)"));
+                continue;
+            }
+            examples.Add((text, cause));
+        }
+        var insights = services.GetRequiredService<Insights.TextInsights>();
+        await insights.LoadAsync(db, CancellationToken.None);
+        if (examples.Count > 0)
+        {
+            await insights.LearnAsync(db, examples, "import", TimeProvider.System.GetUtcNow(), CancellationToken.None);
+        }
+        Console.WriteLine($"{examples.Count} examples learned, {refused} refused.");
+        return refused > 0 ? 1 : 0;
     }
 
     /// <summary>The embedded database is migrated by any command; PostgreSQL only by `migrate`.</summary>

@@ -2,6 +2,7 @@ using System.Text;
 using Closeloop.Alerts;
 using Closeloop.Contacts;
 using Closeloop.Customers;
+using Closeloop.Insights;
 using Closeloop.Metrics;
 using Closeloop.Notifications;
 using Closeloop.Organisation;
@@ -36,6 +37,7 @@ public sealed class CloseloopDb(DbContextOptions<CloseloopDb> options) : DbConte
     public DbSet<OutboxMessage> Outbox => Set<OutboxMessage>();
     public DbSet<WebhookSubscription> WebhookSubscriptions => Set<WebhookSubscription>();
     public DbSet<SurveyInvitation> SurveyInvitations => Set<SurveyInvitation>();
+    public DbSet<TrainingExample> TrainingExamples => Set<TrainingExample>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -85,6 +87,7 @@ public sealed class CloseloopDb(DbContextOptions<CloseloopDb> options) : DbConte
         modelBuilder.Entity<OutboxMessage>().ToTable("outbox");
         modelBuilder.Entity<WebhookSubscription>().ToTable("webhook_subscriptions");
         modelBuilder.Entity<SurveyInvitation>().ToTable("survey_invitations");
+        modelBuilder.Entity<TrainingExample>().ToTable("training_examples");
 
         ApplyConventions(modelBuilder);
     }

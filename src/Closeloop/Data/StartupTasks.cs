@@ -30,6 +30,8 @@ public sealed class StartupTasks(IServiceProvider services, IConfiguration confi
         {
             await ApiKeyIssuer.EnsureBootstrapKeyAsync(context, adminKey, time.GetUtcNow(), cancellationToken);
         }
+        // The classifier starts from the taxonomy's keywords and every example learned before this start.
+        await services.GetRequiredService<Insights.TextInsights>().LoadAsync(context, cancellationToken);
         if (configuration.GetValue<bool>("Demo:Load"))
         {
             await DemoData.LoadIfEmptyAsync(services, Console.Out, cancellationToken);

@@ -18,7 +18,7 @@ public static class RootCauseEndpoints
         group.MapGet("/", async (CloseloopDb db, CancellationToken ct) =>
                 TypedResults.Ok(await db.RootCauses.AsNoTracking().OrderBy(r => r.Code).Select(r => new RootCauseView(r.Code, r.Name, r.Parent, r.Department)).ToListAsync(ct)))
             .WithName("ListRootCauses").WithSummary("The two-level root-cause taxonomy, each cause with its owning department.");
-        group.MapPost("/", async Task<IResult> (RootCauseInput input, CloseloopDb db, TimeProvider time, CancellationToken ct) =>
+        group.MapPost("/", async Task<IResult> (RootCauseInput input, CloseloopDb db, TimeProvider time, Insights.TextInsights insights, CancellationToken ct) =>
             {
                 var errors = await ValidateAsync(db, input, input.Code, ct);
                 if (errors.Count > 0)
@@ -33,6 +33,7 @@ public static class RootCauseEndpoints
                 var cause = new RootCause { Code = code, Name = input.Name!.Trim(), Parent = input.Parent?.Trim().ToLowerInvariant(), Department = input.Department!.Trim(), CreatedAt = time.GetUtcNow() };
                 db.RootCauses.Add(cause);
                 await db.SaveChangesAsync(ct);
+                await insights.SyncTaxonomyAsync(db, ct);
                 return TypedResults.Created($"/api/v1/root-causes/{code}", new RootCauseView(cause.Code, cause.Name, cause.Parent, cause.Department));
             })
             .RequireAuthorization(Policies.Admin)
@@ -58,7 +59,7 @@ public static class RootCauseEndpoints
             })
             .RequireAuthorization(Policies.Admin)
             .WithName("UpdateRootCause").WithSummary("Rename a cause, move it under another parent, or give it to another department.");
-        group.MapDelete("/{code}", async Task<IResult> (string code, CloseloopDb db, CancellationToken ct) =>
+        group.MapDelete("/{code}", async Task<IResult> (string code, CloseloopDb db, Insights.TextInsights insights, CancellationToken ct) =>
             {
                 code = code.ToLowerInvariant();
                 var cause = await db.RootCauses.FirstOrDefaultAsync(r => r.Code == code, ct);
@@ -72,6 +73,7 @@ public static class RootCauseEndpoints
                 }
                 db.RootCauses.Remove(cause);
                 await db.SaveChangesAsync(ct);
+                await insights.SyncTaxonomyAsync(db, ct);
                 return TypedResults.NoContent();
             })
             .RequireAuthorization(Policies.Admin)

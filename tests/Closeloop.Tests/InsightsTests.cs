@@ -1,0 +1,134 @@
+using System.Net;
+using System.Text.Json;
+using Closeloop.Tests.Infrastructure;
+
+namespace Closeloop.Tests;
+
+public sealed class InsightsTests
+{
+    public static TheoryData<string> Providers => TestDatabases.All;
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task EveryResponseCarriesItsSentimentSignalsAndPredictedCause(string provider)
+    {
+        using var client = TestApp.Shared(provider).Admin();
+        var id = Unique.Id("r");
+        await client.PostJsonAsync("/api/v1/responses", Json.Response(id, Unique.Id("cust"), "csat", 1,
+            "I was on hold for over an hour in the queue. This is terrible, I will cancel my account!", site: "north"));
+
+        var analysis = (await (await client.GetAsync($"/api/v1/responses/{id}")).ReadJsonAsync()).GetProperty("analysis");
+
+        Assert.True(analysis.GetProperty("sentiment").GetProperty("compound").GetDouble() < -0.4);
+        Assert.Contains("churn_threat", analysis.GetProperty("signals").EnumerateArray().Select(s => s.GetString()));
+        Assert.Equal("process.long-wait", analysis.GetProperty("rootCause").GetProperty("code").GetString());
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task LabelledExamplesTeachTheClassifierAtOnce(string provider)
+    {
+        await using var app = new TestApp(provider);
+        using var client = app.Admin();
+        const string text = "the zorblax widget kept flickering";
+        var before = await (await client.GetAsync($"/api/v1/insights/analyze?text={Uri.EscapeDataString(text)}")).ReadJsonAsync();
+        Assert.NotEqual("product.defect", before.GetProperty("rootCause").ValueKind == JsonValueKind.Null ? null : before.GetProperty("rootCause").GetProperty("code").GetString());
+
+        var bad = await client.PostJsonAsync("/api/v1/insights/examples", new[] { new { text = "x", cause = "no.such" } });
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        var learned = await client.PostJsonAsync("/api/v1/insights/examples", new[]
+        {
+            new { text = "my zorblax widget is flickering again", cause = "product.defect" },
+            new { text = "zorblax widget flickering and broken", cause = "product.defect" },
+            new { text = "the zorblax keeps flickering", cause = "product.defect" },
+            new { text = "widget flickering, zorblax faulty", cause = "product.defect" },
+        });
+        Assert.Equal(HttpStatusCode.OK, learned.StatusCode);
+
+        var after = await (await client.GetAsync($"/api/v1/insights/analyze?text={Uri.EscapeDataString(text)}")).ReadJsonAsync();
+        Assert.Equal("product.defect", after.GetProperty("rootCause").GetProperty("code").GetString());
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task ParetoTrendAndDriversAreComputedFromTheCauses(string provider)
+    {
+        await using var app = new TestApp(provider);
+        using var client = app.Admin();
+        // 4 long waits (csat 1,1,2,5), 2 late deliveries (csat 2,4), 2 without a cause (csat 5,5).
+        object[] batch =
+        [
+            Json.Response("p1", "c1", "csat", 1, "I waited on hold for an hour in the queue", site: "north"),
+            Json.Response("p2", "c2", "csat", 1, "Long wait on hold, forty minutes in the queue", site: "north"),
+            Json.Response("p3", "c3", "csat", 2, "The hold time was ridiculous, waited too long", site: "south"),
+            Json.Response("p4", "c4", "csat", 5, "Waited on hold a long time but then great help", site: "south"),
+            Json.Response("p5", "c5", "csat", 2, "My parcel delivery is late again, still not delivered", site: "north"),
+            Json.Response("p6", "c6", "csat", 4, "The delivery was late but arrived in the end", site: "north"),
+            Json.Response("p7", "c7", "csat", 5, site: "north"),
+            Json.Response("p8", "c8", "csat", 5, site: "south"),
+        ];
+        await client.PostJsonAsync("/api/v1/responses/batch", batch);
+        var causes = new Dictionary<string, string?>();
+        foreach (var id in new[] { "p1", "p2", "p3", "p4", "p5", "p6" })
+        {
+            var analysis = (await (await client.GetAsync($"/api/v1/responses/{id}")).ReadJsonAsync()).GetProperty("analysis").GetProperty("rootCause");
+            causes[id] = analysis.ValueKind == JsonValueKind.Null ? null : analysis.GetProperty("code").GetString();
+        }
+        Assert.All(["p1", "p2", "p3", "p4"], id => Assert.Equal("process.long-wait", causes[id]));
+        Assert.All(["p5", "p6"], id => Assert.Equal("logistics.late-delivery", causes[id]));
+
+        var pareto = await (await client.GetAsync("/api/v1/insights/pareto?by=site")).ReadJsonAsync();
+        var overall = pareto.GetProperty("overall").GetProperty("causes").EnumerateArray().ToList();
+        Assert.Equal("process.long-wait", overall[0].GetProperty("code").GetString());
+        Assert.Equal(4, overall[0].GetProperty("count").GetInt32());
+        Assert.Equal(100.0, overall[1].GetProperty("cumulative").GetDouble(), 6);
+        Assert.Equal(2, pareto.GetProperty("groups").GetArrayLength());
+        var csv = await (await client.GetAsync("/api/v1/insights/pareto?by=site&format=csv")).Content.ReadAsStringAsync();
+        Assert.StartsWith("group,cause,name,department,count,share,cumulative", csv, StringComparison.Ordinal);
+
+        // Drivers: CSAT overall 4 of 8 = 50. Without long waits: p5..p8 -> 3 of 4 = 75; with: 1 of 4 = 25; share 0.5 -> 25 points.
+        var drivers = await (await client.GetAsync("/api/v1/insights/drivers?metric=csat")).ReadJsonAsync();
+        Assert.Equal(50.0, drivers.GetProperty("score").GetDouble(), 6);
+        var wait = drivers.GetProperty("drivers").EnumerateArray().First(d => d.GetProperty("code").GetString() == "process.long-wait");
+        Assert.Equal(25.0, wait.GetProperty("scoreWith").GetDouble(), 6);
+        Assert.Equal(75.0, wait.GetProperty("scoreWithout").GetDouble(), 6);
+        Assert.Equal(25.0, wait.GetProperty("pointsLost").GetDouble(), 6);
+
+        var trend = await (await client.GetAsync("/api/v1/insights/trend?cause=logistics.late-delivery")).ReadJsonAsync();
+        Assert.Equal(2, trend.EnumerateArray().Sum(p => p.GetProperty("count").GetInt32()));
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task ACauseConfirmedOnResolutionReplacesThePredictionAndIsLearned(string provider)
+    {
+        await using var app = new TestApp(provider);
+        using var client = app.Admin();
+        await client.PostRawAsync("/api/v1/alert-rules", """{"name":"Low","when":{"field":"score","op":"lte","value":2},"owner":{"kind":"pool","name":"qa"},"deadline":"PT2H"}""");
+        await client.PostJsonAsync("/api/v1/responses", Json.Response("conf-1", "cust-conf", "csat", 1, "the quibbleflux form ate my application twice", site: "north"));
+        var id = (await (await client.GetAsync("/api/v1/alerts")).ReadJsonAsync()).GetProperty("items")[0].GetProperty("id").GetInt64();
+
+        var resolved = await client.PostJsonAsync($"/api/v1/alerts/{id}/actions", new { type = "resolve", rootCause = "channel.digital-self-service", outcome = "Fixed the form" });
+        Assert.Equal(HttpStatusCode.OK, resolved.StatusCode);
+
+        var cause = (await (await client.GetAsync("/api/v1/responses/conf-1")).ReadJsonAsync()).GetProperty("analysis").GetProperty("rootCause");
+        Assert.Equal("channel.digital-self-service", cause.GetProperty("code").GetString());
+        Assert.Equal(1.0, cause.GetProperty("confidence").GetDouble());
+        var similar = await (await client.GetAsync($"/api/v1/insights/analyze?text={Uri.EscapeDataString("the quibbleflux form ate my application")}")).ReadJsonAsync();
+        Assert.Equal("channel.digital-self-service", similar.GetProperty("rootCause").GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task TheCliTrainsFromACsvOfLabelledExamples()
+    {
+        var connection = TestDatabases.CreateDatabase(TestDatabases.Sqlite);
+        var file = Path.Combine(Path.GetTempPath(), $"examples-{Guid.NewGuid():N}.csv");
+        await File.WriteAllTextAsync(file, "text,cause\n\"the snorkel portal refuses my login\",channel.digital-self-service\n\"snorkel portal login broken\",channel.digital-self-service\nsomething,not.a-cause\n");
+
+        var (exit, output) = await AppProcess.RunAsync(TestDatabases.Sqlite, connection, "insights", "train", file);
+
+        Assert.Equal(1, exit);
+        Assert.Contains("2 examples learned, 1 refused.", output, StringComparison.Ordinal);
+        Assert.Contains("line 4:", output, StringComparison.Ordinal);
+        await using var server = await AppProcess.StartServerAsync(TestDatabases.Sqlite, connection);
+        using var client = server.Client();
+        var analysis = await (await client.GetAsync($"/api/v1/insights/analyze?text={Uri.EscapeDataString("snorkel portal login refuses")}")).ReadJsonAsync();
+        Assert.Equal("channel.digital-self-service", analysis.GetProperty("rootCause").GetProperty("code").GetString());
+    }
+}
