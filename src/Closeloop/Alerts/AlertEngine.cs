@@ -33,9 +33,14 @@ public sealed class AlertEngine(
                 signal.Pending();
             }
         });
-        foreach (var response in batch.Responses)
+        // One look per batch: only when some recovered customer still owes a follow-up answer is each response checked.
+        if (batch.Responses.Count > 0 && await ScalarAsync(connection, transaction,
+                "SELECT id FROM alerts WHERE status IN ('resolved', 'closed') AND followup_score IS NULL LIMIT 1", ct) is not null)
         {
-            await RecordFollowUpAsync(connection, transaction, response, batch.Now, ct);
+            foreach (var response in batch.Responses)
+            {
+                await RecordFollowUpAsync(connection, transaction, response, batch.Now, ct);
+            }
         }
         var active = await rules.GetAsync(ct);
         if (active.Count == 0)

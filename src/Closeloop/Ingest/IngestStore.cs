@@ -291,6 +291,18 @@ public sealed class IngestStore : IAsyncDisposable
         {
             return known.Id;
         }
+        // Unknown to this writer: try to insert (a new customer costs one statement); a conflict means the
+        // customer exists and is read back.
+        var insert = Command("customer.insert",
+            "INSERT INTO customers (external_id, name, email, phone, handle, created_at, updated_at) VALUES (@x, @n, @e, @p, @h, @now, @now) " +
+            "ON CONFLICT (external_id) DO NOTHING RETURNING id",
+            "@x", "@n", "@e", "@p", "@h", "@now");
+        Set(insert, customer.ExternalId, customer.Name, customer.Email, customer.Phone, customer.Handle, now.ToUnixTimeMilliseconds());
+        if (await insert.ExecuteScalarAsync(ct) is long newId)
+        {
+            batch.NewCustomers[customer.ExternalId] = new CachedCustomer(newId, customer.Name, customer.Email, customer.Phone, customer.Handle);
+            return newId;
+        }
         var find = Command("customer.find", "SELECT id, name, email, phone, handle FROM customers WHERE external_id = @x", "@x");
         Set(find, customer.ExternalId);
         CustomerInput? stored = null;
@@ -305,14 +317,7 @@ public sealed class IngestStore : IAsyncDisposable
         }
         if (id is null)
         {
-            var insert = Command("customer.insert",
-                "INSERT INTO customers (external_id, name, email, phone, handle, created_at, updated_at) VALUES (@x, @n, @e, @p, @h, @now, @now) " +
-                "ON CONFLICT (external_id) DO NOTHING RETURNING id",
-                "@x", "@n", "@e", "@p", "@h", "@now");
-            Set(insert, customer.ExternalId, customer.Name, customer.Email, customer.Phone, customer.Handle, now.ToUnixTimeMilliseconds());
-            var newId = (long)(await insert.ExecuteScalarAsync(ct) ?? throw new IngestRaceException());
-            batch.NewCustomers[customer.ExternalId] = new CachedCustomer(newId, customer.Name, customer.Email, customer.Phone, customer.Handle);
-            return newId;
+            throw new IngestRaceException();
         }
         var merged = new CachedCustomer(id.Value, customer.Name ?? stored!.Name, customer.Email ?? stored!.Email, customer.Phone ?? stored!.Phone, customer.Handle ?? stored!.Handle);
         if (Changes(new CachedCustomer(id.Value, stored!.Name, stored.Email, stored.Phone, stored.Handle), customer))
