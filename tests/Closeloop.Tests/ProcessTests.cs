@@ -171,4 +171,26 @@ public sealed class ProcessTests
         Assert.InRange(fcr, 50, 95);
         Assert.Equal(JsonValueKind.Number, total.GetProperty("nps").GetProperty("value").ValueKind);
     }
+
+    [Fact]
+    public async Task TheCliAddsListsAndSwitchesOffAlertRules()
+    {
+        var connection = TestDatabases.CreateDatabase(TestDatabases.Sqlite);
+        var file = Path.Combine(Path.GetTempPath(), $"rule-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(file, """{"name":"Detractor","when":{"field":"npsCategory","op":"eq","value":"detractor"},"owner":{"kind":"pool","name":"recovery"},"deadline":"PT2H"}""");
+        var bad = Path.Combine(Path.GetTempPath(), $"rule-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(bad, """{"name":"Never","when":{"all":[{"field":"metric","op":"eq","value":"csat"},{"field":"score","op":"gt","value":9}]},"owner":{"kind":"pool","name":"x"},"deadline":"PT2H"}""");
+
+        var (added, addOutput) = await AppProcess.RunAsync(TestDatabases.Sqlite, connection, "rules", "add", file);
+        var (refused, refusedOutput) = await AppProcess.RunAsync(TestDatabases.Sqlite, connection, "rules", "add", bad);
+        var (_, disabled) = await AppProcess.RunAsync(TestDatabases.Sqlite, connection, "rules", "disable", "1");
+        var (_, list) = await AppProcess.RunAsync(TestDatabases.Sqlite, connection, "rules", "list");
+
+        Assert.Equal(0, added);
+        Assert.Contains("Detractor", addOutput, StringComparison.Ordinal);
+        Assert.Equal(1, refused);
+        Assert.Contains("when: can never match", refusedOutput, StringComparison.Ordinal);
+        Assert.Contains("1\tdisabled", disabled, StringComparison.Ordinal);
+        Assert.Contains("1\tdisabled\tDetractor", list, StringComparison.Ordinal);
+    }
 }

@@ -14,6 +14,8 @@ public static class CliVerbs
           migrate                          apply pending database migrations
           import contacts|responses FILE   import a CSV file (bad rows are reported with their line numbers)
           demo                             load a realistic month of demo data into an empty database
+          rules list | add FILE.json | enable ID | disable ID | delete ID
+                                           manage alert rules (the JSON of POST /api/v1/alert-rules)
           insights train FILE.csv          teach the root-cause classifier from labelled examples (text, cause)
           apikey create --name N --role R [--site S]
                                            create an API key and print it (shown once)
@@ -65,6 +67,9 @@ public static class CliVerbs
                 case "insights" when options.Positional.Count == 2 && options.Positional[0] == "train":
                     await EnsureMigratedAsync(services);
                     return await TrainAsync(services, options.Positional[1]);
+                case "rules" when options.Positional.Count >= 1:
+                    await EnsureMigratedAsync(services);
+                    return await RulesAsync(services, options.Positional);
                 case "apikey" when options.Positional.FirstOrDefault() == "create":
                     await EnsureMigratedAsync(services);
                     return await CreateApiKeyAsync(services, options);
@@ -105,6 +110,65 @@ public static class CliVerbs
         var (_, key) = await ApiKeyIssuer.CreateAsync(db, name, role, siteId, TimeProvider.System.GetUtcNow(), CancellationToken.None);
         Console.WriteLine(key);
         return 0;
+    }
+
+    /// <summary>
+    /// `rules list`, `rules add FILE.json` (the same JSON as POST /api/v1/alert-rules), `rules enable|disable|delete ID`.
+    /// A running server picks the change up within seconds.
+    /// </summary>
+    private static async Task<int> RulesAsync(IServiceProvider services, List<string> args)
+    {
+        await using var scope = services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<CloseloopDb>();
+        var now = TimeProvider.System.GetUtcNow();
+        switch (args[0])
+        {
+            case "list":
+                foreach (var rule in await db.AlertRules.AsNoTracking().Where(r => r.DeletedAt == null).OrderBy(r => r.Id).ToListAsync())
+                {
+                    Console.WriteLine($"{rule.Id}	{(rule.Enabled ? "enabled " : "disabled")}	{rule.Name}");
+                }
+                return 0;
+            case "add" when args.Count == 2:
+                using (var document = System.Text.Json.JsonDocument.Parse(await File.ReadAllTextAsync(args[1])))
+                {
+                    var errors = new Dictionary<string, string[]>();
+                    var definition = Alerts.AlertRuleDefinition.Parse(document.RootElement, errors);
+                    if (definition is null)
+                    {
+                        foreach (var (field, messages) in errors)
+                        {
+                            Console.Error.WriteLine($"{field}: {string.Join("; ", messages)}");
+                        }
+                        return 1;
+                    }
+                    definition.Json["enabled"] = definition.Enabled;
+                    var rule = new Alerts.AlertRule { Name = definition.Name, Enabled = definition.Enabled, Definition = definition.Json.ToJsonString(), CreatedAt = now, UpdatedAt = now };
+                    db.AlertRules.Add(rule);
+                    await db.SaveChangesAsync();
+                    Console.WriteLine($"{rule.Id}	{rule.Name}");
+                    return 0;
+                }
+            case "enable" or "disable" or "delete" when args.Count == 2 && long.TryParse(args[1], System.Globalization.CultureInfo.InvariantCulture, out var id):
+                var found = await db.AlertRules.FirstOrDefaultAsync(r => r.Id == id && r.DeletedAt == null);
+                if (found is null)
+                {
+                    Console.Error.WriteLine($"No rule {id}.");
+                    return 1;
+                }
+                found.Enabled = args[0] == "enable";
+                var json = System.Text.Json.Nodes.JsonNode.Parse(found.Definition)!.AsObject();
+                json["enabled"] = found.Enabled;
+                found.Definition = json.ToJsonString();
+                found.DeletedAt = args[0] == "delete" ? now : null;
+                found.UpdatedAt = now;
+                await db.SaveChangesAsync();
+                Console.WriteLine($"{id}	{args[0]}d");
+                return 0;
+            default:
+                Console.Error.WriteLine("Usage: closeloop rules list | add FILE.json | enable ID | disable ID | delete ID");
+                return 2;
+        }
     }
 
     /// <summary>
