@@ -250,4 +250,15 @@ public sealed class AlertLogicTests
         Assert.Contains("escalation[0].after", errors.Keys);
         Assert.Contains("escalation[0].to.email", errors.Keys);
     }
+
+    [Fact]
+    public void AllDayEventsOfAnICalendarBecomeHolidays()
+    {
+        var ics = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nSUMMARY:Christmas Day\r\nDTSTART;VALUE=DATE:20261225\r\nDTEND;VALUE=DATE:20261226\r\nEND:VEVENT\r\n" +
+            "BEGIN:VEVENT\r\nSUMMARY:Company shutdown\r\nDTSTART;VALUE=DATE:20261228\r\nDTEND;VALUE=DATE:20261231\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+
+        var days = ICalHolidays.Parse(ics);
+
+        Assert.Equal([new DateOnly(2026, 12, 25), new DateOnly(2026, 12, 28), new DateOnly(2026, 12, 29), new DateOnly(2026, 12, 30)], days);
+    }
 }

@@ -119,6 +119,31 @@ public static class OrganisationEndpoints
             .RequireAuthorization(Policies.Admin)
             .WithName("PutSite").WithSummary("Create or change a site: name, kind (in_house or vendor), IANA time zone, manager (e-mail), weekly business hours and holidays.");
 
+        sites.MapPut("/{code}/holidays.ics", async Task<IResult> (string code, HttpRequest request, CloseloopDb db, Alerts.SiteCalendars calendars, CancellationToken ct) =>
+            {
+                var site = await db.Sites.FirstOrDefaultAsync(s => s.Code == code.ToLowerInvariant(), ct);
+                if (site is null)
+                {
+                    return TypedResults.NotFound();
+                }
+                using var reader = new StreamReader(request.Body);
+                var text = await reader.ReadToEndAsync(ct);
+                if (!text.Contains("BEGIN:VCALENDAR", StringComparison.OrdinalIgnoreCase))
+                {
+                    return Problems.Validation("body", "must be an iCalendar file (text/calendar) with BEGIN:VCALENDAR");
+                }
+                var imported = Alerts.ICalHolidays.Parse(text);
+                var existing = site.Holidays is null ? [] : System.Text.Json.JsonSerializer.Deserialize<string[]>(site.Holidays) ?? [];
+                var merged = existing.Concat(imported.Select(d => d.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture))).Distinct().Order(StringComparer.Ordinal).ToArray();
+                site.Holidays = System.Text.Json.JsonSerializer.Serialize(merged);
+                await db.SaveChangesAsync(ct);
+                calendars.Invalidate();
+                return TypedResults.Ok(new { site = site.Code, imported = imported.Count, holidays = merged });
+            })
+            .RequireAuthorization(Policies.Admin)
+            .Accepts<string>("text/calendar")
+            .WithName("ImportSiteHolidays").WithSummary("Add the all-day events of an iCalendar file to a site's holidays (closed days for business-hours deadlines).");
+
         var teams = routes.MapGroup("/api/v1/teams").WithTags("Organisation");
         teams.MapGet("/", async (HttpContext http, CloseloopDb db, CancellationToken ct) =>
                 TypedResults.Ok(await TeamQuery(db, CallerScope.From(http.User)).ToListAsync(ct)))
