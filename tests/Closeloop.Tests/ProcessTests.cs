@@ -170,6 +170,11 @@ public sealed class ProcessTests
         var fcr = total.GetProperty("fcr").GetProperty("value").GetDouble();
         Assert.InRange(fcr, 50, 95);
         Assert.Equal(JsonValueKind.Number, total.GetProperty("nps").GetProperty("value").ValueKind);
+        Assert.Contains("Demo people", output, StringComparison.Ordinal);
+        // The demo's rules were active while the month loaded: unhappy customers raised alerts with owners.
+        var alerts = (await (await client.GetAsync("/api/v1/alerts?limit=500")).ReadJsonAsync()).GetProperty("items");
+        Assert.True(alerts.GetArrayLength() > 50, $"{alerts.GetArrayLength()} alerts");
+        Assert.Contains(alerts.EnumerateArray(), a => a.GetProperty("owner").GetString()!.StartsWith("supervisor.", StringComparison.Ordinal));
     }
 
     [Fact]

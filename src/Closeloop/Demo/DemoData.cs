@@ -4,6 +4,7 @@ using Closeloop.Ingest;
 using Closeloop.Insights;
 using Closeloop.Organisation;
 using Closeloop.Responses;
+using Closeloop.Security;
 using Microsoft.EntityFrameworkCore;
 
 namespace Closeloop.Demo;
@@ -123,6 +124,8 @@ public static class DemoData
             }
         }
 
+        var password = await SetUpRecoveryAsync(services, agents.Select(a => (a.Site, a.Team)).Distinct().ToList(), cancellationToken);
+
         // Contacts in time order, so repeats chain into issues as they would have arrived.
         contacts.Sort((a, b) => a.Input.OccurredAt.CompareTo(b.Input.OccurredAt));
         responses.Sort((a, b) => Nullable.Compare(a.Input.RespondedAt, b.Input.RespondedAt));
@@ -145,6 +148,66 @@ public static class DemoData
                 .ExecuteUpdateAsync(u => u.SetProperty(a => a.Name, $"{FirstNames[n % FirstNames.Length]} {LastNames[(n / 7) % LastNames.Length]}"), cancellationToken);
         }
         output.WriteLine($"Demo data loaded: {contacts.Count} contacts and {responses.Count} responses over 30 days at 3 sites (one outsourced vendor).");
+        output.WriteLine($"Demo people (one password for all, shown only now: {password}): admin@demo.closeloop, manager.<site>@demo.closeloop, " +
+            "supervisor.<team>@demo.closeloop, recovery1@demo.closeloop and recovery2@demo.closeloop.");
+    }
+
+    /// <summary>
+    /// Sites, people and the rules a contact center starts with, created before the month is loaded so that the
+    /// demo's unhappy customers raise alerts as they would have. The demo password is random and printed once.
+    /// </summary>
+    private static async Task<string> SetUpRecoveryAsync(IServiceProvider services, List<(string Site, string Team)> teams, CancellationToken ct)
+    {
+        var password = "demo-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6));
+        var now = services.GetRequiredService<TimeProvider>().GetUtcNow();
+        await using var scope = services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<CloseloopDb>();
+        foreach (var s in Sites)
+        {
+            db.Sites.Add(new Site { Code = s.Code, Name = s.Name, Kind = s.Kind, TimeZone = s.TimeZone, CreatedAt = now });
+        }
+        await db.SaveChangesAsync(ct);
+        var siteIds = await db.Sites.ToDictionaryAsync(s => s.Code, s => s.Id, ct);
+        foreach (var (site, team) in teams)
+        {
+            db.Teams.Add(new Team { Code = team, Name = team, SiteId = siteIds[site], CreatedAt = now });
+        }
+        await db.SaveChangesAsync(ct);
+        async Task<long> Person(string email, string role, string? site, string? team = null)
+        {
+            var (user, errors) = await People.UserAccounts.CreateAsync(db, new People.UserInput(email, email.Split('@')[0], password, role, site, team, null), now, ct);
+            return user?.Id ?? throw new InvalidOperationException(string.Join("; ", errors.SelectMany(e => e.Value)));
+        }
+        await Person("admin@demo.closeloop", Roles.Admin, null);
+        foreach (var s in Sites)
+        {
+            var manager = await Person($"manager.{s.Code}@demo.closeloop", Roles.SiteManager, s.Code);
+            await db.Sites.Where(x => x.Code == s.Code).ExecuteUpdateAsync(u => u.SetProperty(x => x.ManagerUserId, manager), ct);
+        }
+        foreach (var (site, team) in teams)
+        {
+            var supervisor = await Person($"supervisor.{team}@demo.closeloop", Roles.Supervisor, site, team);
+            await db.Teams.Where(t => t.Code == team).ExecuteUpdateAsync(u => u.SetProperty(t => t.SupervisorUserId, supervisor), ct);
+        }
+        foreach (var email in new[] { "recovery1@demo.closeloop", "recovery2@demo.closeloop" })
+        {
+            db.PoolMembers.Add(new People.PoolMember { Pool = "recovery", UserId = await Person(email, Roles.Recovery, null) });
+        }
+        string[] rules =
+        [
+            """{"name":"Very unhappy customer","enabled":true,"when":{"all":[{"field":"metric","op":"eq","value":"csat"},{"field":"score","op":"lte","value":2}]},"owner":{"kind":"teamSupervisor"},"deadline":"PT4H","clock":"business","escalation":[{"after":"PT2H","to":{"kind":"siteManager"}},{"after":"PT4H","to":{"kind":"headOfService"}}]}""",
+            """{"name":"NPS detractor with a comment","enabled":true,"when":{"all":[{"field":"npsCategory","op":"eq","value":"detractor"},{"field":"score","op":"lte","value":3},{"field":"sentiment","op":"lt","value":-0.3}]},"owner":{"kind":"pool","name":"recovery"},"deadline":"P1D","clock":"business"}""",
+            """{"name":"Threat to leave or to complain to a regulator","enabled":true,"when":{"any":[{"field":"signal","op":"in","value":["churn_threat","legal_threat"]}]},"owner":{"kind":"pool","name":"recovery"},"deadline":"PT2H","clock":"24x7","escalation":[{"after":"PT1H","to":{"kind":"siteManager"}}]}""",
+        ];
+        foreach (var json in rules)
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(json);
+            var definition = Alerts.AlertRuleDefinition.Parse(document.RootElement, []) ?? throw new InvalidOperationException("A demo rule is invalid.");
+            db.AlertRules.Add(new Alerts.AlertRule { Name = definition.Name, Enabled = true, Definition = json, CreatedAt = now, UpdatedAt = now });
+        }
+        await db.SaveChangesAsync(ct);
+        services.GetRequiredService<Alerts.AlertRuleCache>().Invalidate();
+        return password;
     }
 
     private static int ScoreFor(string metric, double mean, Random random)
