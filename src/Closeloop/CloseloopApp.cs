@@ -53,6 +53,9 @@ public static class CloseloopApp
         builder.Services.AddHostedService(sp => sp.GetRequiredService<PostgresEventRelay>());
         builder.Services.AddHttpClient("webhooks", client => client.Timeout = TimeSpan.FromSeconds(10));
         builder.Services.AddHostedService<ExampleRefresher>();
+        builder.Services.AddSingleton<RecurringCauseWorker>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<RecurringCauseWorker>());
+        builder.Services.AddSingleton<ImprovementShipping>();
 
         builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null)
@@ -106,6 +109,7 @@ public static class CloseloopApp
         app.MapPeople();
         app.MapSurveyInvitations();
         app.MapInsights();
+        app.MapRecurringCauses();
         return app;
     }
 

@@ -174,7 +174,8 @@ public static class AlertEndpoints
                             await http.Response.Body.FlushAsync(ct);
                             continue;
                         }
-                        if (!scope.CanSeeSite(next.SiteId) || (scope.Role == Roles.Recovery && scope.UserEmail is { } me && next.Owner != me))
+                        // Cause alerts share the hub but have their own stream (/api/v1/cause-alerts/stream).
+                        if (next.Type.StartsWith("cause_alert.", StringComparison.Ordinal) || !scope.CanSeeSite(next.SiteId) || (scope.Role == Roles.Recovery && scope.UserEmail is { } me && next.Owner != me))
                         {
                             continue;
                         }

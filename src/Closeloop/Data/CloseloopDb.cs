@@ -38,6 +38,10 @@ public sealed class CloseloopDb(DbContextOptions<CloseloopDb> options) : DbConte
     public DbSet<WebhookSubscription> WebhookSubscriptions => Set<WebhookSubscription>();
     public DbSet<SurveyInvitation> SurveyInvitations => Set<SurveyInvitation>();
     public DbSet<TrainingExample> TrainingExamples => Set<TrainingExample>();
+    public DbSet<CauseAlert> CauseAlerts => Set<CauseAlert>();
+    public DbSet<ImprovementAction> ImprovementActions => Set<ImprovementAction>();
+    public DbSet<ImprovementNotification> ImprovementNotifications => Set<ImprovementNotification>();
+    public DbSet<DepartmentDigest> DepartmentDigests => Set<DepartmentDigest>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -88,6 +92,18 @@ public sealed class CloseloopDb(DbContextOptions<CloseloopDb> options) : DbConte
         modelBuilder.Entity<WebhookSubscription>().ToTable("webhook_subscriptions");
         modelBuilder.Entity<SurveyInvitation>().ToTable("survey_invitations");
         modelBuilder.Entity<TrainingExample>().ToTable("training_examples");
+        modelBuilder.Entity<CauseAlert>().ToTable("cause_alerts");
+        modelBuilder.Entity<ImprovementAction>().ToTable("improvement_actions");
+        modelBuilder.Entity<ImprovementNotification>(b =>
+        {
+            b.ToTable("improvement_notifications");
+            b.HasKey(n => new { n.ActionId, n.CustomerId });
+        });
+        modelBuilder.Entity<DepartmentDigest>(b =>
+        {
+            b.ToTable("department_digests");
+            b.HasKey(d => new { d.Department, d.PeriodStart });
+        });
 
         ApplyConventions(modelBuilder);
     }

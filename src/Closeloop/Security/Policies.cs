@@ -8,6 +8,8 @@ public static class Policies
     public const string ReadRecords = "read-records";
     public const string Admin = "admin";
     public const string WorkAlerts = "work-alerts";
+    public const string ReadCauses = "read-causes";
+    public const string WorkCauses = "work-causes";
 
     public static void Add(AuthorizationOptions options)
     {
@@ -21,6 +23,8 @@ public static class Policies
         options.AddPolicy(ReadRecords, p => p.Combine(authenticated).RequireRole(Roles.RecordReaders));
         options.AddPolicy(Admin, p => p.Combine(authenticated).RequireRole(Roles.Admin));
         options.AddPolicy(WorkAlerts, p => p.Combine(authenticated).RequireRole(Roles.AlertWorkers));
+        options.AddPolicy(ReadCauses, p => p.Combine(authenticated).RequireRole(Roles.CauseReaders));
+        options.AddPolicy(WorkCauses, p => p.Combine(authenticated).RequireRole(Roles.CauseWorkers));
     }
 }
 

@@ -29,6 +29,12 @@ public static class Roles
     /// <summary>Who may read individual customers and their records (departments see aggregates only).</summary>
     public static readonly string[] RecordReaders = [Admin, Executive, SiteManager, Supervisor, Qa, Recovery, Agent, Integration];
 
+    /// <summary>Who may read cause alerts and improvement actions: company-wide aggregates, so no site-scoped role.</summary>
+    public static readonly string[] CauseReaders = [Admin, Executive, Department, Integration];
+
+    /// <summary>Who may work cause alerts and run improvement actions (a department only for the causes it owns).</summary>
+    public static readonly string[] CauseWorkers = [Admin, Department];
+
     public static string? Normalize(string? role)
     {
         if (string.IsNullOrWhiteSpace(role))
@@ -52,6 +58,7 @@ public static class ClaimNames
     public const string SiteCode = "closeloop:site";
     public const string KeyId = "closeloop:key_id";
     public const string UserId = "closeloop:user_id";
+    public const string Department = "closeloop:department";
 }
 
 /// <summary>What the caller may see: every site, or one.</summary>
