@@ -76,6 +76,20 @@ public sealed class RecurringCauseTests
     }
 
     [Fact]
+    public void AWeekdayAfterAQuietWeekendIsComparedWithEarlierWeekdays()
+    {
+        // Four weeks of busy weekdays and quiet weekends; the window being judged is a Monday.
+        long[] pattern = [12, 13, 11, 12, 14, 4, 3];
+        var history = Enumerable.Range(0, 27).Select(i => pattern[(i + 1) % 7]).ToArray();
+        Assert.Equal(3, history[^1]);
+        var monday = SpikeDetector.Evaluate(history, 15, new SpikeSettings());
+        Assert.False(monday.Rise);
+        Assert.True(monday.Expected >= 12);
+        Assert.True(monday.Dispersion > 1);
+        Assert.True(SpikeDetector.Evaluate(history, 40, new SpikeSettings()).Rise);
+    }
+
+    [Fact]
     public void EvidenceMasksContactDetails()
     {
         var masked = RecurringCauseWorker.Mask("Call me on +44 20 7946 0958 or mail jane.doe@example.co.uk, account 12345678");

@@ -26,7 +26,7 @@ public sealed record SpikeSettings
 }
 
 /// <summary>The decision about one cause's latest window.</summary>
-public readonly record struct SpikeVerdict(bool Rise, long Observed, double Expected, double PValue);
+public readonly record struct SpikeVerdict(bool Rise, long Observed, double Expected, double PValue, double Dispersion = 1);
 
 /// <summary>
 /// Detects a rise of a cause above its normal rate. The baseline is an exponentially weighted moving average
@@ -41,10 +41,16 @@ public static class SpikeDetector
     /// <summary>Judges the latest count against the history (oldest window first).</summary>
     public static SpikeVerdict Evaluate(ReadOnlySpan<long> history, long observed, SpikeSettings settings)
     {
-        var expected = Math.Max(Baseline(history, settings.Smoothing), settings.FloorRate);
-        var p = PoissonUpperTail(observed, expected);
+        // Contact-center volumes follow the week, so the mean of the same weekday in earlier weeks is a floor
+        // under the EWMA: a Monday after a quiet weekend is compared with Mondays, not with the weekend.
+        var expected = Math.Max(Math.Max(Baseline(history, settings.Smoothing), SameWeekday(history)), settings.FloorRate);
+        // Quasi-Poisson, as in the Farrington method of outbreak detection: when the history varies more than a
+        // Poisson count would (weekends, busy days), counts and mean are divided by the dispersion before the
+        // tail is taken, so ordinary variation is not read as a rise.
+        var dispersion = Dispersion(history, expected);
+        var p = PoissonUpperTail((long)Math.Floor(observed / dispersion), expected / dispersion);
         var rise = observed >= settings.MinCount && observed >= settings.MinRatio * expected && p < settings.Significance;
-        return new SpikeVerdict(rise, observed, expected, p);
+        return new SpikeVerdict(rise, observed, expected, p, dispersion);
     }
 
     /// <summary>EWMA of the counts, seeded with the mean of the first week so one odd first day does not linger.</summary>
@@ -66,6 +72,39 @@ public static class SpikeDetector
             mean = smoothing * history[i] + (1 - smoothing) * mean;
         }
         return mean;
+    }
+
+    /// <summary>The mean of the windows 7, 14, 21… days before the latest one (0 with less than two weeks of history).</summary>
+    public static double SameWeekday(ReadOnlySpan<long> history)
+    {
+        double sum = 0;
+        var n = 0;
+        for (var i = history.Length - 7; i >= 0; i -= 7)
+        {
+            sum += history[i];
+            n++;
+        }
+        return n >= 2 ? sum / n : 0;
+    }
+
+    /// <summary>The variance of the history over its mean, at least 1 (a Poisson count has exactly 1).</summary>
+    public static double Dispersion(ReadOnlySpan<long> history, double mean)
+    {
+        if (history.Length < 2 || mean <= 0)
+        {
+            return 1;
+        }
+        double sum = 0, squares = 0;
+        foreach (var x in history)
+        {
+            sum += x;
+        }
+        var average = sum / history.Length;
+        foreach (var x in history)
+        {
+            squares += (x - average) * (x - average);
+        }
+        return Math.Max(1, squares / (history.Length - 1) / Math.Max(average, mean));
     }
 
     /// <summary>P(X ≥ k) for X ~ Poisson(λ), summed from k upwards in log space so that tiny tails stay exact.</summary>
