@@ -14,6 +14,7 @@ using Closeloop.Organisation;
 using Closeloop.Responses;
 using Closeloop.Security;
 using Closeloop.Web;
+using Closeloop.WebConsole;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.EntityFrameworkCore;
@@ -69,9 +70,13 @@ public static class CloseloopApp
                 options.ExpireTimeSpan = TimeSpan.FromHours(10);
                 // An API client gets a status code, not a redirect to a sign-in page it cannot use.
                 options.Events.OnRedirectToLogin = context => RedirectOrStatus(context, StatusCodes.Status401Unauthorized);
-                options.Events.OnRedirectToAccessDenied = context => RedirectOrStatus(context, StatusCodes.Status403Forbidden);
+                // A console page the person may not see answers 404 like a missing one, so nothing leaks.
+                options.Events.OnRedirectToAccessDenied = context => context.Request.Path.StartsWithSegments("/api")
+                    ? RedirectOrStatus(context, StatusCodes.Status403Forbidden)
+                    : ConsoleSetup.NotFoundInsteadOfForbidden(context);
             });
         builder.Services.AddAuthorization(Policies.Add);
+        builder.Services.AddConsole();
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
         builder.Services.AddOpenApi("v1", options =>
@@ -92,6 +97,10 @@ public static class CloseloopApp
         var app = builder.Build();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        // People get an HTML page for 404 and friends; API clients keep their problem details.
+        app.UseWhen(context => !context.Request.Path.StartsWithSegments("/api"), branch => branch.UseStatusCodePagesWithReExecute("/errors/{0}"));
+        // Static files (the console's CSS and scripts) are public and need no database or sign-in.
+        app.UseStaticFiles();
         app.UseAuthentication();
         app.UseAuthorization();
 
@@ -110,6 +119,7 @@ public static class CloseloopApp
         app.MapSurveyInvitations();
         app.MapInsights();
         app.MapRecurringCauses();
+        app.MapConsole();
         return app;
     }
 

@@ -19,6 +19,8 @@ public static class CliVerbs
           insights train FILE.csv          teach the root-cause classifier from labelled examples (text, cause)
           apikey create --name N --role R [--site S]
                                            create an API key and print it (shown once)
+          user create --email E --password P --role R [--site S] [--team T] [--name N]
+                                           create a person who signs in to the web console (the first admin, say)
         Configuration: appsettings.json, environment variables, or --Database:Provider=postgres --ConnectionStrings:Closeloop="..."
         """;
 
@@ -70,6 +72,9 @@ public static class CliVerbs
                 case "rules" when options.Positional.Count >= 1:
                     await EnsureMigratedAsync(services);
                     return await RulesAsync(services, options.Positional);
+                case "user" when options.Positional.FirstOrDefault() == "create":
+                    await EnsureMigratedAsync(services);
+                    return await CreateUserAsync(services, options);
                 case "apikey" when options.Positional.FirstOrDefault() == "create":
                     await EnsureMigratedAsync(services);
                     return await CreateApiKeyAsync(services, options);
@@ -84,6 +89,30 @@ public static class CliVerbs
             Console.Error.WriteLine(ex.Message);
             return 1;
         }
+    }
+
+    private static async Task<int> CreateUserAsync(IServiceProvider services, CliOptions options)
+    {
+        if (options.Named.GetValueOrDefault("password") is not { } password)
+        {
+            Console.Error.WriteLine("--password is required: a person signs in with it.");
+            return 2;
+        }
+        await using var scope = services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<CloseloopDb>();
+        var input = new People.UserInput(options.Named.GetValueOrDefault("email"), options.Named.GetValueOrDefault("name"), password,
+            options.Named.GetValueOrDefault("role"), options.Named.GetValueOrDefault("site"), options.Named.GetValueOrDefault("team"), options.Named.GetValueOrDefault("department"));
+        var (user, errors) = await People.UserAccounts.CreateAsync(db, input, TimeProvider.System.GetUtcNow(), CancellationToken.None);
+        if (user is null)
+        {
+            foreach (var (field, messages) in errors)
+            {
+                Console.Error.WriteLine($"--{field}: {string.Join("; ", messages)}");
+            }
+            return 1;
+        }
+        Console.WriteLine($"{user.Id}	{user.Email}	{user.Role}");
+        return 0;
     }
 
     private static async Task<int> CreateApiKeyAsync(IServiceProvider services, CliOptions options)

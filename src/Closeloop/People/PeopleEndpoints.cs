@@ -107,9 +107,23 @@ public static class UserAccounts
         {
             errors["site"] = ["no site with this code"];
         }
-        if (input.Team is not null && (teamId = await db.Teams.Where(s => s.Code == input.Team.ToLowerInvariant()).Select(s => (long?)s.Id).FirstOrDefaultAsync(ct)) is null)
+        if (input.Team is not null)
         {
-            errors["team"] = ["no team with this code"];
+            var team = await db.Teams.Where(t => t.Code == input.Team.ToLowerInvariant()).Select(t => new { t.Id, t.SiteId }).FirstOrDefaultAsync(ct);
+            if (team is null)
+            {
+                errors["team"] = ["no team with this code"];
+            }
+            else if (siteId is not null && team.SiteId != siteId)
+            {
+                errors["team"] = ["belongs to another site"];
+            }
+            else
+            {
+                // A team belongs to one site, so its members are scoped to that site even when none was named.
+                teamId = team.Id;
+                siteId ??= team.SiteId;
+            }
         }
         if (errors.Count > 0)
         {

@@ -15,6 +15,37 @@ public sealed class User
     public DateTimeOffset? LockedUntil { get; set; }
     public bool Disabled { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>After this many wrong passwords in a row the account is locked for <see cref="LockoutDuration"/>.</summary>
+    public const int MaxFailedLogins = 5;
+
+    public static readonly TimeSpan LockoutDuration = TimeSpan.FromMinutes(15);
+
+    public bool IsLockedOut(DateTimeOffset now) => LockedUntil is { } until && until > now;
+
+    /// <summary>
+    /// Counts a wrong password; the fifth in a row locks the account, so guessing is slowed to a handful of tries
+    /// per quarter hour. A lock that has run out starts the count again.
+    /// </summary>
+    public void LoginFailed(DateTimeOffset now)
+    {
+        if (LockedUntil is { } until && until <= now)
+        {
+            LockedUntil = null;
+            FailedLogins = 0;
+        }
+        FailedLogins++;
+        if (FailedLogins >= MaxFailedLogins)
+        {
+            LockedUntil = now + LockoutDuration;
+        }
+    }
+
+    public void LoginSucceeded()
+    {
+        FailedLogins = 0;
+        LockedUntil = null;
+    }
 }
 
 public sealed class PoolMember

@@ -59,6 +59,7 @@ public static class ClaimNames
     public const string KeyId = "closeloop:key_id";
     public const string UserId = "closeloop:user_id";
     public const string Department = "closeloop:department";
+    public const string TeamId = "closeloop:team_id";
 }
 
 /// <summary>What the caller may see: every site, or one.</summary>
@@ -66,6 +67,11 @@ public sealed record CallerScope(string Role, long? SiteId, string? SiteCode, st
 {
     /// <summary>The e-mail of a person signed in with a cookie; null for an API key.</summary>
     public string? UserEmail { get; init; }
+
+    /// <summary>The team of a person signed in with a cookie, when they belong to one.</summary>
+    public long? TeamId { get; init; }
+
+    public long? UserId { get; init; }
 
     public bool IsSiteScoped => SiteId is not null;
 
@@ -80,6 +86,8 @@ public sealed record CallerScope(string Role, long? SiteId, string? SiteCode, st
         return new CallerScope(role, siteId, user.FindFirstValue(ClaimNames.SiteCode), actor)
         {
             UserEmail = user.FindFirstValue(ClaimTypes.Email),
+            TeamId = user.FindFirstValue(ClaimNames.TeamId) is { } team ? long.Parse(team, System.Globalization.CultureInfo.InvariantCulture) : null,
+            UserId = user.FindFirstValue(ClaimNames.UserId) is { } id ? long.Parse(id, System.Globalization.CultureInfo.InvariantCulture) : null,
         };
     }
 }
