@@ -42,7 +42,7 @@ public static class RecurringCauseEndpoints
 
         alerts.MapGet("/", async (HttpContext http, CloseloopDb db, string? status, string? department, string? cause, int? limit, CancellationToken ct) =>
             {
-                var query = Visible(db.CauseAlerts.AsNoTracking(), http.User);
+                var query = CauseWork.Visible(db.CauseAlerts.AsNoTracking(), http.User);
                 query = status is null ? query : query.Where(a => a.Status == status);
                 query = department is null ? query : query.Where(a => a.Department == department);
                 query = cause is null ? query : query.Where(a => a.Cause == cause);
@@ -54,7 +54,7 @@ public static class RecurringCauseEndpoints
             .WithName("ListCauseAlerts").WithSummary("Causes that rose above their normal level, newest first; filter by status, department or cause.");
 
         alerts.MapGet("/{id:long}", async Task<IResult> (long id, HttpContext http, CloseloopDb db, CancellationToken ct) =>
-                await Visible(db.CauseAlerts.AsNoTracking(), http.User).FirstOrDefaultAsync(a => a.Id == id, ct) is { } alert
+                await CauseWork.Visible(db.CauseAlerts.AsNoTracking(), http.User).FirstOrDefaultAsync(a => a.Id == id, ct) is { } alert
                     ? TypedResults.Ok(CauseAlertView.From(alert, await db.RootCauses.Where(c => c.Code == alert.Cause).Select(c => c.Name).FirstOrDefaultAsync(ct)))
                     : TypedResults.NotFound())
             .RequireAuthorization(Policies.ReadCauses)
@@ -64,30 +64,10 @@ public static class RecurringCauseEndpoints
         {
             alerts.MapPost($"/{{id:long}}/{verb}", async Task<IResult> (long id, HttpContext http, CloseloopDb db, TimeProvider time, AlertEventPublisher publisher, CancellationToken ct) =>
                 {
-                    var alert = await Visible(db.CauseAlerts, http.User).FirstOrDefaultAsync(a => a.Id == id, ct);
-                    if (alert is null)
-                    {
-                        return TypedResults.NotFound();
-                    }
-                    var now = time.GetUtcNow();
-                    try
-                    {
-                        if (verb == "acknowledge")
-                        {
-                            alert.Acknowledge(CallerScope.From(http.User).Actor, now);
-                        }
-                        else
-                        {
-                            alert.Close(now);
-                        }
-                    }
-                    catch (InvalidTransitionException ex)
-                    {
-                        return Problems.Conflict(ex.Message);
-                    }
-                    await db.SaveChangesAsync(ct);
-                    await publisher.AfterCommitAsync(db, RecurringCauseWorker.LiveEvent(alert, "cause_alert.updated", now), ct);
-                    return TypedResults.Ok(CauseAlertView.From(alert, null));
+                    var (alert, conflict) = await CauseWork.ChangeAlertAsync(db, publisher, http.User, id, verb, time.GetUtcNow(), ct);
+                    return alert is null ? TypedResults.NotFound()
+                        : conflict is not null ? Problems.Conflict(conflict)
+                        : TypedResults.Ok(CauseAlertView.From(alert, null));
                 })
                 .RequireAuthorization(Policies.WorkCauses)
                 .WithName(verb == "acknowledge" ? "AcknowledgeCauseAlert" : "CloseCauseAlert")
@@ -117,7 +97,7 @@ public static class RecurringCauseEndpoints
     {
         actions.MapGet("/", async (HttpContext http, CloseloopDb db, TimeProvider time, string? cause, string? status, CancellationToken ct) =>
             {
-                var query = Visible(db.ImprovementActions.AsNoTracking(), http.User);
+                var query = CauseWork.Visible(db.ImprovementActions.AsNoTracking(), http.User);
                 query = cause is null ? query : query.Where(a => a.Cause == cause);
                 query = status is null ? query : query.Where(a => a.Status == status);
                 var now = time.GetUtcNow();
@@ -128,7 +108,7 @@ public static class RecurringCauseEndpoints
 
         actions.MapGet("/{id:long}", async Task<IResult> (long id, HttpContext http, CloseloopDb db, TimeProvider time, CancellationToken ct) =>
             {
-                var action = await Visible(db.ImprovementActions.AsNoTracking(), http.User).FirstOrDefaultAsync(a => a.Id == id, ct);
+                var action = await CauseWork.Visible(db.ImprovementActions.AsNoTracking(), http.User).FirstOrDefaultAsync(a => a.Id == id, ct);
                 if (action is null)
                 {
                     return TypedResults.NotFound();
@@ -155,50 +135,19 @@ public static class RecurringCauseEndpoints
                     {
                         return Problems.Validation("body", "must be a JSON object");
                     }
-                    var now = time.GetUtcNow();
                     var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-                    var input = new Fields(body, errors);
-                    var causeCode = input.Text("cause", required: true)?.ToLowerInvariant();
-                    var title = input.Text("title", required: true, max: 200);
-                    var owner = input.Text("owner", required: true, max: 200);
-                    var description = input.Text("description", max: 4000);
-                    var message = input.Text("message", max: 2000);
-                    var dueAt = input.Instant("dueAt");
-                    var alertId = input.Number("causeAlertId");
-                    var cause = causeCode is null ? null : await db.RootCauses.AsNoTracking().FirstOrDefaultAsync(c => c.Code == causeCode, ct);
-                    if (causeCode is not null && cause is null)
+                    var fields = new Fields(body, errors);
+                    var input = new ImprovementInput(fields.Text("cause"), fields.Text("title", max: 1000), fields.Text("owner", max: 1000), fields.Text("description", max: 10_000),
+                        fields.Text("message", max: 10_000), fields.Text("dueAt"), fields.Number("causeAlertId"), fields.Text("evidenceFrom"), fields.Text("evidenceTo"));
+                    var now = time.GetUtcNow();
+                    var (action, invalid) = await CauseWork.CreateActionAsync(db, http.User, input, now, ct);
+                    foreach (var (field, messages) in invalid)
                     {
-                        errors["cause"] = ["must be a code from GET /api/v1/root-causes"];
+                        errors.TryAdd(field, messages);
                     }
-                    CauseAlert? causeAlert = null;
-                    if (alertId is not null && (causeAlert = await Visible(db.CauseAlerts.AsNoTracking(), http.User).FirstOrDefaultAsync(a => a.Id == alertId, ct)) is null)
-                    {
-                        errors["causeAlertId"] = ["is not a cause alert you can see"];
-                    }
-                    // The evidence period: the cause alert's window when there is one, else the last 30 days.
-                    var evidenceTo = input.Instant("evidenceTo") ?? causeAlert?.WindowEnd ?? now;
-                    var evidenceFrom = input.Instant("evidenceFrom") ?? causeAlert?.WindowStart ?? evidenceTo.AddDays(-30);
-                    if (evidenceFrom >= evidenceTo)
-                    {
-                        errors["evidenceFrom"] = ["must be before evidenceTo"];
-                    }
-                    if (cause is not null && !MayWork(http.User, cause.Department))
-                    {
-                        errors["cause"] = [$"belongs to {cause.Department}; a department runs improvement actions only for its own causes"];
-                    }
-                    if (errors.Count > 0)
-                    {
-                        return Problems.Validation(errors);
-                    }
-                    var action = new ImprovementAction
-                    {
-                        Cause = cause!.Code, Department = cause.Department, Title = title!, Description = description, Owner = owner!, DueAt = dueAt,
-                        EvidenceFrom = evidenceFrom, EvidenceTo = evidenceTo, CauseAlertId = causeAlert?.Id, Message = message,
-                        CreatedBy = CallerScope.From(http.User).Actor, CreatedAt = now, UpdatedAt = now,
-                    };
-                    db.ImprovementActions.Add(action);
-                    await db.SaveChangesAsync(ct);
-                    return TypedResults.Created($"/api/v1/improvement-actions/{action.Id}", ImprovementActionView.From(action, now));
+                    return errors.Count > 0 || action is null
+                        ? Problems.Validation(errors)
+                        : TypedResults.Created($"/api/v1/improvement-actions/{action.Id}", ImprovementActionView.From(action, now));
                 }
             })
             .RequireAuthorization(Policies.WorkCauses)
@@ -230,27 +179,10 @@ public static class RecurringCauseEndpoints
                     {
                         return Problems.Validation(errors);
                     }
-                    var action = await Visible(db.ImprovementActions, http.User).FirstOrDefaultAsync(a => a.Id == id, ct);
-                    if (action is null || !MayWork(http.User, action.Department))
-                    {
-                        return TypedResults.NotFound();
-                    }
-                    try
-                    {
-                        if (status == ImprovementStatus.Shipped)
-                        {
-                            var result = await shipping.ShipAsync(db, action, message, ct);
-                            return TypedResults.Ok(new { action = ImprovementActionView.From(action, time.GetUtcNow()), customersTold = result.Told, skipped = result.SkippedBecause });
-                        }
-                        action.MoveTo(status!, time.GetUtcNow());
-                        action.Message = message ?? action.Message;
-                        await db.SaveChangesAsync(ct);
-                        return TypedResults.Ok(new { action = ImprovementActionView.From(action, time.GetUtcNow()), customersTold = 0L, skipped = new Dictionary<string, long>() });
-                    }
-                    catch (InvalidTransitionException ex)
-                    {
-                        return Problems.Conflict(ex.Message);
-                    }
+                    var (action, result, conflict) = await CauseWork.ChangeStatusAsync(db, shipping, http.User, id, status!, message, time.GetUtcNow(), ct);
+                    return action is null ? TypedResults.NotFound()
+                        : conflict is not null ? Problems.Conflict(conflict)
+                        : TypedResults.Ok(new { action = ImprovementActionView.From(action, time.GetUtcNow()), customersTold = result?.Told ?? 0, skipped = result?.SkippedBecause ?? new Dictionary<string, long>() });
                 }
             })
             .RequireAuthorization(Policies.WorkCauses)
@@ -265,7 +197,7 @@ public static class RecurringCauseEndpoints
         {
             await foreach (var next in reader.ReadAllAsync(ct))
             {
-                if (next.Type.StartsWith("cause_alert.", StringComparison.Ordinal) && MaySee(user, next.Owner["department:".Length..]))
+                if (next.Type.StartsWith("cause_alert.", StringComparison.Ordinal) && CauseWork.MaySee(user, next.Owner["department:".Length..]))
                 {
                     yield return new SseItem<AlertEvent>(next, next.Type) { EventId = next.AlertId.ToString(CultureInfo.InvariantCulture) };
                 }
@@ -276,20 +208,6 @@ public static class RecurringCauseEndpoints
             unsubscribe();
         }
     }
-
-    /// <summary>A department (by its claim) sees only the causes it owns; a department caller without one sees none.</summary>
-    private static string? DepartmentOf(ClaimsPrincipal user) =>
-        user.IsInRole(Roles.Department) ? user.FindFirstValue(ClaimNames.Department) ?? "" : null;
-
-    private static bool MaySee(ClaimsPrincipal user, string department) => DepartmentOf(user) is not { } own || own == department;
-
-    private static bool MayWork(ClaimsPrincipal user, string department) => MaySee(user, department);
-
-    private static IQueryable<CauseAlert> Visible(IQueryable<CauseAlert> query, ClaimsPrincipal user) =>
-        DepartmentOf(user) is { } own ? query.Where(a => a.Department == own) : query;
-
-    private static IQueryable<ImprovementAction> Visible(IQueryable<ImprovementAction> query, ClaimsPrincipal user) =>
-        DepartmentOf(user) is { } own ? query.Where(a => a.Department == own) : query;
 
     /// <summary>Reads typed fields from a JSON object and names every bad one.</summary>
     private readonly struct Fields(JsonElement body, Dictionary<string, string[]> errors)

@@ -1,0 +1,139 @@
+using System.Data.Common;
+using System.Globalization;
+using System.Text;
+using Closeloop.Data;
+using Closeloop.Security;
+using Microsoft.EntityFrameworkCore;
+
+namespace Closeloop.Insights;
+
+/// <summary>
+/// The root-cause reports, shared by the API and the console: the Pareto of causes, each cause's trend, and the
+/// drivers (how many points of CSAT or NPS each cause costs). A site-scoped caller sees its site only.
+/// </summary>
+public static class InsightReports
+{
+    public static async Task<ParetoReport> ParetoAsync(CloseloopDb db, CallerScope scope, string? by, bool isContacts, long a, long b, CancellationToken ct)
+    {
+        var table = isContacts ? "contacts" : "responses";
+        var at = isContacts ? "occurred_at" : "responded_at";
+        var column = by switch { "site" => "site_id", "team" => "team_id", "agent" => "agent_id", "channel" => "channel", "queue" => "queue", _ => "'all'" };
+        var rows = await QueryAsync(db, $"SELECT {column}, root_cause, COUNT(*) FROM {table} WHERE root_cause IS NOT NULL AND {at} >= @a AND {at} < @b" +
+            (scope.SiteId is null ? "" : " AND site_id = @site") + $" GROUP BY {(by is null ? "root_cause" : column + ", root_cause")}", a, b, scope.SiteId,
+            r => (Key: r.IsDBNull(0) ? "" : Convert.ToString(r.GetValue(0), CultureInfo.InvariantCulture)!, Cause: r.GetString(1), Count: r.GetInt64(2)), ct);
+        var causes = await db.RootCauses.AsNoTracking().ToDictionaryAsync(r => r.Code, ct);
+        var names = await KeyNamesAsync(db, by, ct);
+        ParetoGroup Build(string? key, IEnumerable<(string Cause, long Count)> counts)
+        {
+            var list = counts.GroupBy(c => c.Cause).Select(g => (Cause: g.Key, Count: g.Sum(x => x.Count))).OrderByDescending(c => c.Count).ThenBy(c => c.Cause, StringComparer.Ordinal).ToList();
+            var total = list.Sum(c => c.Count);
+            var running = 0L;
+            return new ParetoGroup(key, total, list.Select(c =>
+            {
+                running += c.Count;
+                var cause = causes.GetValueOrDefault(c.Cause);
+                return new CauseCount(c.Cause, cause?.Name, cause?.Department, c.Count, 100.0 * c.Count / total, 100.0 * running / total);
+            }).ToList());
+        }
+        var report = new ParetoReport(isContacts ? "contacts" : "responses", by, Build(null, rows.Select(r => (r.Cause, r.Count))),
+            by is null ? [] : rows.GroupBy(r => r.Key).Select(g => Build(names(g.Key), g.Select(r => (r.Cause, r.Count)))).OrderByDescending(g => g.Total).ToList());
+        return report;
+    }
+
+    public static string ParetoCsv(ParetoReport report)
+    {
+        var csv = new StringBuilder("group,cause,name,department,count,share,cumulative\n");
+        foreach (var g in report.By is null ? [report.Overall] : report.Groups)
+        {
+            foreach (var c in g.Causes)
+            {
+                csv.Append(Csv(g.Key ?? "all")).Append(',').Append(Csv(c.Code)).Append(',').Append(Csv(c.Name)).Append(',').Append(Csv(c.Department)).Append(',')
+                    .Append(c.Count.ToString(CultureInfo.InvariantCulture)).Append(',').Append(c.Share.ToString("0.##", CultureInfo.InvariantCulture)).Append(',')
+                    .Append(c.Cumulative.ToString("0.##", CultureInfo.InvariantCulture)).Append('\n');
+            }
+        }
+        return csv.ToString();
+    }
+
+    public static async Task<List<TrendPoint>> TrendAsync(CloseloopDb db, CallerScope scope, string? cause, long a, long b, CancellationToken ct)
+    {
+        var filter = cause is null ? "" : " AND root_cause = @cause";
+        var rows = await QueryAsync(db, "SELECT responded_at / 86400000, root_cause, COUNT(*) FROM responses WHERE root_cause IS NOT NULL AND responded_at >= @a AND responded_at < @b" +
+            (scope.SiteId is null ? "" : " AND site_id = @site") + filter + " GROUP BY responded_at / 86400000, root_cause", a, b, scope.SiteId,
+            r => new TrendPoint(DateOnly.FromDayNumber(DateOnly.FromDateTime(DateTime.UnixEpoch).DayNumber + (int)r.GetInt64(0)).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+                r.GetString(1), r.GetInt64(2)), ct, ("@cause", cause?.ToLowerInvariant()));
+        return rows.OrderBy(p => p.Day, StringComparer.Ordinal).ThenBy(p => p.Cause, StringComparer.Ordinal).ToList();
+    }
+
+    public static async Task<DriversReport> DriversAsync(CloseloopDb db, CallerScope scope, string metric, long a, long b, CancellationToken ct)
+    {
+        var rows = await QueryAsync(db, "SELECT COALESCE(root_cause, ''), COUNT(*), " +
+            (metric == "csat" ? "SUM(CASE WHEN score >= 4 THEN 1 ELSE 0 END), 0" : "SUM(CASE WHEN score >= 9 THEN 1 ELSE 0 END), SUM(CASE WHEN score <= 6 THEN 1 ELSE 0 END)") +
+            " FROM responses WHERE metric = @m AND responded_at >= @a AND responded_at < @b" + (scope.SiteId is null ? "" : " AND site_id = @site") +
+            " GROUP BY COALESCE(root_cause, '')", a, b, scope.SiteId, r => (Cause: r.GetString(0), N: r.GetInt64(1), Top: r.GetInt64(2), Bottom: r.GetInt64(3)), ct, ("@m", metric));
+        var n = rows.Sum(r => r.N);
+        var top = rows.Sum(r => r.Top);
+        var bottom = rows.Sum(r => r.Bottom);
+        double? Score(long count, long t, long bt) => count == 0 ? null : 100.0 * (t - bt) / count;
+        var names = await db.RootCauses.AsNoTracking().ToDictionaryAsync(r => r.Code, r => r.Name, ct);
+        // The points a cause costs: how much better the score is without it, times how often it occurs.
+        var drivers = rows.Where(r => r.Cause.Length > 0).Select(r =>
+        {
+            var with = Score(r.N, r.Top, r.Bottom);
+            var without = Score(n - r.N, top - r.Top, bottom - r.Bottom);
+            var share = (double)r.N / n;
+            return new Driver(r.Cause, names.GetValueOrDefault(r.Cause), r.N, 100 * share, with, without, with is null || without is null ? null : (without - with) * share);
+        }).OrderByDescending(d => d.PointsLost ?? double.MinValue).ToList();
+        return new DriversReport(metric, n, Score(n, top, bottom), drivers);
+    }
+
+    private static string Csv(string? value) =>
+        value is null ? "" : value.IndexOfAny([',', '"', '\n', '\r']) >= 0 || value.StartsWith('=') || value.StartsWith('+') || value.StartsWith('-') || value.StartsWith('@')
+            ? "\"" + (value.StartsWith('=') || value.StartsWith('+') || value.StartsWith('-') || value.StartsWith('@') ? "'" : "") + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\""
+            : value;
+
+    private static async Task<List<T>> QueryAsync<T>(CloseloopDb db, string sql, long a, long b, long? site, Func<DbDataReader, T> map, CancellationToken ct,
+        params (string Name, object? Value)[] extra)
+    {
+        var connection = db.Database.GetDbConnection();
+        await db.Database.OpenConnectionAsync(ct);
+        try
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = sql;
+            Migrator.AddParameter(command, "@a", a);
+            Migrator.AddParameter(command, "@b", b);
+            if (site is not null)
+            {
+                Migrator.AddParameter(command, "@site", site);
+            }
+            foreach (var (name, value) in extra)
+            {
+                Migrator.AddParameter(command, name, value);
+            }
+            var list = new List<T>();
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                list.Add(map(reader));
+            }
+            return list;
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
+    }
+
+    private static async Task<Func<string, string?>> KeyNamesAsync(CloseloopDb db, string? by, CancellationToken ct)
+    {
+        Dictionary<string, string>? map = by switch
+        {
+            "site" => await db.Sites.AsNoTracking().ToDictionaryAsync(s => s.Id.ToString(CultureInfo.InvariantCulture), s => s.Code, ct),
+            "team" => await db.Teams.AsNoTracking().ToDictionaryAsync(s => s.Id.ToString(CultureInfo.InvariantCulture), s => s.Code, ct),
+            "agent" => await db.Agents.AsNoTracking().ToDictionaryAsync(s => s.Id.ToString(CultureInfo.InvariantCulture), s => s.Code, ct),
+            _ => null,
+        };
+        return key => map is null ? key : map.GetValueOrDefault(key);
+    }
+}
