@@ -74,6 +74,11 @@ public static class PersonSignIn
         {
             claims.Add(new Claim(ClaimNames.TeamId, teamId.ToString(CultureInfo.InvariantCulture)));
         }
+        if (user.Department is { Length: > 0 } department)
+        {
+            // A department sees and works only the causes it owns.
+            claims.Add(new Claim(ClaimNames.Department, department));
+        }
         return new ClaimsPrincipal(new ClaimsIdentity(claims, PersonAuthentication.Scheme, ClaimTypes.Name, ClaimTypes.Role));
     }
 }
