@@ -1,5 +1,6 @@
 using System.Text;
 using Closeloop.Alerts;
+using Closeloop.Broadcasts;
 using Closeloop.Contacts;
 using Closeloop.Customers;
 using Closeloop.Insights;
@@ -38,6 +39,10 @@ public sealed class CloseloopDb(DbContextOptions<CloseloopDb> options) : DbConte
     public DbSet<WebhookSubscription> WebhookSubscriptions => Set<WebhookSubscription>();
     public DbSet<SurveyInvitation> SurveyInvitations => Set<SurveyInvitation>();
     public DbSet<TrainingExample> TrainingExamples => Set<TrainingExample>();
+    public DbSet<CustomerNote> CustomerNotes => Set<CustomerNote>();
+    public DbSet<Broadcast> Broadcasts => Set<Broadcast>();
+    public DbSet<BroadcastRead> BroadcastReads => Set<BroadcastRead>();
+    public DbSet<WebConsole.DataProtectionKey> DataProtectionKeys => Set<WebConsole.DataProtectionKey>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -88,6 +93,14 @@ public sealed class CloseloopDb(DbContextOptions<CloseloopDb> options) : DbConte
         modelBuilder.Entity<WebhookSubscription>().ToTable("webhook_subscriptions");
         modelBuilder.Entity<SurveyInvitation>().ToTable("survey_invitations");
         modelBuilder.Entity<TrainingExample>().ToTable("training_examples");
+        modelBuilder.Entity<CustomerNote>().ToTable("customer_notes");
+        modelBuilder.Entity<Broadcast>().ToTable("broadcasts");
+        modelBuilder.Entity<BroadcastRead>(b =>
+        {
+            b.ToTable("broadcast_reads");
+            b.HasKey(r => new { r.BroadcastId, r.UserId });
+        });
+        modelBuilder.Entity<WebConsole.DataProtectionKey>().ToTable("data_protection_keys");
 
         ApplyConventions(modelBuilder);
     }

@@ -8,6 +8,7 @@ public static class Policies
     public const string ReadRecords = "read-records";
     public const string Admin = "admin";
     public const string WorkAlerts = "work-alerts";
+    public const string Broadcast = "broadcast";
 
     public static void Add(AuthorizationOptions options)
     {
@@ -21,6 +22,7 @@ public static class Policies
         options.AddPolicy(ReadRecords, p => p.Combine(authenticated).RequireRole(Roles.RecordReaders));
         options.AddPolicy(Admin, p => p.Combine(authenticated).RequireRole(Roles.Admin));
         options.AddPolicy(WorkAlerts, p => p.Combine(authenticated).RequireRole(Roles.AlertWorkers));
+        options.AddPolicy(Broadcast, p => p.Combine(authenticated).RequireRole(Roles.Broadcasters));
     }
 }
 
