@@ -1,4 +1,5 @@
 using Closeloop.Alerts;
+using Closeloop.Broadcasts;
 using Closeloop.Contacts;
 using Closeloop.Customers;
 using Closeloop.Data;
@@ -68,6 +69,8 @@ public static class CloseloopApp
                 options.Cookie.SameSite = SameSiteMode.Strict;
                 options.SlidingExpiration = true;
                 options.ExpireTimeSpan = TimeSpan.FromHours(10);
+                // A person disabled, or given another role or scope, loses the old session at the next request.
+                options.Events.OnValidatePrincipal = PersonSessions.ValidateAsync;
                 // An API client gets a status code, not a redirect to a sign-in page it cannot use.
                 options.Events.OnRedirectToLogin = context => RedirectOrStatus(context, StatusCodes.Status401Unauthorized);
                 // A console page the person may not see answers 404 like a missing one, so nothing leaks.
@@ -119,6 +122,8 @@ public static class CloseloopApp
         app.MapSurveyInvitations();
         app.MapInsights();
         app.MapRecurringCauses();
+        app.MapCustomerNotes();
+        app.MapBroadcasts();
         app.MapConsole();
         return app;
     }
@@ -160,6 +165,8 @@ public static class CloseloopApp
         services.AddSingleton<Outbox>();
         services.AddSingleton<AlertEventHub>();
         services.AddSingleton<AlertEventPublisher>();
+        services.AddSingleton<BroadcastHub>();
+        services.AddSingleton<BroadcastPublisher>();
         services.AddSingleton<AlertEngine>();
         services.AddSingleton<IIngestObserver>(sp => sp.GetRequiredService<AlertEngine>());
         services.AddSingleton<TextInsights>();

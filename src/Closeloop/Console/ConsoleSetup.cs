@@ -1,5 +1,6 @@
 using Closeloop.Security;
-using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
 
 namespace Closeloop.WebConsole;
 
@@ -21,6 +22,8 @@ public static class ConsoleSetup
             options.Conventions.AllowAnonymousToPage("/Login");
             options.Conventions.AllowAnonymousToPage("/Errors/Status");
         });
+        services.AddDataProtection().SetApplicationName("closeloop");
+        services.AddOptions<KeyManagementOptions>().Configure<IServiceScopeFactory>((options, scopes) => options.XmlRepository = new DatabaseXmlRepository(scopes));
         services.AddAntiforgery(options =>
         {
             options.Cookie.Name = "closeloop-af";

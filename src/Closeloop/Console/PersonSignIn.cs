@@ -3,6 +3,7 @@ using System.Security.Claims;
 using Closeloop.Data;
 using Closeloop.People;
 using Closeloop.Security;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 
@@ -80,5 +81,28 @@ public static class PersonSignIn
             claims.Add(new Claim(ClaimNames.Department, department));
         }
         return new ClaimsPrincipal(new ClaimsIdentity(claims, PersonAuthentication.Scheme, ClaimTypes.Name, ClaimTypes.Role));
+    }
+}
+
+/// <summary>Checks each console request's cookie against the person as stored now.</summary>
+public static class PersonSessions
+{
+    public static async Task ValidateAsync(Microsoft.AspNetCore.Authentication.Cookies.CookieValidatePrincipalContext context)
+    {
+        var principal = context.Principal;
+        if (principal?.FindFirstValue(ClaimNames.UserId) is not { } idText || !long.TryParse(idText, CultureInfo.InvariantCulture, out var id))
+        {
+            context.RejectPrincipal();
+            return;
+        }
+        var db = context.HttpContext.RequestServices.GetRequiredService<CloseloopDb>();
+        var user = await db.Users.AsNoTracking().Where(u => u.Id == id).Select(u => new { u.Role, u.SiteId, u.TeamId, u.Disabled, u.Email })
+            .FirstOrDefaultAsync(context.HttpContext.RequestAborted);
+        var scope = CallerScope.From(principal);
+        if (user is null || user.Disabled || user.Role != scope.Role || user.SiteId != scope.SiteId || user.TeamId != scope.TeamId || user.Email != scope.UserEmail)
+        {
+            context.RejectPrincipal();
+            await context.HttpContext.SignOutAsync(PersonAuthentication.Scheme);
+        }
     }
 }

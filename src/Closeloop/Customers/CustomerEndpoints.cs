@@ -143,7 +143,7 @@ public static class CustomerEndpoints
             contacts, responses, c.CreatedAt, c.UpdatedAt);
     }
 
-    private static async Task<TimelinePage> TimelineAsync(CloseloopDb db, CallerScope scope, long customerId, string externalId, TimelineCursor? after, int size, CancellationToken ct)
+    public static async Task<TimelinePage> TimelineAsync(CloseloopDb db, CallerScope scope, long customerId, string externalId, TimelineCursor? after, int size, CancellationToken ct)
     {
         // Each source is read in the same order up to one page past the cursor, then the sources are merged.
         var contactQuery = db.Contacts.AsNoTracking().Where(c => c.CustomerId == customerId);

@@ -1,5 +1,6 @@
 using System.Text;
 using Closeloop.Alerts;
+using Closeloop.Broadcasts;
 using Closeloop.Contacts;
 using Closeloop.Customers;
 using Closeloop.Insights;
@@ -42,6 +43,10 @@ public sealed class CloseloopDb(DbContextOptions<CloseloopDb> options) : DbConte
     public DbSet<ImprovementAction> ImprovementActions => Set<ImprovementAction>();
     public DbSet<ImprovementNotification> ImprovementNotifications => Set<ImprovementNotification>();
     public DbSet<DepartmentDigest> DepartmentDigests => Set<DepartmentDigest>();
+    public DbSet<CustomerNote> CustomerNotes => Set<CustomerNote>();
+    public DbSet<Broadcast> Broadcasts => Set<Broadcast>();
+    public DbSet<BroadcastRead> BroadcastReads => Set<BroadcastRead>();
+    public DbSet<WebConsole.DataProtectionKey> DataProtectionKeys => Set<WebConsole.DataProtectionKey>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -104,6 +109,14 @@ public sealed class CloseloopDb(DbContextOptions<CloseloopDb> options) : DbConte
             b.ToTable("department_digests");
             b.HasKey(d => new { d.Department, d.PeriodStart });
         });
+        modelBuilder.Entity<CustomerNote>().ToTable("customer_notes");
+        modelBuilder.Entity<Broadcast>().ToTable("broadcasts");
+        modelBuilder.Entity<BroadcastRead>(b =>
+        {
+            b.ToTable("broadcast_reads");
+            b.HasKey(r => new { r.BroadcastId, r.UserId });
+        });
+        modelBuilder.Entity<WebConsole.DataProtectionKey>().ToTable("data_protection_keys");
 
         ApplyConventions(modelBuilder);
     }

@@ -8,7 +8,7 @@ namespace Closeloop.Live;
 /// On PostgreSQL, listens on the alert channel and hands every notification to this process's hub, so that
 /// several stateless processes behind a load balancer all push every event to their own clients.
 /// </summary>
-public sealed class PostgresEventRelay(Db db, AlertEventHub hub, ILogger<PostgresEventRelay> logger) : BackgroundService
+public sealed class PostgresEventRelay(Db db, AlertEventHub hub, Broadcasts.BroadcastHub broadcasts, ILogger<PostgresEventRelay> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -26,7 +26,14 @@ public sealed class PostgresEventRelay(Db db, AlertEventHub hub, ILogger<Postgre
                 {
                     try
                     {
-                        if (JsonSerializer.Deserialize<AlertEvent>(e.Payload, JsonSerializerOptions.Web) is { } alertEvent)
+                        if (e.Channel == Broadcasts.BroadcastPublisher.Channel)
+                        {
+                            if (JsonSerializer.Deserialize<Broadcasts.BroadcastEvent>(e.Payload, JsonSerializerOptions.Web) is { } broadcastEvent)
+                            {
+                                broadcasts.Publish(broadcastEvent);
+                            }
+                        }
+                        else if (JsonSerializer.Deserialize<AlertEvent>(e.Payload, JsonSerializerOptions.Web) is { } alertEvent)
                         {
                             hub.Publish(alertEvent);
                         }
@@ -36,7 +43,7 @@ public sealed class PostgresEventRelay(Db db, AlertEventHub hub, ILogger<Postgre
                         logger.LogWarning(ex, "Ignoring a malformed alert notification");
                     }
                 };
-                await using (var listen = new NpgsqlCommand($"LISTEN {AlertEventPublisher.Channel}", connection))
+                await using (var listen = new NpgsqlCommand($"LISTEN {AlertEventPublisher.Channel}; LISTEN {Broadcasts.BroadcastPublisher.Channel}", connection))
                 {
                     await listen.ExecuteNonQueryAsync(stoppingToken);
                 }

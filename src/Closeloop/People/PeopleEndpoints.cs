@@ -81,6 +81,70 @@ public static class PeopleEndpoints
 /// <summary>Creating people, shared by the API and the CLI's `user create`.</summary>
 public static class UserAccounts
 {
+    /// <summary>
+    /// Changes a person's name, role, scope, password or disabled flag (the console's user page). An empty site or
+    /// team clears it; null leaves it. A new password also lifts a lockout.
+    /// </summary>
+    public static async Task<Dictionary<string, string[]>> UpdateAsync(CloseloopDb db, User user, UserInput input, bool? disabled, CancellationToken ct)
+    {
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        string? role = null;
+        if (input.Role is not null && ((role = Roles.Normalize(input.Role)) is null || role == Roles.Integration))
+        {
+            errors["role"] = [$"must be one of {string.Join(", ", Roles.All.Where(r => r != Roles.Integration))}"];
+        }
+        if (input.Password is { } password && password.Length < 10)
+        {
+            errors["password"] = ["must be at least 10 characters"];
+        }
+        var siteId = user.SiteId;
+        var teamId = user.TeamId;
+        if (input.Site is not null)
+        {
+            siteId = input.Site.Length == 0 ? null : await db.Sites.Where(s => s.Code == input.Site.ToLowerInvariant()).Select(s => (long?)s.Id).FirstOrDefaultAsync(ct);
+            if (input.Site.Length > 0 && siteId is null)
+            {
+                errors["site"] = ["no site with this code"];
+            }
+        }
+        if (input.Team is not null)
+        {
+            teamId = null;
+            if (input.Team.Length > 0)
+            {
+                var team = await db.Teams.Where(t => t.Code == input.Team.ToLowerInvariant()).Select(t => new { t.Id, t.SiteId }).FirstOrDefaultAsync(ct);
+                if (team is null)
+                {
+                    errors["team"] = ["no team with this code"];
+                }
+                else if (input.Site is { Length: > 0 } && team.SiteId != siteId)
+                {
+                    errors["team"] = ["belongs to another site"];
+                }
+                else
+                {
+                    teamId = team.Id;
+                    siteId = team.SiteId;
+                }
+            }
+        }
+        if (errors.Count > 0)
+        {
+            return errors;
+        }
+        user.Name = input.Name?.Trim() is { Length: > 0 } name ? name : user.Name;
+        user.Role = role ?? user.Role;
+        user.SiteId = siteId;
+        user.TeamId = teamId;
+        user.Disabled = disabled ?? user.Disabled;
+        if (input.Password is not null)
+        {
+            user.PasswordHash = new PasswordHasher<User>().HashPassword(user, input.Password);
+            user.LoginSucceeded();
+        }
+        return errors;
+    }
+
     public static async Task<(User? User, Dictionary<string, string[]> Errors)> CreateAsync(CloseloopDb db, UserInput input, DateTimeOffset now, CancellationToken ct)
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);

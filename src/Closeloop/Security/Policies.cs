@@ -10,6 +10,7 @@ public static class Policies
     public const string WorkAlerts = "work-alerts";
     public const string ReadCauses = "read-causes";
     public const string WorkCauses = "work-causes";
+    public const string Broadcast = "broadcast";
 
     public static void Add(AuthorizationOptions options)
     {
@@ -25,6 +26,7 @@ public static class Policies
         options.AddPolicy(WorkAlerts, p => p.Combine(authenticated).RequireRole(Roles.AlertWorkers));
         options.AddPolicy(ReadCauses, p => p.Combine(authenticated).RequireRole(Roles.CauseReaders));
         options.AddPolicy(WorkCauses, p => p.Combine(authenticated).RequireRole(Roles.CauseWorkers));
+        options.AddPolicy(Broadcast, p => p.Combine(authenticated).RequireRole(Roles.Broadcasters));
     }
 }
 

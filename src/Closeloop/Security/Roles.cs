@@ -23,6 +23,9 @@ public static class Roles
     /// <summary>Who may work alerts: record recovery steps.</summary>
     public static readonly string[] AlertWorkers = [Admin, SiteManager, Supervisor, Qa, Recovery, Agent, Integration];
 
+    /// <summary>Who may post broadcasts to agents: supervisors and admins (PRODUCT.md), and site managers for their site.</summary>
+    public static readonly string[] Broadcasters = [Admin, SiteManager, Supervisor];
+
     /// <summary>Who may change rules, webhooks and the taxonomy.</summary>
     public static readonly string[] Configurers = [Admin];
 

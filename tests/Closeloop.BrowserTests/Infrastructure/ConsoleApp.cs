@@ -64,6 +64,12 @@ public sealed class ConsoleApp : IAsyncLifetime
         Api = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
         Api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminKey);
         await WaitHealthyAsync();
+        // Every bad CSAT goes to the supervisor of the agent's team, with two hours to reach the customer.
+        await PostAsync("/api/v1/alert-rules", System.Text.Json.Nodes.JsonNode.Parse("""
+            {"name": "Unhappy customer", "enabled": true,
+             "when": {"all": [{"field": "metric", "op": "eq", "value": "csat"}, {"field": "score", "op": "lte", "value": 2}]},
+             "owner": {"kind": "teamSupervisor"}, "deadline": "PT2H", "clock": "24x7"}
+            """)!);
 
         _playwright = await Playwright.CreateAsync();
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
@@ -123,6 +129,27 @@ public sealed class ConsoleApp : IAsyncLifetime
             throw new InvalidOperationException($"POST /api/v1/users answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
         }
     }
+
+    /// <summary>A site and a team (created by a first contact, as integrations create them), and a supervisor who owns the team's alerts.</summary>
+    public async Task SetUpTeamAsync(string site, string team, string supervisorEmail, string supervisorName)
+    {
+        await PostAsync("/api/v1/contacts", new
+        {
+            externalId = Unique.Id("setup"), customer = new { externalId = Unique.Id("setup-cust") }, channel = "phone",
+            occurredAt = DateTimeOffset.UtcNow.AddDays(-1).ToString("O"), site, team, agent = team + "-agent",
+        });
+        await CreateUserAsync(supervisorEmail, "supervisor", site, team, supervisorName);
+        var response = await Api.PutAsJsonAsync($"/api/v1/teams/{team}/supervisor", new { supervisor = supervisorEmail });
+        response.EnsureSuccessStatusCode();
+    }
+
+    /// <summary>A bad survey response, as a telephony or survey integration would send it.</summary>
+    public Task<JsonElement> PostBadResponseAsync(string externalId, string customer, string site, string team, string comment, string? customerName = null) =>
+        PostAsync("/api/v1/responses", new
+        {
+            externalId, customer = new { externalId = customer, name = customerName, email = $"{customer}@customer.example.com" }, metric = "csat", score = 1, comment,
+            respondedAt = DateTimeOffset.UtcNow.ToString("O"), site, team, agent = team + "-agent", channel = "phone",
+        });
 
     public async Task<JsonElement> PostAsync(string url, object body)
     {

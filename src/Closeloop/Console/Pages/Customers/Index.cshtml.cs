@@ -1,0 +1,40 @@
+using Closeloop.Data;
+using Closeloop.Security;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+using Microsoft.EntityFrameworkCore;
+
+namespace Closeloop.WebConsole.Pages.Customers;
+
+public sealed record CustomerRow(string ExternalId, string? Name, string? Email, string? Phone, string? Tier, DateTimeOffset UpdatedAt);
+
+public sealed class IndexModel(CloseloopDb db) : PageModel
+{
+    [BindProperty(SupportsGet = true)]
+    public string? Q { get; set; }
+
+    public List<CustomerRow> Customers { get; private set; } = [];
+
+    public async Task<IActionResult> OnGetAsync(CancellationToken ct)
+    {
+        if (!User.ReadsRecords())
+        {
+            return NotFound();
+        }
+        var scope = CallerScope.From(User);
+        var query = db.Customers.AsNoTracking();
+        if (scope.SiteId is { } site)
+        {
+            query = query.Where(c => db.Contacts.Any(x => x.CustomerId == c.Id && x.SiteId == site) || db.Responses.Any(x => x.CustomerId == c.Id && x.SiteId == site));
+        }
+        if (!string.IsNullOrWhiteSpace(Q))
+        {
+            var term = Q.Trim().ToLowerInvariant();
+            query = query.Where(c => c.ExternalId.ToLower().Contains(term) || (c.Name != null && c.Name.ToLower().Contains(term))
+                || (c.Email != null && c.Email.Contains(term)) || (c.Phone != null && c.Phone.Contains(term)));
+        }
+        Customers = await query.OrderByDescending(c => c.UpdatedAt).Take(100)
+            .Select(c => new CustomerRow(c.ExternalId, c.Name, c.Email, c.Phone, c.Tier, c.UpdatedAt)).ToListAsync(ct);
+        return Page();
+    }
+}
