@@ -168,6 +168,15 @@ public sealed class RecurringCauseTests
         var agent = app.Client(await app.CreateKeyAsync("agent"));
         Assert.Equal(HttpStatusCode.Forbidden, (await agent.GetAsync("/api/v1/cause-alerts")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync($"/api/v1/cause-alerts/{id}/acknowledge", null)).StatusCode);
+
+        // The proposed broadcast goes out to agents as it stands, or edited; an executive may not broadcast.
+        Assert.Equal(HttpStatusCode.Forbidden, (await executive.PostAsync($"/api/v1/cause-alerts/{id}/broadcast", null)).StatusCode);
+        var posted = await admin.PostAsync($"/api/v1/cause-alerts/{id}/broadcast", null);
+        Assert.Equal(HttpStatusCode.Created, posted.StatusCode);
+        Assert.Contains("Known issue", (await posted.ReadJsonAsync()).GetProperty("message").GetString(), StringComparison.Ordinal);
+        var edited = await admin.PostJsonAsync($"/api/v1/cause-alerts/{id}/broadcast", new { message = "Double charges: refund at once, no questions asked.", priority = "urgent" });
+        Assert.Equal("urgent", (await edited.ReadJsonAsync()).GetProperty("priority").GetString());
+        Assert.Equal(HttpStatusCode.BadRequest, (await admin.PostJsonAsync($"/api/v1/cause-alerts/{id}/broadcast", new { priority = "loud" })).StatusCode);
         Assert.Equal(HttpStatusCode.Conflict, (await admin.PostAsync($"/api/v1/cause-alerts/{id}/acknowledge", null)).StatusCode);
 
         // An improvement action: bad input names its fields; a good one is created from the cause alert.

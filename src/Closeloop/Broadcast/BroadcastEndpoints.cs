@@ -32,9 +32,7 @@ public static class BroadcastEndpoints
                 {
                     return Problems.Validation(errors);
                 }
-                var view = (await ViewsAsync(db, db.Broadcasts.Where(b => b.Id == broadcast.Id), null, ct))[0];
-                await publisher.PublishAsync(db, new BroadcastEvent("broadcast.posted", broadcast.Id, broadcast.SiteId, broadcast.TeamId, broadcast.Sender, view), ct);
-                return TypedResults.Created($"/api/v1/broadcasts/{broadcast.Id}", view);
+                return TypedResults.Created($"/api/v1/broadcasts/{broadcast.Id}", await PublishPostedAsync(db, publisher, broadcast, ct));
             })
             .RequireAuthorization(Policies.Broadcast)
             .Produces<BroadcastView>(StatusCodes.Status201Created)
@@ -158,6 +156,14 @@ public static class BroadcastEndpoints
     {
         await http.Response.WriteAsync($"event: {type}\ndata: {JsonSerializer.Serialize(data, JsonSerializerOptions.Web)}\n\n", ct);
         await http.Response.Body.FlushAsync(ct);
+    }
+
+    /// <summary>Pushes a stored broadcast to every console page in its audience.</summary>
+    public static async Task<BroadcastView> PublishPostedAsync(CloseloopDb db, BroadcastPublisher publisher, Broadcast broadcast, CancellationToken ct)
+    {
+        var view = (await ViewsAsync(db, db.Broadcasts.Where(b => b.Id == broadcast.Id), null, ct))[0];
+        await publisher.PublishAsync(db, new BroadcastEvent("broadcast.posted", broadcast.Id, broadcast.SiteId, broadcast.TeamId, broadcast.Sender, view), ct);
+        return view;
     }
 
     /// <summary>Validates and stores a broadcast; shared by the API and the console's broadcast page.</summary>

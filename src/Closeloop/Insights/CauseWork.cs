@@ -62,6 +62,28 @@ public static class CauseWork
         return (alert, null);
     }
 
+    /// <summary>
+    /// Posts a cause alert's proposed broadcast (or an edited one) to agents. Whoever may broadcast may post it:
+    /// the proposal holds counts and the cause's name, no customer's words, so site supervisors may use it too.
+    /// </summary>
+    public static async Task<(Broadcasts.Broadcast? Broadcast, Dictionary<string, string[]> Errors, bool Found)> BroadcastAsync(CloseloopDb db,
+        Broadcasts.BroadcastPublisher publisher, ClaimsPrincipal user, long id, Broadcasts.BroadcastInput input, DateTimeOffset now, CancellationToken ct)
+    {
+        var alert = await Visible(db.CauseAlerts.AsNoTracking(), user).FirstOrDefaultAsync(a => a.Id == id, ct);
+        if (alert is null)
+        {
+            return (null, [], false);
+        }
+        var scope = CallerScope.From(user);
+        var (broadcast, errors) = await Broadcasts.BroadcastEndpoints.CreateAsync(db, scope, user.FindFirstValue(WebConsole.PersonSignIn.DisplayNameClaim),
+            input with { Message = input.Message ?? alert.ProposedBroadcast, ExpiresIn = input.ExpiresIn ?? "PT8H" }, now, ct);
+        if (broadcast is not null)
+        {
+            await Broadcasts.BroadcastEndpoints.PublishPostedAsync(db, publisher, broadcast, ct);
+        }
+        return (broadcast, errors, true);
+    }
+
     public static async Task<(ImprovementAction? Action, Dictionary<string, string[]> Errors)> CreateActionAsync(CloseloopDb db, ClaimsPrincipal user, ImprovementInput input,
         DateTimeOffset now, CancellationToken ct)
     {

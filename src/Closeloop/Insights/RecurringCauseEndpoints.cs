@@ -38,7 +38,7 @@ public static class RecurringCauseEndpoints
 {
     public static IEndpointRouteBuilder MapRecurringCauses(this IEndpointRouteBuilder routes)
     {
-        var alerts = routes.MapGroup("/api/v1/cause-alerts").WithTags("Recurring causes");
+        var alerts = routes.MapGroup("/api/v1/cause-alerts").WithTags("Recurring causes").RequireAntiforgeryForCookies();
 
         alerts.MapGet("/", async (HttpContext http, CloseloopDb db, string? status, string? department, string? cause, int? limit, CancellationToken ct) =>
             {
@@ -74,6 +74,39 @@ public static class RecurringCauseEndpoints
                 .WithSummary(verb == "acknowledge" ? "The department has seen the rise and is on it." : "The rise is dealt with.");
         }
 
+        alerts.MapPost("/{id:long}/broadcast", async Task<IResult> (long id, HttpContext http, CloseloopDb db, TimeProvider time, Broadcasts.BroadcastPublisher broadcasts,
+                CancellationToken ct) =>
+            {
+                var (document, problem) = await JsonBody.ReadAsync(http.Request, JsonBody.SingleLimit, ct, optional: true);
+                if (problem is not null)
+                {
+                    return problem;
+                }
+                using (document)
+                {
+                    var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+                    var body = document?.RootElement ?? default;
+                    if (document is not null && body.ValueKind != JsonValueKind.Object)
+                    {
+                        return Problems.Validation("body", "must be a JSON object");
+                    }
+                    var fields = new Fields(body, errors);
+                    var input = document is null ? new Broadcasts.BroadcastInput(null, null, null, null, null)
+                        : new Broadcasts.BroadcastInput(fields.Text("message", max: 10_000), fields.Text("priority"), fields.Text("site"), fields.Text("team"), fields.Text("expiresIn"));
+                    if (errors.Count > 0)
+                    {
+                        return Problems.Validation(errors);
+                    }
+                    var (broadcast, invalid, found) = await CauseWork.BroadcastAsync(db, broadcasts, http.User, id, input, time.GetUtcNow(), ct);
+                    return !found ? TypedResults.NotFound()
+                        : broadcast is null ? Problems.Validation(invalid)
+                        : TypedResults.Created($"/api/v1/broadcasts/{broadcast.Id}", new { id = broadcast.Id, message = broadcast.Message, priority = broadcast.Priority, expiresAt = broadcast.ExpiresAt });
+                }
+            })
+            .RequireAuthorization(Policies.Broadcast)
+            .WithName("BroadcastCauseAlert")
+            .WithSummary("Post the cause alert's proposed broadcast to agents (optionally edited: message, priority, site, team, expiresIn); supervisors post to their own site.");
+
         alerts.MapGet("/stream", (HttpContext http, AlertEventHub hub, CancellationToken ct) =>
                 TypedResults.ServerSentEvents(CauseEventsAsync(hub, http.User, ct)))
             .RequireAuthorization(Policies.ReadCauses)
@@ -89,7 +122,7 @@ public static class RecurringCauseEndpoints
             .RequireAuthorization(Policies.Admin).WithTags("Recurring causes")
             .WithName("SendDepartmentDigests").WithSummary("Send the department digests of the last complete period that have not gone out yet.");
 
-        MapImprovementActions(routes.MapGroup("/api/v1/improvement-actions").WithTags("Recurring causes"));
+        MapImprovementActions(routes.MapGroup("/api/v1/improvement-actions").WithTags("Recurring causes").RequireAntiforgeryForCookies());
         return routes;
     }
 

@@ -12,7 +12,8 @@ public static class JsonBody
     public const int SingleLimit = 1024 * 1024;
     public const int BatchLimit = 10 * 1024 * 1024;
 
-    public static async Task<(JsonDocument? Document, IResult? Problem)> ReadAsync(HttpRequest request, int limit, CancellationToken cancellationToken)
+    /// <param name="optional">An empty body is allowed and reads as no document (chunked requests carry no Content-Length to tell).</param>
+    public static async Task<(JsonDocument? Document, IResult? Problem)> ReadAsync(HttpRequest request, int limit, CancellationToken cancellationToken, bool optional = false)
     {
         if (request.ContentType is { } contentType && !contentType.Contains("json", StringComparison.OrdinalIgnoreCase))
         {
@@ -52,7 +53,7 @@ public static class JsonBody
             }
             if (length == 0)
             {
-                return (null, Problems.Validation("body", "a JSON body is required"));
+                return (null, optional ? null : Problems.Validation("body", "a JSON body is required"));
             }
             try
             {

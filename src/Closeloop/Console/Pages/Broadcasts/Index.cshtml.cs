@@ -38,8 +38,7 @@ public sealed class IndexModel(CloseloopDb db, TimeProvider time, BroadcastPubli
             await LoadAsync(ct);
             return Page();
         }
-        var view = (await BroadcastEndpoints.ListAsync(db, scope, time.GetUtcNow(), false, ct)).First(b => b.Id == broadcast.Id);
-        await publisher.PublishAsync(db, new BroadcastEvent("broadcast.posted", broadcast.Id, broadcast.SiteId, broadcast.TeamId, broadcast.Sender, view), ct);
+        await BroadcastEndpoints.PublishPostedAsync(db, publisher, broadcast, ct);
         return Redirect("/broadcasts");
     }
 

@@ -8,7 +8,7 @@ using Microsoft.EntityFrameworkCore;
 namespace Closeloop.WebConsole.Pages.Insights;
 
 /// <summary>Rising causes for the departments that own them: the list, one alert's evidence, and the steps on it.</summary>
-public sealed class CauseAlertsModel(CloseloopDb db, TimeProvider time, AlertEventPublisher publisher) : PageModel
+public sealed class CauseAlertsModel(CloseloopDb db, TimeProvider time, AlertEventPublisher publisher, Closeloop.Broadcasts.BroadcastPublisher broadcasts) : PageModel
 {
     [BindProperty(SupportsGet = true)] public long? Id { get; set; }
     [BindProperty(SupportsGet = true)] public string? Status { get; set; }
@@ -44,6 +44,26 @@ public sealed class CauseAlertsModel(CloseloopDb db, TimeProvider time, AlertEve
         if (conflict is not null)
         {
             Response.StatusCode = StatusCodes.Status409Conflict;
+        }
+        await LoadAsync(ct);
+        return Page();
+    }
+
+    public async Task<IActionResult> OnPostBroadcastAsync(string? message, string? priority, CancellationToken ct)
+    {
+        if (!User.CanBroadcast() || Id is null)
+        {
+            return NotFound();
+        }
+        var (broadcast, errors, found) = await CauseWork.BroadcastAsync(db, broadcasts, User, Id.Value, new Closeloop.Broadcasts.BroadcastInput(message, priority, null, null, null), time.GetUtcNow(), ct);
+        if (!found)
+        {
+            return NotFound();
+        }
+        Message = broadcast is null ? string.Join(" ", errors.Select(e => $"{e.Key} {e.Value[0]}")) : "Broadcast posted to agents.";
+        if (broadcast is null)
+        {
+            Response.StatusCode = StatusCodes.Status400BadRequest;
         }
         await LoadAsync(ct);
         return Page();
