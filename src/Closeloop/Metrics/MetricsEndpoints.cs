@@ -77,11 +77,12 @@ public static class MetricsEndpoints
             .ProducesValidationProblem()
             .WithName("GetMetrics")
             .WithSummary("CSAT, NPS, CES and FCR with their counts, and the alert measures (closed-loop rate, time to first contact, SLA adherence, recovery rate), for a period, optionally grouped by site, team, agent, channel, day or owner.");
+        routes.MapMetricRecords();
         return routes;
     }
 
     /// <summary>A date alone means the whole day (so to=2026-11-30 includes the 30th); a date and time is exact, with to exclusive.</summary>
-    private static DateTimeOffset? ParseBound(string? text, bool isEnd, string field, Dictionary<string, string[]> errors)
+    internal static DateTimeOffset? ParseBound(string? text, bool isEnd, string field, Dictionary<string, string[]> errors)
     {
         if (string.IsNullOrWhiteSpace(text))
         {

@@ -1,6 +1,7 @@
 using Closeloop.Alerts;
 using Closeloop.Data;
 using Closeloop.Security;
+using Closeloop.Web;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Microsoft.EntityFrameworkCore;
@@ -63,6 +64,38 @@ public sealed class IndexModel(CloseloopDb db, AlertActions actions) : PageModel
         Rules = (await db.AlertRules.AsNoTracking().Where(r => r.DeletedAt == null).OrderBy(r => r.Name).Select(r => new { r.Id, r.Name }).ToListAsync(ct))
             .Select(r => (r.Id, r.Name)).ToList();
         return Page();
+    }
+
+    /// <summary>The inbox as CSV, with the page's filters: every matching alert, read and written a batch at a time.</summary>
+    public async Task<IActionResult> OnGetCsvAsync(CancellationToken ct)
+    {
+        if (!User.ReadsRecords())
+        {
+            return NotFound();
+        }
+        var query = AlertInbox.Query(db, CallerScope.From(User), Filter);
+        string[] header = ["id", "status", "created_at", "due_at", "customer", "rule", "site", "team", "agent", "owner", "escalation_level", "root_cause", "outcome"];
+        await CsvExport.WriteAsync(Response, "closeloop-alerts.csv", header, Batches(query, ct), ct);
+        return new EmptyResult();
+    }
+
+    private async IAsyncEnumerable<object?[]> Batches(IQueryable<Alert> query, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        long? before = null;
+        while (true)
+        {
+            var page = before is { } id ? query.Where(a => a.Id < id) : query;
+            var batch = await AlertViews.ProjectAsync(db, page.OrderByDescending(a => a.Id).Take(500), false, ct);
+            foreach (var a in batch)
+            {
+                yield return [a.Id, a.Status, a.CreatedAt, a.DueAt, a.Customer, a.Rule, a.Site, a.Team, a.Agent, a.Owner, a.EscalationLevel, a.RootCause, a.Outcome];
+            }
+            if (batch.Count < 500)
+            {
+                yield break;
+            }
+            before = batch.Min(a => a.Id);
+        }
     }
 
     /// <summary>
