@@ -133,29 +133,31 @@ public sealed class AdminPagesTests(ConsoleApp app)
 
         // A time zone that does not exist is refused, naming the field.
         await page.ClickAsync($"[data-testid=edit-site-{site}]");
-        await row.Locator("input[name=timeZone]").FillAsync("Mars/Olympus_Mons");
-        await row.Locator($"[data-testid=save-site-{site}]").ClickAsync();
-        Assert.Contains("IANA", await row.Locator("[data-field=timeZone]").TextContentAsync(), StringComparison.Ordinal);
+        var editor = page.Locator("#site-editor");
+        await editor.Locator("input[name=timeZone]").FillAsync("Mars/Olympus_Mons");
+        await editor.Locator("[data-testid=save-site]").ClickAsync();
+        Assert.Contains("IANA", await editor.Locator("[data-field=timeZone]").TextContentAsync(), StringComparison.Ordinal);
 
-        await row.Locator("input[name=timeZone]").FillAsync("Europe/London");
+        await editor.Locator("input[name=timeZone]").FillAsync("Europe/London");
         foreach (var day in new[] { "mon", "tue", "wed", "thu", "fri" })
         {
-            await row.Locator($"input[name='hours.{day}']").FillAsync("08:00-18:00");
+            await editor.Locator($"input[name='hours.{day}']").FillAsync("08:00-18:00");
         }
-        await row.Locator("input[name='hours.sat']").FillAsync("10:00-14:00");
-        await row.Locator($"[data-testid=save-site-{site}]").ClickAsync();
+        await editor.Locator("input[name='hours.sat']").FillAsync("10:00-14:00");
+        await ConsoleApp.ScreenshotAsync(page, "admin-site-editor");
+        await editor.Locator("[data-testid=save-site]").ClickAsync();
         await page.WaitForURLAsync("**/admin/sites?saved=*");
         Assert.Equal("Europe/London", await row.Locator("[data-testid=time-zone]").TextContentAsync());
         Assert.Equal("Mon–Fri 08:00-18:00 · Sat 10:00-14:00", await row.Locator("[data-testid=hours]").TextContentAsync());
         Assert.Equal("Europe/London", (await app.GetAsync($"/api/v1/sites/{site}")).GetProperty("timeZone").GetString());
 
         await page.ClickAsync($"[data-testid=edit-site-{site}]");
-        await row.Locator("input[name=calendar]").SetInputFilesAsync(new FilePayload
+        await editor.Locator("input[name=calendar]").SetInputFilesAsync(new FilePayload
         {
             Name = "holidays.ics", MimeType = "text/calendar",
             Buffer = Encoding.UTF8.GetBytes("BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART;VALUE=DATE:20261225\r\nDTEND;VALUE=DATE:20261227\r\nSUMMARY:Christmas\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"),
         });
-        await row.Locator($"[data-testid=import-holidays-{site}]").ClickAsync();
+        await editor.Locator("[data-testid=import-holidays]").ClickAsync();
         await page.WaitForURLAsync("**/admin/sites?saved=*");
         Assert.Contains("2 day(s) imported", await page.TextContentAsync("[data-testid=message]"), StringComparison.Ordinal);
         Assert.Equal("2: 2026-12-25, 2026-12-26", await row.Locator("[data-testid=holidays]").TextContentAsync());

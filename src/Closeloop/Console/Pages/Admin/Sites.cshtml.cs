@@ -32,13 +32,20 @@ public sealed class SitesModel(CloseloopDb db, TimeProvider time, SiteCalendars 
 
     public string? Message { get; private set; }
 
-    public async Task OnGetAsync(string? saved, int? imported, CancellationToken ct)
+    /// <summary>The site whose editor is open: the one asked for, or the one whose change failed.</summary>
+    public SiteRow? Editing => Sites.FirstOrDefault(s => s.Code == (FailedSite ?? _edit));
+
+    private string? _edit;
+
+    public async Task<IActionResult> OnGetAsync(string? edit, string? saved, int? imported, CancellationToken ct)
     {
         if (saved is not null)
         {
             Message = imported is { } n ? $"{saved}: {n} day(s) imported from the calendar." : $"{saved}: saved.";
         }
+        _edit = edit;
         await LoadAsync(ct);
+        return edit is not null && Editing is null ? NotFound() : Page();
     }
 
     public async Task<IActionResult> OnPostSaveAsync(string code, string? name, string? kind, string? timeZone, string? manager, string? holidays, CancellationToken ct)
@@ -88,8 +95,7 @@ public sealed class SitesModel(CloseloopDb db, TimeProvider time, SiteCalendars 
         return Redirect($"/admin/sites?saved={Uri.EscapeDataString(code)}&imported={result.Imported.ToString(CultureInfo.InvariantCulture)}");
     }
 
-    public IEnumerable<string> ErrorsFor(string site, string field) =>
-        site == FailedSite ? Errors.Where(e => e.Key == field).SelectMany(e => e.Value) : [];
+    public IEnumerable<string> ErrorsFor(string field) => Errors.Where(e => e.Key == field).SelectMany(e => e.Value);
 
     /// <summary>"Mon–Fri 09:00-17:00 · Sat 10:00-14:00": days with the same hours read as one range.</summary>
     public static string Summary(Dictionary<string, string> hours)
