@@ -75,6 +75,11 @@ public sealed class AdminPagesTests(ConsoleApp app)
         Assert.Contains("when.field", await page.TextContentAsync("[data-field=when]"), StringComparison.Ordinal);
         await ConsoleApp.ScreenshotAsync(page, "admin-rules-errors");
         Assert.Equal("PT4H", (await app.GetAsync($"/api/v1/alert-rules/{id}")).GetProperty("deadline").GetString());
+        // A JSON box that does not parse is named too, and the other fields are still checked.
+        await page.FillAsync("textarea[name='Form.Escalation']", "[{\"after\": ");
+        await page.ClickAsync("[data-testid=save-rule]");
+        Assert.Contains("not valid JSON", await page.TextContentAsync("[data-field=escalation]"), StringComparison.Ordinal);
+        Assert.Contains("ISO 8601", await page.TextContentAsync("[data-field=deadline]"), StringComparison.Ordinal);
 
         await page.GotoAsync("/admin/rules");
         await row.Locator($"[data-testid=delete-rule-{id}]").ClickAsync();

@@ -59,7 +59,11 @@ public sealed class RulesModel(CloseloopDb db, TimeProvider time, AlertRuleCache
     public async Task<IActionResult> OnPostSaveAsync(CancellationToken ct)
     {
         var json = Compose();
-        if (Errors.Count == 0)
+        if (Errors.Count > 0)
+        {
+            CollectRuleErrors(json);
+        }
+        else
         {
             using var document = JsonDocument.Parse(json.ToJsonString());
             var saved = await AlertRuleStore.SaveAsync(db, document.RootElement, Form.Id, time.GetUtcNow(), cache, ct);
@@ -79,7 +83,11 @@ public sealed class RulesModel(CloseloopDb db, TimeProvider time, AlertRuleCache
     public async Task<IActionResult> OnPostPreviewAsync(CancellationToken ct)
     {
         var json = Compose();
-        if (Errors.Count == 0)
+        if (Errors.Count > 0)
+        {
+            CollectRuleErrors(json);
+        }
+        else
         {
             using var document = JsonDocument.Parse(json.ToJsonString());
             var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
@@ -149,6 +157,23 @@ public sealed class RulesModel(CloseloopDb db, TimeProvider time, AlertRuleCache
             json["escalation"] = escalation;
         }
         return json;
+    }
+
+    /// <summary>When a JSON box does not parse, the rest of the rule is still checked, so every wrong field is named at once.</summary>
+    private void CollectRuleErrors(JsonObject json)
+    {
+        var syntax = Errors;
+        using var document = JsonDocument.Parse(json.ToJsonString());
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        AlertRuleDefinition.Parse(document.RootElement, errors);
+        foreach (var field in syntax.Keys)
+        {
+            foreach (var key in errors.Keys.Where(k => k == field || k.StartsWith(field + ".", StringComparison.Ordinal) || k.StartsWith(field + "[", StringComparison.Ordinal)).ToList())
+            {
+                errors.Remove(key);
+            }
+        }
+        Errors = errors.Concat(syntax).ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal);
     }
 
     private JsonNode? ParseJson(string? text, string field)
