@@ -227,6 +227,26 @@ public sealed class AdminPagesTests(ConsoleApp app)
     }
 
     [Fact]
+    public async Task AWebhooksPendingDeliveriesShowOnItsRow()
+    {
+        var site = Unique.Id("dock");
+        var team = Unique.Id("t");
+        // A receiver that refuses every delivery: the health probe answers POST with 405, so the outbox keeps retrying.
+        var url = $"{app.BaseAddress.ToString().TrimEnd('/')}/health?hook={Unique.Id("h")}";
+        await app.PostAsync("/api/v1/webhooks", new { url, events = new[] { "alert.created" }, site = (string?)null });
+        var page = await app.SignedInPageAsync(ConsoleApp.AdminEmail);
+        await page.GotoAsync("/admin/webhooks");
+        var row = page.Locator("[data-testid=webhooks] tbody tr").Filter(new LocatorFilterOptions { HasText = url });
+        Assert.Equal("0 delivered, 0 waiting", await row.Locator("[data-testid=deliveries]").TextContentAsync());
+
+        // A bad answer raises an alert (the fixture's rule), and its alert.created delivery is queued for the hook.
+        await app.PostBadResponseAsync(Unique.Id("r"), Unique.Id("cust"), site, team, "Nobody answered");
+        await page.ReloadAsync();
+        Assert.Equal("0 delivered, 1 waiting", await row.Locator("[data-testid=deliveries]").TextContentAsync());
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
     public async Task ASupervisorSeesNoAdminMenuAndEveryAdminPageAnswers404ByUrl()
     {
         var site = Unique.Id("north");
