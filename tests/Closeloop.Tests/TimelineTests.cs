@@ -55,7 +55,8 @@ public sealed class TimelineTests
         var times = new List<DateTimeOffset>();
         foreach (var id in seen)
         {
-            var isContact = id.Contains("-c", StringComparison.Ordinal);
+            // The customer id itself may contain "-c" (its random part can start with c), so look after it.
+            var isContact = id.StartsWith($"{customer}-c", StringComparison.Ordinal);
             var body = await (await client.GetAsync(isContact ? $"/api/v1/contacts/{id}" : $"/api/v1/responses/{id}")).ReadJsonAsync();
             times.Add(body.GetProperty(isContact ? "occurredAt" : "respondedAt").GetDateTimeOffset());
         }

@@ -29,21 +29,31 @@ public static class AlertEndpoints
             .Accepts<JsonObject>("application/json")
             .WithName("UpdateAlertRule").WithSummary("Replace a rule; alerts it already raised keep their deadlines.");
         rules.MapDelete("/{id:long}", async Task<Results<NoContent, NotFound>> (long id, CloseloopDb db, TimeProvider time, AlertRuleCache cache, CancellationToken ct) =>
-            {
-                var rule = await db.AlertRules.FirstOrDefaultAsync(r => r.Id == id && r.DeletedAt == null, ct);
-                if (rule is null)
-                {
-                    return TypedResults.NotFound();
-                }
-                // Kept, not erased: the alerts it raised still name it.
-                rule.DeletedAt = time.GetUtcNow();
-                rule.Enabled = false;
-                await db.SaveChangesAsync(ct);
-                cache.Invalidate();
-                return TypedResults.NoContent();
-            })
+                await AlertRuleStore.DeleteAsync(db, id, time.GetUtcNow(), cache, ct) ? TypedResults.NoContent() : TypedResults.NotFound())
             .RequireAuthorization(Policies.Admin)
             .WithName("DeleteAlertRule").WithSummary("Delete a rule; it stops matching at once.");
+        rules.MapPost("/preview", async Task<IResult> (HttpContext http, CloseloopDb db, TimeProvider time) =>
+            {
+                var (document, problem) = await JsonBody.ReadAsync(http.Request, JsonBody.SingleLimit, http.RequestAborted);
+                if (problem is not null)
+                {
+                    return problem;
+                }
+                using (document)
+                {
+                    var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+                    var definition = AlertRuleDefinition.Parse(document!.RootElement, errors);
+                    return definition is null
+                        ? Problems.Validation(errors)
+                        : TypedResults.Ok(await AlertRulePreview.RunAsync(db, definition, time.GetUtcNow(), http.RequestAborted));
+                }
+            })
+            .RequireAuthorization(Policies.Admin)
+            .Accepts<JsonObject>("application/json")
+            .Produces<RulePreview>()
+            .ProducesValidationProblem()
+            .WithName("PreviewAlertRule")
+            .WithSummary("Evaluate a rule (as it would be saved) against the responses of the last 7 days: how many it would have matched, of how many, and a few examples.");
 
         var alerts = routes.MapGroup("/api/v1/alerts").WithTags("Alerts");
         alerts.MapGet("/", async (HttpContext http, CloseloopDb db, string? status, string? site, string? owner, string? team, long? rule, long? cursor, int? limit, CancellationToken ct) =>
@@ -216,38 +226,15 @@ public static class AlertEndpoints
         }
         using (document)
         {
-            var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-            var definition = AlertRuleDefinition.Parse(document!.RootElement, errors);
-            if (definition is null)
+            var saved = await AlertRuleStore.SaveAsync(db, document!.RootElement, id, time.GetUtcNow(), cache, http.RequestAborted);
+            if (saved.Errors is not null)
             {
-                return Problems.Validation(errors);
+                return Problems.Validation(saved.Errors);
             }
-            var json = definition.Json;
-            json.Remove("id");
-            json.Remove("createdAt");
-            json.Remove("updatedAt");
-            json["enabled"] = definition.Enabled;
-            var now = time.GetUtcNow();
-            AlertRule? rule;
-            if (id is null)
+            if (saved.Rule is not { } rule)
             {
-                rule = new AlertRule { Name = definition.Name, Enabled = definition.Enabled, Definition = json.ToJsonString(), CreatedAt = now, UpdatedAt = now };
-                db.AlertRules.Add(rule);
+                return TypedResults.NotFound();
             }
-            else
-            {
-                rule = await db.AlertRules.FirstOrDefaultAsync(r => r.Id == id && r.DeletedAt == null, http.RequestAborted);
-                if (rule is null)
-                {
-                    return TypedResults.NotFound();
-                }
-                rule.Name = definition.Name;
-                rule.Enabled = definition.Enabled;
-                rule.Definition = json.ToJsonString();
-                rule.UpdatedAt = now;
-            }
-            await db.SaveChangesAsync(http.RequestAborted);
-            cache.Invalidate();
             return id is null ? TypedResults.Created($"/api/v1/alert-rules/{rule.Id}", RuleView(rule)) : TypedResults.Ok(RuleView(rule));
         }
     }

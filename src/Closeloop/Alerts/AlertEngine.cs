@@ -144,8 +144,8 @@ public sealed class AlertEngine(
         {
             (queue, reason, resolved, gap) = await lookup.ContactAsync(contactId, ct);
         }
-        return new AlertFacts("response", r.Input.Metric, r.Input.Score, r.Findings?.Sentiment, r.Input.Comment is null ? null : AlertRuleDefinition.NormalizeText(r.Input.Comment),
-            r.Findings?.Signals ?? [], await lookup.TierAsync(r.CustomerId, ct), gap is null ? null : gap / 86_400_000d, resolved, r.Channel,
+        return AlertFacts.ForResponse(r.Input.Metric, r.Input.Score, r.Findings?.Sentiment, r.Input.Comment,
+            r.Findings?.Signals ?? [], await lookup.TierAsync(r.CustomerId, ct), gap, resolved, r.Channel,
             r.SiteCode ?? await lookup.CodeAsync("sites", r.SiteId, ct), r.TeamCode ?? await lookup.CodeAsync("teams", r.TeamId, ct),
             r.AgentCode ?? await lookup.CodeAsync("agents", r.AgentId, ct), queue, reason, r.Findings?.RootCause);
     }

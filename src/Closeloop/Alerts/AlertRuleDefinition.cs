@@ -11,7 +11,17 @@ namespace Closeloop.Alerts;
 /// <summary>The facts a rule is evaluated against: one response or one contact, with what is known around it.</summary>
 public sealed record AlertFacts(
     string Record, string? Metric, int? Score, double? Sentiment, string? Text, IReadOnlyList<string> Signals, string? Tier,
-    double? RepeatGapDays, bool? Resolved, string Channel, string? Site, string? Team, string? Agent, string? Queue, string? Reason, string? RootCause);
+    double? RepeatGapDays, bool? Resolved, string Channel, string? Site, string? Team, string? Agent, string? Queue, string? Reason, string? RootCause)
+{
+    /// <summary>
+    /// The facts of a response, from what is stored with it and with its contact. One place, so a rule evaluated on
+    /// ingest and a rule previewed against stored responses see the same values (normalised text, gap in days).
+    /// </summary>
+    public static AlertFacts ForResponse(string metric, int score, double? sentiment, string? comment, IReadOnlyList<string> signals, string? tier,
+        long? repeatGapMs, bool? resolved, string channel, string? site, string? team, string? agent, string? queue, string? reason, string? rootCause) =>
+        new("response", metric, score, sentiment, comment is null ? null : AlertRuleDefinition.NormalizeText(comment), signals, tier,
+            repeatGapMs is null ? null : repeatGapMs / 86_400_000d, resolved, channel, site, team, agent, queue, reason, rootCause);
+}
 
 public sealed record OwnerSpec(string Kind, string? Name);
 

@@ -45,7 +45,7 @@ public sealed class Outbox(OutboxSignal signal)
                 continue;
             }
             var body = JsonSerializer.Serialize(new { @event = eventName, occurredAt = now, data }, JsonSerializerOptions.Web);
-            await InsertAsync(connection, transaction, OutboxKinds.Webhook, eventName, $"subscription:{id}", null, body, alertId, now, notBefore ?? now, ct);
+            await InsertAsync(connection, transaction, OutboxKinds.Webhook, eventName, WebhookSubscriptions.Recipient(id), null, body, alertId, now, notBefore ?? now, ct);
         }
     }
 

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Closeloop.Data;
 using Closeloop.Security;
 using Closeloop.Web;
@@ -24,40 +23,57 @@ public static class WebhookEndpoints
             .WithName("ListWebhooks").WithSummary("Outbound webhook subscriptions (without their secrets).");
         group.MapPost("/", async Task<IResult> (WebhookInput input, CloseloopDb db, TimeProvider time, CancellationToken ct) =>
             {
-                var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-                if (!Uri.TryCreate(input.Url, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
-                {
-                    errors["url"] = ["must be an absolute http or https URL"];
-                }
-                var events = (input.Events is { Length: > 0 } list ? list : ["*"]).Select(e => e.Trim()).Where(e => e.Length > 0).ToArray();
-                if (events.Any(e => e.Contains(',', StringComparison.Ordinal)))
-                {
-                    errors["events"] = ["names must not contain commas"];
-                }
-                long? siteId = null;
-                if (input.Site is not null)
-                {
-                    siteId = await db.Sites.Where(s => s.Code == input.Site.ToLowerInvariant()).Select(s => (long?)s.Id).FirstOrDefaultAsync(ct);
-                    if (siteId is null)
-                    {
-                        errors["site"] = ["no site with this code"];
-                    }
-                }
-                if (errors.Count > 0)
-                {
-                    return Problems.Validation(errors);
-                }
-                var secret = input.Secret is { Length: >= 16 } given ? given : Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
-                var subscription = new WebhookSubscription { Url = url!.ToString(), Secret = secret, Events = string.Join(',', events), SiteId = siteId, CreatedAt = time.GetUtcNow() };
-                db.WebhookSubscriptions.Add(subscription);
-                await db.SaveChangesAsync(ct);
-                return TypedResults.Created($"/api/v1/webhooks/{subscription.Id}", new WebhookCreated(subscription.Id, subscription.Url, events, input.Site, secret));
+                var (created, errors) = await WebhookSubscriptions.CreateAsync(db, input, time.GetUtcNow(), ct);
+                return created is null ? Problems.Validation(errors) : TypedResults.Created($"/api/v1/webhooks/{created.Id}", created);
             })
             .WithName("CreateWebhook")
             .WithSummary("Subscribe a URL to events (alert.created, alert.escalated, customer.outcome… or *); deliveries carry X-Closeloop-Signature: sha256=HMAC(secret, body).");
         group.MapDelete("/{id:long}", async Task<Results<NoContent, NotFound>> (long id, CloseloopDb db, CancellationToken ct) =>
-                await db.WebhookSubscriptions.Where(w => w.Id == id).ExecuteDeleteAsync(ct) > 0 ? TypedResults.NoContent() : TypedResults.NotFound())
+                await WebhookSubscriptions.DeleteAsync(db, id, ct) ? TypedResults.NoContent() : TypedResults.NotFound())
             .WithName("DeleteWebhook").WithSummary("Remove a webhook subscription.");
         return routes;
     }
+}
+
+/// <summary>Subscribing and unsubscribing webhooks, shared by the HTTP API and the console's webhooks page.</summary>
+public static class WebhookSubscriptions
+{
+    /// <summary>Validates and saves a subscription; the answer holds its signing secret (given, or generated when shorter than 16 characters).</summary>
+    public static async Task<(WebhookCreated? Created, Dictionary<string, string[]> Errors)> CreateAsync(CloseloopDb db, WebhookInput input, DateTimeOffset now, CancellationToken ct)
+    {
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        if (!Uri.TryCreate(input.Url, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
+        {
+            errors["url"] = ["must be an absolute http or https URL"];
+        }
+        var events = (input.Events is { Length: > 0 } list ? list : ["*"]).Select(e => e.Trim()).Where(e => e.Length > 0).ToArray();
+        if (events.Any(e => e.Contains(',', StringComparison.Ordinal)))
+        {
+            errors["events"] = ["names must not contain commas"];
+        }
+        long? siteId = null;
+        if (input.Site is not null)
+        {
+            siteId = await db.Sites.Where(s => s.Code == input.Site.ToLowerInvariant()).Select(s => (long?)s.Id).FirstOrDefaultAsync(ct);
+            if (siteId is null)
+            {
+                errors["site"] = ["no site with this code"];
+            }
+        }
+        if (errors.Count > 0)
+        {
+            return (null, errors);
+        }
+        var secret = input.Secret is { Length: >= 16 } given ? given : Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        var subscription = new WebhookSubscription { Url = url!.ToString(), Secret = secret, Events = string.Join(',', events), SiteId = siteId, CreatedAt = now };
+        db.WebhookSubscriptions.Add(subscription);
+        await db.SaveChangesAsync(ct);
+        return (new WebhookCreated(subscription.Id, subscription.Url, events, input.Site, secret), errors);
+    }
+
+    public static async Task<bool> DeleteAsync(CloseloopDb db, long id, CancellationToken ct) =>
+        await db.WebhookSubscriptions.Where(w => w.Id == id).ExecuteDeleteAsync(ct) > 0;
+
+    /// <summary>The outbox addresses a delivery to "subscription:{id}".</summary>
+    public static string Recipient(long id) => $"subscription:{id}";
 }

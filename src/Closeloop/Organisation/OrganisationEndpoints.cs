@@ -43,78 +43,18 @@ public static class OrganisationEndpoints
             .WithName("GetSite").WithSummary("One site.");
         sites.MapPut("/{code}", async Task<IResult> (string code, SiteUpdate update, CloseloopDb db, TimeProvider time, Alerts.SiteCalendars calendars, CancellationToken ct) =>
             {
-                var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-                var kind = update.Kind?.Trim().ToLowerInvariant().Replace('-', '_');
-                if (kind == "outsourced" || kind == "vendor")
+                var change = await SiteSettings.ApplyAsync(db, calendars, code, update, time.GetUtcNow(), ct);
+                if (change.Site is not { } site)
                 {
-                    kind = SiteKinds.Vendor;
+                    return Problems.Validation(change.Errors);
                 }
-                if (kind is not null && !SiteKinds.IsValid(kind))
-                {
-                    errors["kind"] = ["must be in_house or vendor"];
-                }
-                if (update.TimeZone is not null && !TimeZoneInfo.TryFindSystemTimeZoneById(update.TimeZone, out _))
-                {
-                    errors["timeZone"] = ["must be an IANA time zone such as Europe/London"];
-                }
-                if (update.Name is { Length: > 200 })
-                {
-                    errors["name"] = ["must be at most 200 characters"];
-                }
-                var normalized = code.Trim().ToLowerInvariant();
-                if (normalized.Length is 0 or > 100)
-                {
-                    errors["code"] = ["must be 1 to 100 characters"];
-                }
-                string? hours = null;
-                if (update.BusinessHours is { ValueKind: not System.Text.Json.JsonValueKind.Null } given)
-                {
-                    hours = given.GetRawText();
-                    if (Alerts.BusinessCalendar.ParseHours(hours, out var hoursError) is null)
-                    {
-                        errors["businessHours"] = [hoursError!];
-                    }
-                }
-                string? holidays = null;
-                if (update.Holidays is { } days)
-                {
-                    holidays = System.Text.Json.JsonSerializer.Serialize(days);
-                    if (Alerts.BusinessCalendar.ParseHolidays(holidays, out var holidayError) is null)
-                    {
-                        errors["holidays"] = [holidayError!];
-                    }
-                }
-                long? managerId = null;
-                if (update.Manager is { } manager && (managerId = await db.Users.Where(u => u.Email == manager.ToLowerInvariant()).Select(u => (long?)u.Id).FirstOrDefaultAsync(ct)) is null)
-                {
-                    errors["manager"] = ["no user with this e-mail"];
-                }
-                if (errors.Count > 0)
-                {
-                    return Problems.Validation(errors);
-                }
-                var site = await db.Sites.FirstOrDefaultAsync(s => s.Code == normalized, ct);
-                var created = site is null;
-                if (site is null)
-                {
-                    site = new Site { Code = normalized, Name = normalized, CreatedAt = time.GetUtcNow() };
-                    db.Sites.Add(site);
-                }
-                site.Name = update.Name?.Trim() ?? site.Name;
-                site.Kind = kind ?? site.Kind;
-                site.TimeZone = update.TimeZone ?? site.TimeZone;
-                site.BusinessHours = hours ?? site.BusinessHours;
-                site.Holidays = holidays ?? site.Holidays;
-                site.ManagerUserId = managerId ?? site.ManagerUserId;
-                await db.SaveChangesAsync(ct);
-                calendars.Invalidate();
                 var view = new SiteView(site.Code, site.Name, site.Kind, site.TimeZone, site.CreatedAt)
                 {
                     Manager = update.Manager?.ToLowerInvariant(),
                     BusinessHours = site.BusinessHours is null ? null : System.Text.Json.JsonDocument.Parse(site.BusinessHours).RootElement.Clone(),
-                    Holidays = site.Holidays is null ? null : System.Text.Json.JsonSerializer.Deserialize<string[]>(site.Holidays),
+                    Holidays = site.Holidays is null ? null : SiteSettings.Holidays(site),
                 };
-                return created ? TypedResults.Created($"/api/v1/sites/{site.Code}", view) : TypedResults.Ok(view);
+                return change.Created ? TypedResults.Created($"/api/v1/sites/{site.Code}", view) : TypedResults.Ok(view);
             })
             .RequireAuthorization(Policies.Admin)
             .WithName("PutSite").WithSummary("Create or change a site: name, kind (in_house or vendor), IANA time zone, manager (e-mail), weekly business hours and holidays.");
@@ -128,17 +68,11 @@ public static class OrganisationEndpoints
                 }
                 using var reader = new StreamReader(request.Body);
                 var text = await reader.ReadToEndAsync(ct);
-                if (!text.Contains("BEGIN:VCALENDAR", StringComparison.OrdinalIgnoreCase))
+                if (await SiteSettings.ImportHolidaysAsync(db, calendars, site, text, ct) is not { } result)
                 {
-                    return Problems.Validation("body", "must be an iCalendar file (text/calendar) with BEGIN:VCALENDAR");
+                    return Problems.Validation("body", SiteSettings.NotICalendar);
                 }
-                var imported = Alerts.ICalHolidays.Parse(text);
-                var existing = site.Holidays is null ? [] : System.Text.Json.JsonSerializer.Deserialize<string[]>(site.Holidays) ?? [];
-                var merged = existing.Concat(imported.Select(d => d.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture))).Distinct().Order(StringComparer.Ordinal).ToArray();
-                site.Holidays = System.Text.Json.JsonSerializer.Serialize(merged);
-                await db.SaveChangesAsync(ct);
-                calendars.Invalidate();
-                return TypedResults.Ok(new { site = site.Code, imported = imported.Count, holidays = merged });
+                return TypedResults.Ok(new { site = site.Code, imported = result.Imported, holidays = result.Holidays });
             })
             .RequireAuthorization(Policies.Admin)
             .Accepts<string>("text/calendar")

@@ -19,32 +19,8 @@ public static class ApiKeyEndpoints
 
         group.MapPost("/", async Task<IResult> (ApiKeyRequest request, CloseloopDb db, TimeProvider time, CancellationToken ct) =>
             {
-                var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-                var role = Roles.Normalize(request.Role);
-                if (role is null)
-                {
-                    errors["role"] = [$"must be one of {string.Join(", ", Roles.All)}"];
-                }
-                var name = request.Name?.Trim();
-                if (string.IsNullOrEmpty(name) || name.Length > 200)
-                {
-                    errors["name"] = ["is required (at most 200 characters)"];
-                }
-                long? siteId = null;
-                if (request.Site is not null)
-                {
-                    siteId = await db.Sites.Where(s => s.Code == request.Site.Trim().ToLowerInvariant()).Select(s => (long?)s.Id).FirstOrDefaultAsync(ct);
-                    if (siteId is null)
-                    {
-                        errors["site"] = ["no site with this code"];
-                    }
-                }
-                if (errors.Count > 0)
-                {
-                    return Problems.Validation(errors);
-                }
-                var (entity, key) = await ApiKeyIssuer.CreateAsync(db, name!, role!, siteId, time.GetUtcNow(), ct);
-                return TypedResults.Created($"/api/v1/api-keys/{entity.Id}", new ApiKeyCreated(entity.Id, entity.Name, entity.Role, request.Site?.Trim().ToLowerInvariant(), key));
+                var (created, errors) = await ApiKeyIssuer.CreateAsync(db, request, time.GetUtcNow(), ct);
+                return created is null ? Problems.Validation(errors) : TypedResults.Created($"/api/v1/api-keys/{created.Id}", created);
             })
             .Produces<ApiKeyCreated>(StatusCodes.Status201Created)
             .ProducesValidationProblem()
@@ -59,17 +35,7 @@ public static class ApiKeyEndpoints
             .WithSummary("Every API key, without its secret.");
 
         group.MapDelete("/{id:long}", async Task<Results<NoContent, NotFound>> (long id, CloseloopDb db, ApiKeyCache cache, TimeProvider time, CancellationToken ct) =>
-            {
-                var key = await db.ApiKeys.FirstOrDefaultAsync(k => k.Id == id, ct);
-                if (key is null)
-                {
-                    return TypedResults.NotFound();
-                }
-                key.RevokedAt ??= time.GetUtcNow();
-                await db.SaveChangesAsync(ct);
-                cache.Forget(key.Hash);
-                return TypedResults.NoContent();
-            })
+                await ApiKeyIssuer.RevokeAsync(db, cache, id, time.GetUtcNow(), ct) ? TypedResults.NoContent() : TypedResults.NotFound())
             .WithName("RevokeApiKey")
             .WithSummary("Revoke an API key at once.");
         return routes;

@@ -25,6 +25,55 @@ public static class ApiKeyIssuer
         return (entity, key);
     }
 
+    /// <summary>
+    /// Validates a request for a key (name, role, optional site scope) and creates it; shared by the HTTP API and the
+    /// console's API keys page. The answer holds the key in clear, the only time it is ever shown.
+    /// </summary>
+    public static async Task<(ApiKeyCreated? Created, Dictionary<string, string[]> Errors)> CreateAsync(CloseloopDb db, ApiKeyRequest request, DateTimeOffset now,
+        CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        var role = Roles.Normalize(request.Role);
+        if (role is null)
+        {
+            errors["role"] = [$"must be one of {string.Join(", ", Roles.All)}"];
+        }
+        var name = request.Name?.Trim();
+        if (string.IsNullOrEmpty(name) || name.Length > 200)
+        {
+            errors["name"] = ["is required (at most 200 characters)"];
+        }
+        long? siteId = null;
+        if (request.Site is not null)
+        {
+            siteId = await db.Sites.Where(s => s.Code == request.Site.Trim().ToLowerInvariant()).Select(s => (long?)s.Id).FirstOrDefaultAsync(cancellationToken);
+            if (siteId is null)
+            {
+                errors["site"] = ["no site with this code"];
+            }
+        }
+        if (errors.Count > 0)
+        {
+            return (null, errors);
+        }
+        var (entity, key) = await CreateAsync(db, name!, role!, siteId, now, cancellationToken);
+        return (new ApiKeyCreated(entity.Id, entity.Name, entity.Role, request.Site?.Trim().ToLowerInvariant(), key), errors);
+    }
+
+    /// <summary>Revokes a key at once, in this process's cache too; false when there is no such key.</summary>
+    public static async Task<bool> RevokeAsync(CloseloopDb db, ApiKeyCache cache, long id, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var key = await db.ApiKeys.FirstOrDefaultAsync(k => k.Id == id, cancellationToken);
+        if (key is null)
+        {
+            return false;
+        }
+        key.RevokedAt ??= now;
+        await db.SaveChangesAsync(cancellationToken);
+        cache.Forget(key.Hash);
+        return true;
+    }
+
     /// <summary>Makes sure the key named by CLOSELOOP_ADMIN_API_KEY exists, so a fresh deployment can be reached.</summary>
     public static async Task EnsureBootstrapKeyAsync(CloseloopDb db, string key, DateTimeOffset now, CancellationToken cancellationToken)
     {
