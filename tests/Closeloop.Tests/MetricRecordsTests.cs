@@ -246,6 +246,18 @@ public sealed class MetricRecordsTests
             var key = group.GetProperty("key").GetString()!;
             Assert.Equal(group.GetProperty("alerts").GetProperty("n").GetInt64(), await TotalAsync(admin, $"metric=alerts&site={key}"));
         }
+        // Each alert measure's n counts its own alerts (acted on, reached, answered a follow-up): the records are those.
+        var ids = (await (await admin.GetAsync("/api/v1/alerts?status=open")).ReadJsonAsync()).GetProperty("items").EnumerateArray().Select(a => a.GetProperty("id").GetInt64()).ToList();
+        Assert.Equal(HttpStatusCode.OK, (await admin.PostJsonAsync($"/api/v1/alerts/{ids[0]}/actions", new { type = "acknowledge" })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.PostJsonAsync($"/api/v1/alerts/{ids[1]}/actions", new { type = "customer_reached" })).StatusCode);
+        var measures = (await (await admin.GetAsync("/api/v1/metrics")).ReadJsonAsync()).GetProperty("total").GetProperty("alerts");
+        Assert.True(measures.GetProperty("slaAdherence").GetProperty("n").GetInt64() >= 1);
+        Assert.Equal(1, measures.GetProperty("timeToFirstContact").GetProperty("n").GetInt64());
+        foreach (var (metric, figure) in new[] { ("closed_loop", "closedLoop"), ("sla", "slaAdherence"), ("first_contact", "timeToFirstContact"), ("recovery", "recoveryRate") })
+        {
+            Assert.Equal(measures.GetProperty(figure).GetProperty("n").GetInt64(), await TotalAsync(admin, $"metric={metric}"));
+        }
+
         var page = await (await admin.GetAsync("/api/v1/metrics/records?metric=alerts&team=alpha-t")).ReadJsonAsync();
         Assert.Equal(2, page.GetProperty("total").GetInt64());
         Assert.All(page.GetProperty("items").EnumerateArray(), a => Assert.Equal("alert", a.GetProperty("kind").GetString()));
