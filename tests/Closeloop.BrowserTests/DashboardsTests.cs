@@ -159,6 +159,18 @@ public sealed partial class DashboardsTests(ConsoleApp app)
         var lines = (await unfiltered.TextAsync()).Split("\r\n", StringSplitOptions.RemoveEmptyEntries).Skip(1).ToList();
         Assert.NotEmpty(lines);
         Assert.All(lines, l => Assert.Contains($",{vendor},", l, StringComparison.Ordinal));
+
+        // The inbox and customer lists export only what the person may see as well.
+        await page.GotoAsync("/alerts?status=all");
+        var inbox = await page.RunAndWaitForDownloadAsync(() => page.ClickAsync("[data-testid=inbox-csv]"));
+        var alerts = (await File.ReadAllLinesAsync(await inbox.PathAsync())).Skip(1).ToList();
+        Assert.NotEmpty(alerts);
+        Assert.All(alerts, l => Assert.Contains($",{vendor},", l, StringComparison.Ordinal));
+        await page.GotoAsync("/customers");
+        var customers = await page.RunAndWaitForDownloadAsync(() => page.ClickAsync("[data-testid=customers-csv]"));
+        var people = (await File.ReadAllLinesAsync(await customers.PathAsync())).Skip(1).ToList();
+        Assert.NotEmpty(people);
+        Assert.All(people, l => Assert.StartsWith($"{vendor}-cust-", l, StringComparison.Ordinal));
         await page.Context.CloseAsync();
     }
 }
