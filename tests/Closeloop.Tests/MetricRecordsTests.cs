@@ -128,7 +128,13 @@ public sealed class MetricRecordsTests
 
         // Another site, or a team or agent of another site, answers as if it did not exist.
         Assert.Equal(HttpStatusCode.NotFound, (await manager.GetAsync($"/api/v1/metrics/records?metric=csat&site={theirs}")).StatusCode);
-        Assert.Equal(HttpStatusCode.NotFound, (await manager.GetAsync($"/api/v1/metrics/records?metric=csat&team={theirs}-red")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await manager.GetAsync($"/api/v1/metrics/records?metric=csat&team={theirs}-blue")).StatusCode);
+
+        // A team first seen at the other site but named in a record of this one shows in this site's figures: its records here are listed, theirs not.
+        await admin.PostJsonAsync("/api/v1/responses", Json.Response(Unique.Id("r"), Unique.Id("cust"), "csat", 4, site: mine, team: $"{theirs}-red", at: At("2026-10-12T10:00:00Z")));
+        var borrowed = await (await manager.GetAsync($"/api/v1/metrics/records?metric=csat&team={theirs}-red")).ReadJsonAsync();
+        Assert.Equal(1, borrowed.GetProperty("total").GetInt64());
+        Assert.Equal(mine, borrowed.GetProperty("items")[0].GetProperty("site").GetString());
         Assert.Equal(HttpStatusCode.NotFound, (await manager.GetAsync($"/api/v1/metrics/records?metric=fcr&agent={theirs}-red-0")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await manager.GetAsync($"/api/v1/metrics/records?metric=csat&site={theirs}&format=csv")).StatusCode);
 

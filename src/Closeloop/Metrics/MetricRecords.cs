@@ -112,7 +112,7 @@ public static class MetricRecords
             var code = Code(p.Team);
             var team = code == None ? new { Id = 0L, SiteId = scope.SiteId ?? 0 }
                 : await db.Teams.Where(t => t.Code == code).Select(t => new { t.Id, t.SiteId }).FirstOrDefaultAsync(ct);
-            if (team is null || !scope.CanSeeSite(team.SiteId))
+            if (team is null || (!scope.CanSeeSite(team.SiteId) && !await SeenAtSiteAsync(db, scope.SiteId!.Value, team.Id, null, ct)))
             {
                 return (null, null);
             }
@@ -124,7 +124,7 @@ public static class MetricRecords
             var code = Code(p.Agent);
             var agent = code == None ? new { Id = 0L, SiteId = scope.SiteId ?? 0 }
                 : await db.Agents.Where(a => a.Code == code).Select(a => new { a.Id, a.SiteId }).FirstOrDefaultAsync(ct);
-            if (agent is null || !scope.CanSeeSite(agent.SiteId))
+            if (agent is null || (!scope.CanSeeSite(agent.SiteId) && !await SeenAtSiteAsync(db, scope.SiteId!.Value, null, agent.Id, ct)))
             {
                 return (null, null);
             }
@@ -132,6 +132,15 @@ public static class MetricRecords
         }
         return (new RecordFilter(metric!, from, to, siteId, teamId, agentId, channel, day), null);
     }
+
+    /// <summary>
+    /// A team or agent belongs to the site where it was first seen, but a record may name it at another site, and the
+    /// figures of that site then show it: it is visible there too, with only that site's records.
+    /// </summary>
+    private static async Task<bool> SeenAtSiteAsync(CloseloopDb db, long siteId, long? teamId, long? agentId, CancellationToken ct) =>
+        await db.Responses.AnyAsync(r => r.SiteId == siteId && (teamId == null || r.TeamId == teamId) && (agentId == null || r.AgentId == agentId), ct)
+        || await db.Issues.AnyAsync(i => i.SiteId == siteId && (teamId == null || i.TeamId == teamId) && (agentId == null || i.AgentId == agentId), ct)
+        || await db.Alerts.AnyAsync(a => a.SiteId == siteId && (teamId == null || a.TeamId == teamId) && (agentId == null || a.AgentId == agentId), ct);
 
     /// <summary>Codes are stored lower-case, as ingest writes them.</summary>
     private static string Code(string text) => text.Trim().ToLowerInvariant();
