@@ -60,11 +60,22 @@ public sealed partial class DashboardsTests(ConsoleApp app)
     {
         var site = Unique.Id("dash");
         await SeedAsync(site, 5);
+        // A team code is whatever an integration sent: this one tries to close the script element that carries the chart data.
+        var hostile = $"{site}-</script><img src=x onerror=\"document.title='pwned'\">";
+        await app.PostAsync("/api/v1/responses", new
+        {
+            externalId = Unique.Id("dr"), customer = new { externalId = $"{site}-cust-x" }, metric = "csat", score = 5,
+            respondedAt = DateTimeOffset.UtcNow.AddHours(-1).ToString("O", CultureInfo.InvariantCulture), site, team = hostile, channel = "chat",
+        });
         var page = await app.SignedInPageAsync(ConsoleApp.AdminEmail);
 
         await page.GotoAsync($"/dashboards?site={site}&by=team");
         await page.WaitForFunctionAsync("() => window.Chart && Chart.getChart(document.getElementById('by-csat'))");
         await ConsoleApp.ScreenshotAsync(page, "dashboards");
+        var embedded = JsonDocument.Parse(await page.TextContentAsync("#dashboard-data") ?? "{}").RootElement;
+        Assert.Contains(hostile, embedded.GetProperty("groups").EnumerateArray().Select(g => g.GetProperty("key").GetString()));
+        Assert.Contains(hostile, await page.Locator("[data-testid=groups] td").AllTextContentsAsync());
+        Assert.NotEqual("pwned", await page.TitleAsync());
 
         // A bar of CSAT by team: its label carries its n, and the list it opens has exactly that many rows.
         var (x, y, bar) = await ElementAsync(page, "by-csat", 0);
@@ -106,7 +117,7 @@ public sealed partial class DashboardsTests(ConsoleApp app)
         var groups = await page.RunAndWaitForDownloadAsync(() => page.ClickAsync("[data-testid=groups-csv]"));
         var table = await File.ReadAllLinesAsync(await groups.PathAsync());
         Assert.StartsWith("dimension,key,csat,csat_n", table[0], StringComparison.Ordinal);
-        Assert.Equal(2, table.Count(l => l.StartsWith($"team,{site}-", StringComparison.Ordinal)));
+        Assert.Equal(3, table.Count(l => l.StartsWith($"team,{site}-", StringComparison.Ordinal) || l.StartsWith($"team,\"{site}-", StringComparison.Ordinal)));
 
         // Every CSAT response of the site, the one whose comment holds markup among them: shown as text, never run.
         await page.GotoAsync($"/dashboards/records?metric=csat&site={site}");
@@ -148,6 +159,18 @@ public sealed partial class DashboardsTests(ConsoleApp app)
         var lines = (await unfiltered.TextAsync()).Split("\r\n", StringSplitOptions.RemoveEmptyEntries).Skip(1).ToList();
         Assert.NotEmpty(lines);
         Assert.All(lines, l => Assert.Contains($",{vendor},", l, StringComparison.Ordinal));
+
+        // The inbox and customer lists export only what the person may see as well.
+        await page.GotoAsync("/alerts?status=all");
+        var inbox = await page.RunAndWaitForDownloadAsync(() => page.ClickAsync("[data-testid=inbox-csv]"));
+        var alerts = (await File.ReadAllLinesAsync(await inbox.PathAsync())).Skip(1).ToList();
+        Assert.NotEmpty(alerts);
+        Assert.All(alerts, l => Assert.Contains($",{vendor},", l, StringComparison.Ordinal));
+        await page.GotoAsync("/customers");
+        var customers = await page.RunAndWaitForDownloadAsync(() => page.ClickAsync("[data-testid=customers-csv]"));
+        var people = (await File.ReadAllLinesAsync(await customers.PathAsync())).Skip(1).ToList();
+        Assert.NotEmpty(people);
+        Assert.All(people, l => Assert.StartsWith($"{vendor}-cust-", l, StringComparison.Ordinal));
         await page.Context.CloseAsync();
     }
 }

@@ -128,7 +128,13 @@ public sealed class MetricRecordsTests
 
         // Another site, or a team or agent of another site, answers as if it did not exist.
         Assert.Equal(HttpStatusCode.NotFound, (await manager.GetAsync($"/api/v1/metrics/records?metric=csat&site={theirs}")).StatusCode);
-        Assert.Equal(HttpStatusCode.NotFound, (await manager.GetAsync($"/api/v1/metrics/records?metric=csat&team={theirs}-red")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await manager.GetAsync($"/api/v1/metrics/records?metric=csat&team={theirs}-blue")).StatusCode);
+
+        // A team first seen at the other site but named in a record of this one shows in this site's figures: its records here are listed, theirs not.
+        await admin.PostJsonAsync("/api/v1/responses", Json.Response(Unique.Id("r"), Unique.Id("cust"), "csat", 4, site: mine, team: $"{theirs}-red", at: At("2026-10-12T10:00:00Z")));
+        var borrowed = await (await manager.GetAsync($"/api/v1/metrics/records?metric=csat&team={theirs}-red")).ReadJsonAsync();
+        Assert.Equal(1, borrowed.GetProperty("total").GetInt64());
+        Assert.Equal(mine, borrowed.GetProperty("items")[0].GetProperty("site").GetString());
         Assert.Equal(HttpStatusCode.NotFound, (await manager.GetAsync($"/api/v1/metrics/records?metric=fcr&agent={theirs}-red-0")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await manager.GetAsync($"/api/v1/metrics/records?metric=csat&site={theirs}&format=csv")).StatusCode);
 
@@ -213,42 +219,55 @@ public sealed class MetricRecordsTests
     [Theory, MemberData(nameof(Providers))]
     public async Task AlertRecordsMatchTheAlertMeasuresCount(string provider)
     {
-        await using var app = new TestApp(provider);
-        using var admin = app.Admin();
-        var rule = await admin.PostRawAsync("/api/v1/alert-rules", """
-            {"name": "Unhappy", "enabled": true, "when": {"all": [{"field": "metric", "op": "eq", "value": "csat"}, {"field": "score", "op": "lte", "value": 2}]},
-             "owner": {"kind": "pool", "name": "recovery"}, "deadline": "PT2H", "clock": "24x7"}
+        // The shared app, with a rule that fires only for this test's sites, so other tests' data raises no alerts.
+        using var admin = TestApp.Shared(provider).Admin();
+        var prefix = Unique.Id("alrt");
+        var (alpha, beta) = ($"{prefix}-a", $"{prefix}-b");
+        var rule = await admin.PostRawAsync("/api/v1/alert-rules", $$"""
+            {"name": "Unhappy at {{prefix}}", "enabled": true, "when": {"all": [{"field": "metric", "op": "eq", "value": "csat"}, {"field": "score", "op": "lte", "value": 2},
+             {"field": "site", "op": "startsWith", "value": "{{prefix}}"}]}, "owner": {"kind": "pool", "name": "recovery"}, "deadline": "PT2H", "clock": "24x7"}
             """);
         Assert.Equal(HttpStatusCode.Created, rule.StatusCode);
         var now = DateTimeOffset.UtcNow;
-        var batch = Enumerable.Range(0, 6).Select(i => Json.Response(Unique.Id("r"), Unique.Id("cust"), "csat", i % 2 == 0 ? 1 : 5, site: i < 4 ? "alpha" : "beta",
-            team: i < 4 ? "alpha-t" : "beta-t", at: now.AddMinutes(-10 - i))).ToArray();
+        var batch = Enumerable.Range(0, 6).Select(i => Json.Response(Unique.Id("r"), Unique.Id("cust"), "csat", i % 2 == 0 ? 1 : 5, site: i < 4 ? alpha : beta,
+            team: i < 4 ? $"{alpha}-t" : $"{beta}-t", at: now.AddMinutes(-10 - i))).ToArray();
         await admin.PostJsonAsync("/api/v1/responses/batch", batch);
+
+        async Task<JsonElement> Measures(string site) =>
+            (await (await admin.GetAsync($"/api/v1/metrics?site={site}")).ReadJsonAsync()).GetProperty("total").GetProperty("alerts");
 
         // Alerts are raised as responses arrive; wait (bounded) until the three bad ones have theirs.
         var deadline = DateTime.UtcNow.AddSeconds(15);
-        long n;
+        long a, b;
         do
         {
-            n = (await (await admin.GetAsync("/api/v1/metrics")).ReadJsonAsync()).GetProperty("total").GetProperty("alerts").GetProperty("n").GetInt64();
-            if (n < 3)
+            a = (await Measures(alpha)).GetProperty("n").GetInt64();
+            b = (await Measures(beta)).GetProperty("n").GetInt64();
+            if (a + b < 3)
             {
                 await Task.Delay(50);
             }
         }
-        while (n < 3 && DateTime.UtcNow < deadline);
-        Assert.Equal(3, n);
+        while (a + b < 3 && DateTime.UtcNow < deadline);
+        Assert.Equal((2, 1), (a, b));
+        Assert.Equal(2, await TotalAsync(admin, $"metric=alerts&site={alpha}"));
+        Assert.Equal(1, await TotalAsync(admin, $"metric=alerts&site={beta}"));
 
-        Assert.Equal(3, await TotalAsync(admin, "metric=alerts"));
-        var bySite = await (await admin.GetAsync("/api/v1/metrics?groupBy=site")).ReadJsonAsync();
-        foreach (var group in bySite.GetProperty("groups").EnumerateArray())
+        // Each alert measure's n counts its own alerts (acted on, reached, answered a follow-up): the records are those.
+        var ids = (await (await admin.GetAsync($"/api/v1/alerts?status=open&site={alpha}")).ReadJsonAsync()).GetProperty("items").EnumerateArray().Select(x => x.GetProperty("id").GetInt64()).ToList();
+        Assert.Equal(HttpStatusCode.OK, (await admin.PostJsonAsync($"/api/v1/alerts/{ids[0]}/actions", new { type = "acknowledge" })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.PostJsonAsync($"/api/v1/alerts/{ids[1]}/actions", new { type = "customer_reached" })).StatusCode);
+        var measures = await Measures(alpha);
+        Assert.True(measures.GetProperty("slaAdherence").GetProperty("n").GetInt64() >= 1);
+        Assert.Equal(1, measures.GetProperty("timeToFirstContact").GetProperty("n").GetInt64());
+        foreach (var (metric, figure) in new[] { ("closed_loop", "closedLoop"), ("sla", "slaAdherence"), ("first_contact", "timeToFirstContact"), ("recovery", "recoveryRate") })
         {
-            var key = group.GetProperty("key").GetString()!;
-            Assert.Equal(group.GetProperty("alerts").GetProperty("n").GetInt64(), await TotalAsync(admin, $"metric=alerts&site={key}"));
+            Assert.Equal(measures.GetProperty(figure).GetProperty("n").GetInt64(), await TotalAsync(admin, $"metric={metric}&site={alpha}"));
         }
-        var page = await (await admin.GetAsync("/api/v1/metrics/records?metric=alerts&team=alpha-t")).ReadJsonAsync();
+
+        var page = await (await admin.GetAsync($"/api/v1/metrics/records?metric=alerts&team={alpha}-t")).ReadJsonAsync();
         Assert.Equal(2, page.GetProperty("total").GetInt64());
-        Assert.All(page.GetProperty("items").EnumerateArray(), a => Assert.Equal("alert", a.GetProperty("kind").GetString()));
+        Assert.All(page.GetProperty("items").EnumerateArray(), x => Assert.Equal("alert", x.GetProperty("kind").GetString()));
     }
 
     /// <summary>A strict RFC 4180 reader, so the test checks the format rather than trusting a lenient parser.</summary>

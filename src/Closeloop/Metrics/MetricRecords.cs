@@ -25,14 +25,20 @@ public sealed record RecordParameters(string? Metric, string? From, string? To, 
 /// <summary>
 /// The records behind a dashboard figure, filtered exactly as <see cref="MetricsQuery.RunAsync"/> counts them, so a
 /// list's count equals the figure's n: responses of the metric with responded_at in [from, to); issues with first_at
-/// in [from, to), the day being the issue's own day column; alerts created in [from, to). Days are UTC days.
+/// in [from, to), the day being the issue's own day column; alerts created in [from, to), narrowed for each alert
+/// measure to the alerts in its n (<see cref="AlertMeasures"/>). Days are UTC days.
 /// </summary>
 public static class MetricRecords
 {
     /// <summary>Stands for "no team" (or site, agent) in a filter: the figures group records without one under a null key.</summary>
     public const string None = "(none)";
 
-    public static readonly string[] Metrics = ["csat", "nps", "ces", "fcr", "alerts"];
+    public static readonly string[] Metrics = ["csat", "nps", "ces", "fcr", "alerts", "closed_loop", "sla", "first_contact", "recovery"];
+
+    /// <summary>The alert measures: <c>alerts</c> and <c>closed_loop</c> list every alert, the others only those their n counts.</summary>
+    public static readonly string[] AlertMetrics = ["alerts", "closed_loop", "sla", "first_contact", "recovery"];
+
+    public static bool IsAlertMetric(string metric) => AlertMetrics.Contains(metric);
 
     public const int DefaultLimit = 50;
     public const int MaxLimit = 500;
@@ -74,7 +80,7 @@ public static class MetricRecords
         if (!string.IsNullOrWhiteSpace(p.Channel))
         {
             channel = p.Channel.Trim().ToLowerInvariant();
-            if (metric == "alerts")
+            if (metric is not null && IsAlertMetric(metric))
             {
                 errors["channel"] = ["does not apply to alerts, which have no channel"];
             }
@@ -106,7 +112,7 @@ public static class MetricRecords
             var code = Code(p.Team);
             var team = code == None ? new { Id = 0L, SiteId = scope.SiteId ?? 0 }
                 : await db.Teams.Where(t => t.Code == code).Select(t => new { t.Id, t.SiteId }).FirstOrDefaultAsync(ct);
-            if (team is null || !scope.CanSeeSite(team.SiteId))
+            if (team is null || (!scope.CanSeeSite(team.SiteId) && !await SeenAtSiteAsync(db, scope.SiteId!.Value, team.Id, null, ct)))
             {
                 return (null, null);
             }
@@ -118,7 +124,7 @@ public static class MetricRecords
             var code = Code(p.Agent);
             var agent = code == None ? new { Id = 0L, SiteId = scope.SiteId ?? 0 }
                 : await db.Agents.Where(a => a.Code == code).Select(a => new { a.Id, a.SiteId }).FirstOrDefaultAsync(ct);
-            if (agent is null || !scope.CanSeeSite(agent.SiteId))
+            if (agent is null || (!scope.CanSeeSite(agent.SiteId) && !await SeenAtSiteAsync(db, scope.SiteId!.Value, null, agent.Id, ct)))
             {
                 return (null, null);
             }
@@ -127,6 +133,15 @@ public static class MetricRecords
         return (new RecordFilter(metric!, from, to, siteId, teamId, agentId, channel, day), null);
     }
 
+    /// <summary>
+    /// A team or agent belongs to the site where it was first seen, but a record may name it at another site, and the
+    /// figures of that site then show it: it is visible there too, with only that site's records.
+    /// </summary>
+    private static async Task<bool> SeenAtSiteAsync(CloseloopDb db, long siteId, long? teamId, long? agentId, CancellationToken ct) =>
+        await db.Responses.AnyAsync(r => r.SiteId == siteId && (teamId == null || r.TeamId == teamId) && (agentId == null || r.AgentId == agentId), ct)
+        || await db.Issues.AnyAsync(i => i.SiteId == siteId && (teamId == null || i.TeamId == teamId) && (agentId == null || i.AgentId == agentId), ct)
+        || await db.Alerts.AnyAsync(a => a.SiteId == siteId && (teamId == null || a.TeamId == teamId) && (agentId == null || a.AgentId == agentId), ct);
+
     /// <summary>Codes are stored lower-case, as ingest writes them.</summary>
     private static string Code(string text) => text.Trim().ToLowerInvariant();
 
@@ -134,7 +149,7 @@ public static class MetricRecords
     public static Task<int> CountAsync(CloseloopDb db, RecordFilter f, CancellationToken ct) => f.Metric switch
     {
         "fcr" => Issues(db, f).CountAsync(ct),
-        "alerts" => Alerts(db, f).CountAsync(ct),
+        _ when IsAlertMetric(f.Metric) => Alerts(db, f).CountAsync(ct),
         _ => Responses(db, f).CountAsync(ct),
     };
 
@@ -278,7 +293,15 @@ public static class MetricRecords
         {
             q = q.Where(x => x.AgentId == agent);
         }
-        return q;
+        // The same tests as AlertMeasures.Accumulator, which reads the wall clock for "past the deadline" too.
+        var now = DateTimeOffset.UtcNow;
+        return f.Metric switch
+        {
+            "sla" => q.Where(x => x.ActedAt != null || x.FirstDueAt < now),
+            "first_contact" => q.Where(x => x.ReachedAt != null),
+            "recovery" => q.Where(x => x.FollowupScore != null && x.FollowupMetric != null),
+            _ => q,
+        };
     }
 
     private static IQueryable<MetricRecord> Query(CloseloopDb db, RecordFilter f, (long AtMs, long Id)? after)
@@ -307,7 +330,7 @@ public static class MetricRecords
                     db.Contacts.Where(c => c.CustomerId == i.CustomerId && c.OccurredAt == i.FirstAt && c.IssueId == i.Id).Select(c => c.Summary).FirstOrDefault(),
                     i.Reason, i.ContactCount, i.ContactCount == 1 && i.FirstResolved != false, null, null));
             }
-            case "alerts":
+            case var metric when IsAlertMetric(metric):
             {
                 var q = Alerts(db, f);
                 if (after is not null)
@@ -320,7 +343,7 @@ public static class MetricRecords
                     db.Sites.Where(s => s.Id == x.SiteId).Select(s => s.Code).FirstOrDefault(),
                     db.Teams.Where(t => t.Id == x.TeamId).Select(t => t.Code).FirstOrDefault(),
                     db.Agents.Where(a => a.Id == x.AgentId).Select(a => a.Code).FirstOrDefault(),
-                    null, "alerts", x.FollowupScore, x.Outcome, x.RootCause, null, null, x.Status, x.Owner));
+                    null, f.Metric, x.FollowupScore, x.Outcome, x.RootCause, null, null, x.Status, x.Owner));
             }
             default:
             {

@@ -52,7 +52,6 @@ public static class MetricRecordsEndpoints
             .RequireAuthorization(Policies.ReadRecords)
             .WithTags("Metrics")
             .Produces<MetricRecordsPage>()
-            .Produces(StatusCodes.Status200OK, contentType: "text/csv")
             .ProducesValidationProblem()
             .Produces(StatusCodes.Status404NotFound)
             .WithName("GetMetricRecords")

@@ -10,7 +10,7 @@
     }
     if (!source || typeof Chart === 'undefined') return;
     const data = JSON.parse(source.textContent);
-    const metrics = { csat: [0, 100], nps: [-100, 100], ces: [0, 100], fcr: [0, 100] };
+    const metrics = { csat: [0, 100], nps: [-100, 100], ces: [0, 100], fcr: [0, 100], closed_loop: [0, 100], sla: [0, 100], recovery: [0, 100] };
     const drill = extra => {
         const q = new URLSearchParams(data.query);
         for (const [k, v] of Object.entries(extra)) q.set(k, v);
@@ -33,9 +33,13 @@
             location.href = drill({ metric, [param]: row.key ?? data.none });
         },
     });
+    // A chart with nothing to draw says so instead of showing empty axes.
+    const nothing = canvas => { canvas.parentElement.outerHTML = '<p class="muted">None in this period.</p>'; };
     for (const metric of Object.keys(metrics)) {
         const days = data.days;
-        new Chart(document.getElementById('day-' + metric), {
+        const line = document.getElementById('day-' + metric);
+        if (line && !days.some(d => d[metric].n > 0)) nothing(line);
+        else if (line) new Chart(line, {
             type: 'line',
             data: {
                 labels: days.map(d => d.key.slice(5)),
@@ -44,8 +48,11 @@
             options: options(metric, days, 'day', false),
         });
         // The busiest groups first, so an agent dimension stays readable; the table below lists them all.
-        const groups = data.groups.filter(g => g[metric].n > 0).sort((a, b) => b[metric].n - a[metric].n).slice(0, 20);
-        new Chart(document.getElementById('by-' + metric), {
+        const bars = document.getElementById('by-' + metric);
+        if (!bars) continue;
+        const groups = data.groups.filter(g => g[metric] && g[metric].n > 0).sort((a, b) => b[metric].n - a[metric].n).slice(0, 20);
+        if (!groups.length) { nothing(bars); continue; }
+        new Chart(bars, {
             type: 'bar',
             data: {
                 labels: groups.map(g => `${g.key ?? data.none} (n=${g[metric].n})`),

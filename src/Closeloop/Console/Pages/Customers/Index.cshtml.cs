@@ -1,5 +1,7 @@
+using Closeloop.Customers;
 using Closeloop.Data;
 using Closeloop.Security;
+using Closeloop.Web;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Microsoft.EntityFrameworkCore;
@@ -21,6 +23,26 @@ public sealed class IndexModel(CloseloopDb db) : PageModel
         {
             return NotFound();
         }
+        Customers = await Matching().OrderByDescending(c => c.UpdatedAt).Take(100)
+            .Select(c => new CustomerRow(c.ExternalId, c.Name, c.Email, c.Phone, c.Tier, c.UpdatedAt)).ToListAsync(ct);
+        return Page();
+    }
+
+    /// <summary>Every customer the search finds (not only the first 100), streamed as CSV.</summary>
+    public async Task<IActionResult> OnGetCsvAsync(CancellationToken ct)
+    {
+        if (!User.ReadsRecords())
+        {
+            return NotFound();
+        }
+        var rows = Matching().OrderByDescending(c => c.UpdatedAt).Select(c => new CustomerRow(c.ExternalId, c.Name, c.Email, c.Phone, c.Tier, c.UpdatedAt))
+            .AsAsyncEnumerable().Select(c => new object?[] { c.ExternalId, c.Name, c.Email, c.Phone, c.Tier, c.UpdatedAt });
+        await CsvExport.WriteAsync(Response, "closeloop-customers.csv", ["external_id", "name", "email", "phone", "tier", "last_activity"], rows, ct);
+        return new EmptyResult();
+    }
+
+    private IQueryable<Customer> Matching()
+    {
         var scope = CallerScope.From(User);
         var query = db.Customers.AsNoTracking();
         if (scope.SiteId is { } site)
@@ -33,8 +55,6 @@ public sealed class IndexModel(CloseloopDb db) : PageModel
             query = query.Where(c => c.ExternalId.ToLower().Contains(term) || (c.Name != null && c.Name.ToLower().Contains(term))
                 || (c.Email != null && c.Email.Contains(term)) || (c.Phone != null && c.Phone.Contains(term)));
         }
-        Customers = await query.OrderByDescending(c => c.UpdatedAt).Take(100)
-            .Select(c => new CustomerRow(c.ExternalId, c.Name, c.Email, c.Phone, c.Tier, c.UpdatedAt)).ToListAsync(ct);
-        return Page();
+        return query;
     }
 }

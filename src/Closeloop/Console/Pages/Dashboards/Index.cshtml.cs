@@ -112,6 +112,9 @@ public sealed class IndexModel(CloseloopDb db, TimeProvider time) : PageModel
             nps = new { value = Round(s.Nps.Value), n = s.Nps.N },
             ces = new { value = Round(s.Ces.Value), n = s.Ces.N },
             fcr = new { value = Round(s.Fcr.Value), n = s.Fcr.N },
+            closed_loop = s.Alerts is { } a ? new { value = Round(a.ClosedLoop.Value), n = a.ClosedLoop.N } : null,
+            sla = s.Alerts is { } b ? new { value = Round(b.SlaAdherence.Value), n = b.SlaAdherence.N } : null,
+            recovery = s.Alerts is { } c ? new { value = Round(c.RecoveryRate.Value), n = c.RecoveryRate.N } : null,
         };
         // Every day of the period gets a point, so a quiet day shows as a gap rather than vanishing from the axis.
         var byKey = ByDay!.Groups.Where(g => g.Key is not null).ToDictionary(g => g.Key!, StringComparer.Ordinal);
@@ -128,7 +131,7 @@ public sealed class IndexModel(CloseloopDb db, TimeProvider time) : PageModel
             drill = CanDrill,
             none = MetricRecords.None,
             days = keys.Select(k => byKey.TryGetValue(k, out var g) ? Point(k, new MetricSet(g.Csat, g.Nps, g.Ces, g.Fcr)) : Point(k, empty)),
-            groups = ByDimension!.Groups.Select(g => Point(g.Key, new MetricSet(g.Csat, g.Nps, g.Ces, g.Fcr))),
+            groups = ByDimension!.Groups.Select(g => Point(g.Key, new MetricSet(g.Csat, g.Nps, g.Ces, g.Fcr) { Alerts = g.Alerts })),
         };
         return JsonSerializer.Serialize(data);
     }
