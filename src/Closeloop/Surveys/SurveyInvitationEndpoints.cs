@@ -36,11 +36,33 @@ public static class SurveyInvitationEndpoints
                     {
                         errors["customer"] = ["is required: {\"externalId\": \"...\"}"];
                     }
-                    var metric = Text(body, "metric")?.ToLowerInvariant() ?? "csat";
-                    if (!MetricScales.IsKnown(metric))
+                    var metric = Text(body, "metric")?.ToLowerInvariant();
+                    if (metric is not null && !MetricScales.IsKnown(metric))
                     {
                         errors["metric"] = ["must be one of csat, nps, ces"];
                     }
+                    long? surveyId = null;
+                    if (body.ValueKind == JsonValueKind.Object && body.TryGetProperty("surveyId", out var s) && s.ValueKind != JsonValueKind.Null)
+                    {
+                        // The invitation is scored on its survey's metric, so the score always fits the scale the page shows.
+                        var survey = s.ValueKind == JsonValueKind.Number && s.TryGetInt64(out var id)
+                            ? await db.Surveys.AsNoTracking().Where(x => x.Id == id).Select(x => new { x.Id, x.Metric }).FirstOrDefaultAsync(ct)
+                            : null;
+                        if (survey is null)
+                        {
+                            errors["surveyId"] = ["no survey with this id"];
+                        }
+                        else if (metric is not null && metric != survey.Metric)
+                        {
+                            errors["metric"] = [$"the survey measures {survey.Metric}"];
+                        }
+                        else
+                        {
+                            surveyId = survey.Id;
+                            metric = survey.Metric;
+                        }
+                    }
+                    metric ??= MetricScales.Csat;
                     var expiresIn = TimeSpan.FromDays(14);
                     if (Text(body, "expiresIn") is { } duration)
                     {
@@ -79,7 +101,7 @@ public static class SurveyInvitationEndpoints
                         Token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)).TrimEnd('=').Replace('+', '-').Replace('/', '_'),
                         CustomerId = customer.Id,
                         ContactId = contactId,
-                        SurveyId = body.TryGetProperty("surveyId", out var s) && s.ValueKind == JsonValueKind.Number ? s.GetInt64() : null,
+                        SurveyId = surveyId,
                         Metric = metric,
                         CreatedAt = now,
                         ExpiresAt = now + expiresIn,
