@@ -245,6 +245,8 @@ public static class DefaultSurveys
                             ["type"] = "rating", ["name"] = metric, ["title"] = question, ["isRequired"] = true,
                             ["rateMin"] = min, ["rateMax"] = max, ["rateCount"] = max - min + 1,
                             ["minRateDescription"] = low, ["maxRateDescription"] = high,
+                            // Five buttons fit a phone and take one tap; longer scales let SurveyJS choose (a drop-down on a narrow screen).
+                            ["displayMode"] = max - min < 5 ? "buttons" : "auto",
                         },
                         new Dictionary<string, object>
                         {
