@@ -324,4 +324,26 @@ public sealed class SurveyTests
         Assert.Equal(0, response.GetProperty("score").GetInt32());
         Assert.Equal("Never again", response.GetProperty("comment").GetString());
     }
+
+    [Fact]
+    public async Task ThePublicPageAndItsAnswersAreRateLimitedPerClient()
+    {
+        await using var app = new TestApp(TestDatabases.Sqlite, new Dictionary<string, string?> { ["Surveys:PublicRequestsPerMinute"] = "3" });
+        using var admin = app.Admin();
+        using var client = app.Client(null);
+        var (_, _, token) = await InvitationAsync(admin);
+
+        var statuses = new List<HttpStatusCode>
+        {
+            (await client.GetAsync($"/s/{token}")).StatusCode,
+            (await client.GetAsync("/s/guess-1")).StatusCode,
+            (await client.PostJsonAsync("/s/guess-2/answers", new { answers = new { csat = 1 } })).StatusCode,
+            (await client.GetAsync("/s/guess-3")).StatusCode,
+            (await client.PostJsonAsync($"/s/{token}/answers", new { answers = new { csat = 1 } })).StatusCode,
+        };
+
+        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.NotFound, HttpStatusCode.NotFound, HttpStatusCode.TooManyRequests, HttpStatusCode.TooManyRequests], statuses);
+        // The API is not limited by it.
+        Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync("/api/v1/surveys")).StatusCode);
+    }
 }

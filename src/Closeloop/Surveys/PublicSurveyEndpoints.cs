@@ -30,6 +30,24 @@ public static class PublicSurveyEndpoints
         {
             var permits = int.TryParse(configuration["Surveys:PublicRequestsPerMinute"], NumberStyles.Integer, CultureInfo.InvariantCulture, out var p) ? p : 60;
             options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            // A body of its own, so the console's status-code pages (which would ask an anonymous customer to sign in) stay out of it.
+            options.OnRejected = async (context, ct) =>
+            {
+                var response = context.HttpContext.Response;
+                response.Headers.RetryAfter = "60";
+                NoStore(response);
+                if (context.HttpContext.Request.Path.Value?.EndsWith("/answers", StringComparison.Ordinal) == true)
+                {
+                    await response.WriteAsJsonAsync(new { title = "Too many requests", status = 429, detail = "Please wait a minute and send again." },
+                        (System.Text.Json.JsonSerializerOptions?)null, "application/problem+json", ct);
+                }
+                else
+                {
+                    response.ContentType = "text/html; charset=utf-8";
+                    await response.WriteAsync("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">" +
+                        "<title>Please wait</title></head><body><h1>Please wait a minute</h1><p>There were too many requests from your connection. Please try again in a minute.</p></body></html>", ct);
+                }
+            };
             options.AddPolicy(RateLimit, http => RateLimitPartition.GetFixedWindowLimiter(
                 http.Connection.RemoteIpAddress?.ToString() ?? "local",
                 _ => new FixedWindowRateLimiterOptions { PermitLimit = permits, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
