@@ -15,7 +15,11 @@ public sealed class SurveyTests
 
     private static TestApp App(string provider) => Apps.GetOrAdd(provider, p => new Lazy<TestApp>(() =>
     {
-        var app = new TestApp(p, new Dictionary<string, string?> { ["Surveys:PublicRequestsPerMinute"] = "100000" });
+        var app = new TestApp(p, new Dictionary<string, string?>
+        {
+            ["Surveys:PublicRequestsPerMinute"] = "100000",
+            ["Surveys:Sampling:never-sampled"] = "0",
+        });
         _ = app.Server;
         return app;
     })).Value;
@@ -33,12 +37,7 @@ public sealed class SurveyTests
         var contact = Unique.Id("contact");
         if (rule)
         {
-            var created = await admin.PostRawAsync("/api/v1/alert-rules", $$"""
-                {"name": "Unhappy at {{site}}", "enabled": true,
-                 "when": {"all": [{"field": "site", "op": "eq", "value": "{{site}}"}, {"field": "metric", "op": "eq", "value": "csat"}, {"field": "score", "op": "lte", "value": 2}]},
-                 "owner": {"kind": "pool", "name": "recovery"}, "deadline": "PT2H", "clock": "24x7"}
-                """);
-            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            await RuleAsync(admin, site);
         }
         Assert.Equal(HttpStatusCode.Created, (await admin.PostJsonAsync("/api/v1/contacts",
             Json.Contact(contact, customer, site: site, team: site + "-team", agent: site + "-agent", at: DateTimeOffset.UtcNow.AddHours(-1)))).StatusCode);
@@ -52,6 +51,27 @@ public sealed class SurveyTests
         var invitation = await response.ReadJsonAsync();
         Assert.Equal($"/s/{invitation.GetProperty("token").GetString()}", invitation.GetProperty("link").GetString());
         return (site, customer, invitation.GetProperty("token").GetString()!);
+    }
+
+    private static async Task RuleAsync(HttpClient admin, string site)
+    {
+        var created = await admin.PostRawAsync("/api/v1/alert-rules", $$"""
+            {"name": "Unhappy at {{site}}", "enabled": true,
+             "when": {"all": [{"field": "site", "op": "eq", "value": "{{site}}"}, {"field": "metric", "op": "eq", "value": "csat"}, {"field": "score", "op": "lte", "value": 2}]},
+             "owner": {"kind": "pool", "name": "recovery"}, "deadline": "PT2H", "clock": "24x7"}
+            """);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+    }
+
+    private static async Task<string?> RefusalAsync(HttpClient admin, object invitation)
+    {
+        var response = await admin.PostJsonAsync("/api/v1/survey-invitations", invitation);
+        if (response.StatusCode == HttpStatusCode.Created)
+        {
+            return null;
+        }
+        Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+        return (await response.ReadJsonAsync()).GetProperty("reason").GetString();
     }
 
     private static async Task<List<JsonElement>> ResponsesOfAsync(HttpClient admin, string customer)
@@ -345,5 +365,35 @@ public sealed class SurveyTests
         Assert.Equal([HttpStatusCode.OK, HttpStatusCode.NotFound, HttpStatusCode.NotFound, HttpStatusCode.TooManyRequests, HttpStatusCode.TooManyRequests], statuses);
         // The API is not limited by it.
         Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync("/api/v1/surveys")).StatusCode);
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task ACustomerIsNotAskedAgainSoonNorWhileAnAlertIsOpenNorOnDoNotContactNorOutsideTheSample(string provider)
+    {
+        var app = App(provider);
+        using var admin = app.Admin();
+
+        var (site, surveyed, _) = await InvitationAsync(admin);
+        Assert.Equal("recently_surveyed", await RefusalAsync(admin, new { customer = new { externalId = surveyed } }));
+
+        await RuleAsync(admin, site);
+        var unhappy = Unique.Id("cust");
+        Assert.Equal(HttpStatusCode.Created, (await admin.PostJsonAsync("/api/v1/responses", Json.Response(Unique.Id("r"), unhappy, "csat", 1, site: site))).StatusCode);
+        Assert.Equal("open_alert", await RefusalAsync(admin, new { customer = new { externalId = unhappy } }));
+
+        var optedOut = Unique.Id("cust");
+        await admin.PostJsonAsync("/api/v1/contacts", Json.Contact(Unique.Id("c"), optedOut, site: site));
+        Assert.Equal(HttpStatusCode.OK, (await admin.PatchAsync($"/api/v1/customers/{optedOut}", System.Net.Http.Json.JsonContent.Create(new { doNotContact = true }))).StatusCode);
+        Assert.Equal("do_not_contact", await RefusalAsync(admin, new { customer = new { externalId = optedOut } }));
+
+        var sampledOut = Unique.Id("cust");
+        var contact = Unique.Id("c");
+        await admin.PostJsonAsync("/api/v1/contacts", new
+        {
+            externalId = contact, customer = new { externalId = sampledOut }, channel = "chat", occurredAt = DateTimeOffset.UtcNow.ToString("O"), site, queue = "never-sampled",
+        });
+        Assert.Equal("not_sampled", await RefusalAsync(admin, new { customer = new { externalId = sampledOut }, contactExternalId = contact }));
+        // Without the sampled contact the customer may still be asked.
+        Assert.Null(await RefusalAsync(admin, new { customer = new { externalId = sampledOut } }));
     }
 }

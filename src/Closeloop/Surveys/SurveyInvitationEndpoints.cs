@@ -86,16 +86,25 @@ public static class SurveyInvitationEndpoints
                         return Problems.Validation("customer", "no customer with this externalId");
                     }
                     long? contactId = null;
-                    if (Text(body, "contactExternalId") is { } contactExternalId)
+                    string? queue = null;
+                    var contactExternalId = Text(body, "contactExternalId");
+                    if (contactExternalId is not null)
                     {
-                        contactId = await db.Contacts.Where(x => x.ExternalId == contactExternalId && x.CustomerId == customer.Id && (scope.SiteId == null || x.SiteId == scope.SiteId))
-                            .Select(x => (long?)x.Id).FirstOrDefaultAsync(ct);
-                        if (contactId is null)
+                        var contact = await db.Contacts.Where(x => x.ExternalId == contactExternalId && x.CustomerId == customer.Id && (scope.SiteId == null || x.SiteId == scope.SiteId))
+                            .Select(x => new { x.Id, x.Queue }).FirstOrDefaultAsync(ct);
+                        if (contact is null)
                         {
                             return Problems.Validation("contactExternalId", "no contact of this customer with this externalId");
                         }
+                        (contactId, queue) = (contact.Id, contact.Queue);
                     }
                     var now = time.GetUtcNow();
+                    if (await SurveyFatigue.ReasonNotToInviteAsync(db, configuration, customer, contactExternalId, queue, now, ct) is { } reason)
+                    {
+                        // Not an error of the request: the customer is not to be surveyed now, and the reason says why.
+                        return TypedResults.Problem(SurveyFatigue.Explain(reason), statusCode: StatusCodes.Status409Conflict, title: "Not invited",
+                            type: "https://closeloop.dev/problems/survey-fatigue", extensions: new Dictionary<string, object?> { ["reason"] = reason });
+                    }
                     var invitation = new SurveyInvitation
                     {
                         Token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)).TrimEnd('=').Replace('+', '-').Replace('/', '_'),
@@ -115,8 +124,10 @@ public static class SurveyInvitationEndpoints
             .WithTags("Surveys")
             .RequireAuthorization(Policies.Write)
             .Produces<InvitationCreated>(StatusCodes.Status201Created)
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status409Conflict)
             .WithName("CreateSurveyInvitation")
-            .WithSummary("Create a single-use survey invitation for a customer (and optionally a contact), answering with its token and link /s/{token}.");
+            .WithSummary("Create a single-use survey invitation for a customer (and optionally a contact), answering with its token and link /s/{token}; 409 with a reason when fatigue rules hold the customer back.");
         return routes;
     }
 
