@@ -1,7 +1,11 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Text.Json;
+using Closeloop.Data;
+using Closeloop.Surveys;
 using Closeloop.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Closeloop.Tests;
 
@@ -286,8 +290,21 @@ public sealed class SurveyTests
         Assert.Contains("&quot;prefill&quot;:null", await scanner.GetStringAsync($"/s/{token}?score=99"), StringComparison.Ordinal);
 
         Assert.Empty(await ResponsesOfAsync(admin, customer));
+        var opened = await InvitationRowAsync(app, token);
+        Assert.NotNull(opened.OpenedAt);
+        Assert.Null(opened.AnsweredAt);
         Assert.Equal(HttpStatusCode.OK, (await scanner.PostJsonAsync($"/s/{token}/answers", new { answers = new { csat = 1 } })).StatusCode);
         Assert.Equal(1, Assert.Single(await ResponsesOfAsync(admin, customer)).GetProperty("score").GetInt32());
+        var answered = await InvitationRowAsync(app, token);
+        Assert.Equal(opened.OpenedAt, answered.OpenedAt);
+        Assert.NotNull(answered.AnsweredAt);
+        Assert.NotNull(answered.ResponseId);
+    }
+
+    private static async Task<SurveyInvitation> InvitationRowAsync(TestApp app, string token)
+    {
+        await using var scope = app.Services.CreateAsyncScope();
+        return await scope.ServiceProvider.GetRequiredService<CloseloopDb>().SurveyInvitations.AsNoTracking().SingleAsync(i => i.Token == token);
     }
 
     [Theory, MemberData(nameof(Providers))]
@@ -395,5 +412,38 @@ public sealed class SurveyTests
         Assert.Equal("not_sampled", await RefusalAsync(admin, new { customer = new { externalId = sampledOut }, contactExternalId = contact }));
         // Without the sampled contact the customer may still be asked.
         Assert.Null(await RefusalAsync(admin, new { customer = new { externalId = sampledOut } }));
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task AFollowUpSurveyAfterAnAlertIsAnsweredWhereTheAlertBelongs(string provider)
+    {
+        var app = App(provider);
+        using var admin = app.Admin();
+        using var client = app.Client(null);
+        var site = Unique.Id("site");
+        var customer = Unique.Id("cust");
+        await RuleAsync(admin, site);
+        await admin.PostJsonAsync("/api/v1/responses", Json.Response(Unique.Id("r"), customer, "csat", 1, site: site, team: site + "-team", agent: site + "-agent"));
+        var alert = (await (await admin.GetAsync($"/api/v1/alerts?site={site}")).ReadJsonAsync()).GetProperty("items")[0].GetProperty("id").GetInt64();
+        // As resolving the alert makes it: no contact, the alert's id, the customer's channel.
+        var token = Unique.Id("followup");
+        await using (var scope = app.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<CloseloopDb>();
+            var customerId = await db.Customers.Where(c => c.ExternalId == customer).Select(c => c.Id).SingleAsync();
+            db.SurveyInvitations.Add(new SurveyInvitation
+            {
+                Token = token, CustomerId = customerId, AlertId = alert, Metric = "csat", Channel = "email",
+                CreatedAt = DateTimeOffset.UtcNow, ExpiresAt = DateTimeOffset.UtcNow.AddDays(1),
+            });
+            await db.SaveChangesAsync();
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await client.PostJsonAsync($"/s/{token}/answers", new { answers = new { csat = 4 } })).StatusCode);
+
+        var followUp = (await ResponsesOfAsync(admin, customer)).Single(r => r.GetProperty("score").GetInt32() == 4);
+        Assert.Equal(site, followUp.GetProperty("site").GetString());
+        Assert.Equal(site + "-agent", followUp.GetProperty("agent").GetString());
+        Assert.Equal("email", followUp.GetProperty("channel").GetString());
     }
 }
