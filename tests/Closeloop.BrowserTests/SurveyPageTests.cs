@@ -82,6 +82,29 @@ public sealed class SurveyPageTests(ConsoleApp app)
     }
 
     [Fact]
+    public async Task AnNpsSurveyFitsAPhoneAndItsElevenPointScaleCanBeAnswered()
+    {
+        var customer = Unique.Id("cust");
+        await app.PostAsync("/api/v1/contacts", new
+        {
+            externalId = Unique.Id("call"), customer = new { externalId = customer }, channel = "chat", occurredAt = DateTimeOffset.UtcNow.AddMinutes(-5).ToString("O"),
+        });
+        var token = (await app.PostAsync("/api/v1/survey-invitations", new { customer = new { externalId = customer }, metric = "nps" })).GetProperty("token").GetString();
+        var phone = await PhoneAsync();
+
+        await phone.GotoAsync($"/s/{token}?score=9");
+        await phone.Locator("body[data-survey-state=ready]").WaitForAsync();
+        Assert.True(await phone.EvaluateAsync<bool>("document.documentElement.scrollWidth <= window.innerWidth"));
+        await ConsoleApp.ScreenshotAsync(phone, "survey-phone-nps");
+        await SendAsync(phone);
+
+        var response = Assert.Single(await ResponsesOfAsync(customer));
+        Assert.Equal("nps", response.GetProperty("metric").GetString());
+        Assert.Equal(9, response.GetProperty("score").GetInt32());
+        await phone.Context.CloseAsync();
+    }
+
+    [Fact]
     public async Task AnAnsweredLinkIsRefusedOnReloadAndInATabOpenedBefore()
     {
         var (_, _, customer, token) = await InvitationAsync();

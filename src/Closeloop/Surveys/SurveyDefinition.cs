@@ -228,6 +228,22 @@ public static class DefaultSurveys
             MetricScales.Ces => ("A quick question", "The company made it easy for me to handle my issue.", "Strongly disagree", "Strongly agree"),
             _ => ("How did we do?", "How satisfied are you with the help you received?", "Very dissatisfied", "Very satisfied"),
         };
+        var rating = new Dictionary<string, object>
+        {
+            ["type"] = "rating", ["name"] = metric, ["title"] = question, ["isRequired"] = true,
+            ["rateMin"] = min, ["rateMax"] = max, ["rateCount"] = max - min + 1,
+            ["minRateDescription"] = low, ["maxRateDescription"] = high,
+        };
+        if (max - min < 5)
+        {
+            // Five buttons fit a phone and take one tap.
+            rating["displayMode"] = "buttons";
+        }
+        else
+        {
+            // A longer scale is left to SurveyJS: a drop-down on a narrow screen, which shows no end labels, so they are said in words too.
+            rating["description"] = $"{min} = {low.ToLowerInvariant()}, {max} = {high.ToLowerInvariant()}";
+        }
         var survey = new Dictionary<string, object>
         {
             ["title"] = title,
@@ -240,14 +256,7 @@ public static class DefaultSurveys
                     ["name"] = "answers",
                     ["elements"] = new object[]
                     {
-                        new Dictionary<string, object>
-                        {
-                            ["type"] = "rating", ["name"] = metric, ["title"] = question, ["isRequired"] = true,
-                            ["rateMin"] = min, ["rateMax"] = max, ["rateCount"] = max - min + 1,
-                            ["minRateDescription"] = low, ["maxRateDescription"] = high,
-                            // Five buttons fit a phone and take one tap; longer scales let SurveyJS choose (a drop-down on a narrow screen).
-                            ["displayMode"] = max - min < 5 ? "buttons" : "auto",
-                        },
+                        rating,
                         new Dictionary<string, object>
                         {
                             ["type"] = "comment", ["name"] = SurveyRules.CommentQuestion, ["title"] = "What is the main reason for your score?", ["maxLength"] = 2000,
