@@ -19,11 +19,18 @@ public sealed class SurveyTests
 
     private static TestApp App(string provider) => Apps.GetOrAdd(provider, p => new Lazy<TestApp>(() =>
     {
-        var app = new TestApp(p, new Dictionary<string, string?>
+        var settings = new Dictionary<string, string?>
         {
             ["Surveys:PublicRequestsPerMinute"] = "100000",
             ["Surveys:Sampling:never-sampled"] = "0",
-        });
+        };
+        if (p == TestDatabases.Postgres)
+        {
+            // One more app on the shared PostgreSQL server: a small pool keeps the whole suite under its connection limit
+            // (the database TestApp creates for itself stays empty).
+            settings["ConnectionStrings:Closeloop"] = TestDatabases.CreateDatabase(p) + ";Maximum Pool Size=6";
+        }
+        var app = new TestApp(p, settings);
         _ = app.Server;
         return app;
     })).Value;
