@@ -151,7 +151,7 @@ public sealed class SurveyPageTests(ConsoleApp app)
     public async Task MarkupInACommentSentFromTheSurveyIsShownAsTextInTheConsoleAndNeverRuns()
     {
         var (site, supervisor, customer, token) = await InvitationAsync();
-        const string Comment = "<script>window.__xss = 'script'</script><img src=x onerror=\"window.__xss = 'img'\"> Rude agent";
+        const string Comment = "<script>window.__xss = 'script'; alert(1)</script><img src=x onerror=\"window.__xss = 'img'; alert(2)\"> Rude agent";
         var phone = await PhoneAsync();
         var dialogs = 0;
         phone.Dialog += (_, d) => { dialogs++; _ = d.DismissAsync(); };
