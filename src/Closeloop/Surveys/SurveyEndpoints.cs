@@ -123,7 +123,7 @@ public static class SurveyEndpoints
 
         surveys.MapPost("/", (HttpContext http, CloseloopDb db, TimeProvider time) => SaveAsync(http, db, time, null))
             .RequireAuthorization(Policies.Admin)
-            .Accepts<SurveyView>("application/json")
+            .Accepts<System.Text.Json.Nodes.JsonObject>("application/json")
             .Produces<SurveyView>(StatusCodes.Status201Created)
             .ProducesValidationProblem()
             .WithName("CreateSurvey")
@@ -131,7 +131,7 @@ public static class SurveyEndpoints
 
         surveys.MapPut("/{id:long}", (long id, HttpContext http, CloseloopDb db, TimeProvider time) => SaveAsync(http, db, time, id))
             .RequireAuthorization(Policies.Admin)
-            .Accepts<SurveyView>("application/json")
+            .Accepts<System.Text.Json.Nodes.JsonObject>("application/json")
             .Produces<SurveyView>()
             .ProducesValidationProblem()
             .WithName("UpdateSurvey")
