@@ -80,6 +80,7 @@ public static class CloseloopApp
             });
         builder.Services.AddAuthorization(Policies.Add);
         builder.Services.AddConsole();
+        builder.Services.AddPublicSurveyLimits();
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
         builder.Services.AddOpenApi("v1", options =>
@@ -106,6 +107,7 @@ public static class CloseloopApp
         app.UseStaticFiles();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseRateLimiter();
 
         app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
         app.MapHealthChecks("/health").AllowAnonymous();
@@ -120,6 +122,8 @@ public static class CloseloopApp
         app.MapWebhooks();
         app.MapPeople();
         app.MapSurveyInvitations();
+        app.MapSurveys();
+        app.MapPublicSurveys();
         app.MapInsights();
         app.MapRecurringCauses();
         app.MapCustomerNotes();

@@ -38,6 +38,7 @@ public sealed class CloseloopDb(DbContextOptions<CloseloopDb> options) : DbConte
     public DbSet<OutboxMessage> Outbox => Set<OutboxMessage>();
     public DbSet<WebhookSubscription> WebhookSubscriptions => Set<WebhookSubscription>();
     public DbSet<SurveyInvitation> SurveyInvitations => Set<SurveyInvitation>();
+    public DbSet<SurveyDefinition> Surveys => Set<SurveyDefinition>();
     public DbSet<TrainingExample> TrainingExamples => Set<TrainingExample>();
     public DbSet<CauseAlert> CauseAlerts => Set<CauseAlert>();
     public DbSet<ImprovementAction> ImprovementActions => Set<ImprovementAction>();
@@ -96,6 +97,7 @@ public sealed class CloseloopDb(DbContextOptions<CloseloopDb> options) : DbConte
         modelBuilder.Entity<OutboxMessage>().ToTable("outbox");
         modelBuilder.Entity<WebhookSubscription>().ToTable("webhook_subscriptions");
         modelBuilder.Entity<SurveyInvitation>().ToTable("survey_invitations");
+        modelBuilder.Entity<SurveyDefinition>().ToTable("surveys");
         modelBuilder.Entity<TrainingExample>().ToTable("training_examples");
         modelBuilder.Entity<CauseAlert>().ToTable("cause_alerts");
         modelBuilder.Entity<ImprovementAction>().ToTable("improvement_actions");

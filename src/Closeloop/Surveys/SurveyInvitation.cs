@@ -17,4 +17,20 @@ public sealed class SurveyInvitation
     public DateTimeOffset? OpenedAt { get; set; }
     public DateTimeOffset? AnsweredAt { get; set; }
     public long? ResponseId { get; set; }
+
+    /// <summary>The answers other than the score and the comment, as JSON (those two are on the response).</summary>
+    public string? Answers { get; set; }
+
+    /// <summary>An invitation is answered once; after that, or once expired, its link is refused.</summary>
+    public InvitationState StateAt(DateTimeOffset now) =>
+        AnsweredAt is not null ? InvitationState.Answered
+        : now >= ExpiresAt ? InvitationState.Expired
+        : InvitationState.Open;
+}
+
+public enum InvitationState
+{
+    Open,
+    Answered,
+    Expired,
 }

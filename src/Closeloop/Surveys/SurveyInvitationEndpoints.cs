@@ -36,11 +36,33 @@ public static class SurveyInvitationEndpoints
                     {
                         errors["customer"] = ["is required: {\"externalId\": \"...\"}"];
                     }
-                    var metric = Text(body, "metric")?.ToLowerInvariant() ?? "csat";
-                    if (!MetricScales.IsKnown(metric))
+                    var metric = Text(body, "metric")?.ToLowerInvariant();
+                    if (metric is not null && !MetricScales.IsKnown(metric))
                     {
                         errors["metric"] = ["must be one of csat, nps, ces"];
                     }
+                    long? surveyId = null;
+                    if (body.ValueKind == JsonValueKind.Object && body.TryGetProperty("surveyId", out var s) && s.ValueKind != JsonValueKind.Null)
+                    {
+                        // The invitation is scored on its survey's metric, so the score always fits the scale the page shows.
+                        var survey = s.ValueKind == JsonValueKind.Number && s.TryGetInt64(out var id)
+                            ? await db.Surveys.AsNoTracking().Where(x => x.Id == id).Select(x => new { x.Id, x.Metric }).FirstOrDefaultAsync(ct)
+                            : null;
+                        if (survey is null)
+                        {
+                            errors["surveyId"] = ["no survey with this id"];
+                        }
+                        else if (metric is not null && metric != survey.Metric)
+                        {
+                            errors["metric"] = [$"the survey measures {survey.Metric}"];
+                        }
+                        else
+                        {
+                            surveyId = survey.Id;
+                            metric = survey.Metric;
+                        }
+                    }
+                    metric ??= MetricScales.Csat;
                     var expiresIn = TimeSpan.FromDays(14);
                     if (Text(body, "expiresIn") is { } duration)
                     {
@@ -64,22 +86,31 @@ public static class SurveyInvitationEndpoints
                         return Problems.Validation("customer", "no customer with this externalId");
                     }
                     long? contactId = null;
-                    if (Text(body, "contactExternalId") is { } contactExternalId)
+                    string? queue = null;
+                    var contactExternalId = Text(body, "contactExternalId");
+                    if (contactExternalId is not null)
                     {
-                        contactId = await db.Contacts.Where(x => x.ExternalId == contactExternalId && x.CustomerId == customer.Id && (scope.SiteId == null || x.SiteId == scope.SiteId))
-                            .Select(x => (long?)x.Id).FirstOrDefaultAsync(ct);
-                        if (contactId is null)
+                        var contact = await db.Contacts.Where(x => x.ExternalId == contactExternalId && x.CustomerId == customer.Id && (scope.SiteId == null || x.SiteId == scope.SiteId))
+                            .Select(x => new { x.Id, x.Queue }).FirstOrDefaultAsync(ct);
+                        if (contact is null)
                         {
                             return Problems.Validation("contactExternalId", "no contact of this customer with this externalId");
                         }
+                        (contactId, queue) = (contact.Id, contact.Queue);
                     }
                     var now = time.GetUtcNow();
+                    if (await SurveyFatigue.ReasonNotToInviteAsync(db, configuration, customer, contactExternalId, queue, now, ct) is { } reason)
+                    {
+                        // Not an error of the request: the customer is not to be surveyed now, and the reason says why.
+                        return TypedResults.Problem(SurveyFatigue.Explain(reason), statusCode: StatusCodes.Status409Conflict, title: "Not invited",
+                            type: "https://closeloop.dev/problems/survey-fatigue", extensions: new Dictionary<string, object?> { ["reason"] = reason });
+                    }
                     var invitation = new SurveyInvitation
                     {
                         Token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)).TrimEnd('=').Replace('+', '-').Replace('/', '_'),
                         CustomerId = customer.Id,
                         ContactId = contactId,
-                        SurveyId = body.TryGetProperty("surveyId", out var s) && s.ValueKind == JsonValueKind.Number ? s.GetInt64() : null,
+                        SurveyId = surveyId,
                         Metric = metric,
                         CreatedAt = now,
                         ExpiresAt = now + expiresIn,
@@ -93,8 +124,10 @@ public static class SurveyInvitationEndpoints
             .WithTags("Surveys")
             .RequireAuthorization(Policies.Write)
             .Produces<InvitationCreated>(StatusCodes.Status201Created)
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status409Conflict)
             .WithName("CreateSurveyInvitation")
-            .WithSummary("Create a single-use survey invitation for a customer (and optionally a contact), answering with its token and link /s/{token}.");
+            .WithSummary("Create a single-use survey invitation for a customer (and optionally a contact), answering with its token and link /s/{token}; 409 with a reason when fatigue rules hold the customer back.");
         return routes;
     }
 
