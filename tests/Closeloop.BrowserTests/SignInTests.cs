@@ -48,4 +48,29 @@ public sealed class SignInTests(ConsoleApp app)
         Assert.Contains("/login", page.Url, StringComparison.Ordinal);
         await page.Context.CloseAsync();
     }
+
+    [Fact]
+    public async Task AnApiWriteMadeWithTheCookieNeedsThePagesAntiforgeryToken()
+    {
+        var email = $"{Unique.Id("sup")}@closeloop.test";
+        await app.CreateUserAsync(email, "supervisor");
+        var page = await app.SignedInPageAsync(email);
+        await page.GotoAsync("/alerts");
+        var token = await page.GetAttributeAsync("meta[name=csrf-token]", "content");
+        var body = new { message = "Queue is long, keep calls short", priority = "normal", expiresIn = "PT1H" };
+
+        // What a forged cross-site form would be: the cookie goes along, the page's token does not.
+        var forged = await page.APIRequest.PostAsync("/api/v1/broadcasts", new APIRequestContextOptions { DataObject = body });
+        Assert.Equal(400, forged.Status);
+        Assert.Contains("X-CSRF-TOKEN", await forged.TextAsync(), StringComparison.Ordinal);
+        // Reads need no token; a write from the page itself carries it.
+        Assert.Equal(200, (await page.APIRequest.GetAsync("/api/v1/broadcasts")).Status);
+        var posted = await page.APIRequest.PostAsync("/api/v1/broadcasts", new APIRequestContextOptions
+        {
+            DataObject = body,
+            Headers = new Dictionary<string, string> { ["X-CSRF-TOKEN"] = token ?? "" },
+        });
+        Assert.Equal(201, posted.Status);
+        await page.Context.CloseAsync();
+    }
 }

@@ -22,7 +22,7 @@ public static class BroadcastEndpoints
 {
     public static IEndpointRouteBuilder MapBroadcasts(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/v1/broadcasts").WithTags("Broadcasts").RequireAntiforgeryForCookies();
+        var group = routes.MapGroup("/api/v1/broadcasts").WithTags("Broadcasts");
 
         group.MapPost("/", async Task<IResult> (BroadcastInput input, HttpContext http, CloseloopDb db, TimeProvider time, BroadcastPublisher publisher, CancellationToken ct) =>
             {

@@ -38,7 +38,7 @@ public static class RecurringCauseEndpoints
 {
     public static IEndpointRouteBuilder MapRecurringCauses(this IEndpointRouteBuilder routes)
     {
-        var alerts = routes.MapGroup("/api/v1/cause-alerts").WithTags("Recurring causes").RequireAntiforgeryForCookies();
+        var alerts = routes.MapGroup("/api/v1/cause-alerts").WithTags("Recurring causes");
 
         alerts.MapGet("/", async (HttpContext http, CloseloopDb db, string? status, string? department, string? cause, int? limit, CancellationToken ct) =>
             {
@@ -122,7 +122,7 @@ public static class RecurringCauseEndpoints
             .RequireAuthorization(Policies.Admin).WithTags("Recurring causes")
             .WithName("SendDepartmentDigests").WithSummary("Send the department digests of the last complete period that have not gone out yet.");
 
-        MapImprovementActions(routes.MapGroup("/api/v1/improvement-actions").WithTags("Recurring causes").RequireAntiforgeryForCookies());
+        MapImprovementActions(routes.MapGroup("/api/v1/improvement-actions").WithTags("Recurring causes"));
         return routes;
     }
 

@@ -4,31 +4,32 @@ using Microsoft.AspNetCore.Antiforgery;
 namespace Closeloop.Web;
 
 /// <summary>
-/// A browser sends the console's cookie with any request, so a write made with the cookie (rather than an API
-/// key, which a browser never adds by itself) must carry the anti-forgery token that the console pages hold.
+/// A browser sends the console's cookie with any request, so a write to the API made with the cookie (rather than
+/// an API key, which a browser never adds by itself) must carry the anti-forgery token that the console pages hold.
+/// It runs after authorization, which is where the endpoint's schemes (API key, cookie) have filled in the caller.
+/// The cookie is also SameSite=Strict; this is the second lock, for every endpoint under /api, present and future.
 /// </summary>
-public sealed class CookieAntiforgery(IAntiforgery antiforgery) : IEndpointFilter
+public static class CookieAntiforgery
 {
-    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
-    {
-        var http = context.HttpContext;
-        var byCookie = http.User.Identities.Any(i => i.IsAuthenticated && i.AuthenticationType == PersonAuthentication.Scheme);
-        if (byCookie && !HttpMethods.IsGet(http.Request.Method) && !HttpMethods.IsHead(http.Request.Method))
+    public static IApplicationBuilder UseCookieAntiforgeryForApi(this IApplicationBuilder app) =>
+        app.Use(async (http, next) =>
         {
-            try
+            if (http.Request.Path.StartsWithSegments("/api") && IsWrite(http.Request.Method) && SignedInByCookie(http))
             {
-                await antiforgery.ValidateRequestAsync(http);
+                var antiforgery = http.RequestServices.GetRequiredService<IAntiforgery>();
+                if (!await antiforgery.IsRequestValidAsync(http))
+                {
+                    await Problems.Validation("X-CSRF-TOKEN", "a request signed in with the console's cookie needs the page's anti-forgery token in this header")
+                        .ExecuteAsync(http);
+                    return;
+                }
             }
-            catch (AntiforgeryValidationException)
-            {
-                return Problems.Validation("X-CSRF-TOKEN", "a request signed in with the console's cookie needs the page's anti-forgery token in this header");
-            }
-        }
-        return await next(context);
-    }
-}
+            await next(http);
+        });
 
-public static class CookieAntiforgeryExtensions
-{
-    public static RouteGroupBuilder RequireAntiforgeryForCookies(this RouteGroupBuilder group) => group.AddEndpointFilter<CookieAntiforgery>();
+    private static bool IsWrite(string method) =>
+        !HttpMethods.IsGet(method) && !HttpMethods.IsHead(method) && !HttpMethods.IsOptions(method);
+
+    private static bool SignedInByCookie(HttpContext http) =>
+        http.User.Identities.Any(i => i.IsAuthenticated && i.AuthenticationType == PersonAuthentication.Scheme);
 }
