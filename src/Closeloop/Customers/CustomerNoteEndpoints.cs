@@ -21,7 +21,7 @@ public static class CustomerNoteEndpoints
 {
     public static IEndpointRouteBuilder MapCustomerNotes(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/v1/customers/{externalId}").WithTags("Customers").RequireAuthorization(Policies.ReadRecords).RequireAntiforgeryForCookies();
+        var group = routes.MapGroup("/api/v1/customers/{externalId}").WithTags("Customers").RequireAuthorization(Policies.ReadRecords);
 
         group.MapGet("/notes", async Task<Results<Ok<List<NoteView>>, NotFound>> (string externalId, HttpContext http, CloseloopDb db, CancellationToken ct) =>
             {
