@@ -15,11 +15,22 @@ CLOSELOOP_ADMIN_API_KEY=$key dotnet "$dll" serve --urls "$base" --ConnectionStri
 server=$!; trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
 until curl -sf "$base/health" >/dev/null; do sleep 0.5; done
 api() { curl -sf -H "Authorization: Bearer $key" -H 'Content-Type: application/json' "$@"; }
-customer=$(api "$base/api/v1/customers?limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["externalId"])')
-alert=$(api "$base/api/v1/alerts?limit=1" | python3 -c 'import json,sys; d=json.load(sys.stdin); d=d.get("items", d) if isinstance(d, dict) else d; print(d[0]["id"])')
-link=$(api -X POST "$base/api/v1/survey-invitations" -d "{\"customer\":{\"externalId\":\"$customer\"},\"metric\":\"csat\"}" \
-  | python3 -c 'import json,sys; print(json.load(sys.stdin)["link"])')
+first() { python3 -c 'import json,sys; d=json.load(sys.stdin); d=d.get("items", d) if isinstance(d, dict) else d; print(json.dumps(d[0]))'; }
+alert_json=$(api "$base/api/v1/alerts?limit=1" | first)
+alert=$(echo "$alert_json" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+customer=$(echo "$alert_json" | python3 -c 'import json,sys; c=json.load(sys.stdin)["customer"]; print(c["externalId"] if isinstance(c, dict) else c)')
+# A survey link for a customer whom fatigue rules allow to be asked (no open alert, not asked lately).
+link=$(api "$base/api/v1/customers?limit=200" | python3 -c '
+import json, sys, urllib.request
+base, key = sys.argv[1], sys.argv[2]
+for c in json.load(sys.stdin):
+    body = json.dumps({"customer": {"externalId": c["externalId"]}, "metric": "csat"}).encode()
+    request = urllib.request.Request(base + "/api/v1/survey-invitations", body, {"Authorization": "Bearer " + key, "Content-Type": "application/json"})
+    try:
+        print(json.load(urllib.request.urlopen(request))["link"]); break
+    except urllib.error.HTTPError:
+        continue
+' "$base" "$key")
 cd "$here"
 node take.mjs "$base" admin@demo.example 'Screenshots-1' "$link" \
-  inbox=/alerts alert=/alerts/$alert customer=/customers/$customer dashboards=/dashboards insights=/insights \
-  rules=/admin/rules
+  inbox=/alerts alert=/alerts/$alert customer=/customers/$customer dashboards=/dashboards insights=/insights
