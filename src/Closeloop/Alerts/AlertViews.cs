@@ -38,7 +38,16 @@ public static class AlertViews
 
     public static async Task<List<AlertView>> ProjectAsync(CloseloopDb db, IQueryable<Alert> query, bool withActions, CancellationToken ct)
     {
-        var rows = await query.Select(a => new
+        // The page of ids first, then the names for those alone: in one statement SQLite computed the six lookups for
+        // every active alert before sorting and keeping the page (0.6 s for an inbox over 63,000 open alerts; F2 in
+        // docs/benchmarks.md).
+        var ids = await query.Select(a => a.Id).ToListAsync(ct);
+        var order = new Dictionary<long, int>(ids.Count);
+        for (var i = 0; i < ids.Count; i++)
+        {
+            order[ids[i]] = i;
+        }
+        var rows = await db.Alerts.AsNoTracking().Where(a => ids.Contains(a.Id)).Select(a => new
         {
             Alert = a,
             Rule = db.AlertRules.Where(r => r.Id == a.RuleId).Select(r => r.Name).FirstOrDefault(),
@@ -50,7 +59,7 @@ public static class AlertViews
                 ? db.Responses.Where(r => r.Id == a.TriggerId).Select(r => r.ExternalId).FirstOrDefault()
                 : db.Contacts.Where(c => c.Id == a.TriggerId).Select(c => c.ExternalId).FirstOrDefault(),
         }).ToListAsync(ct);
-        var ids = rows.Select(r => r.Alert.Id).ToList();
+        rows.Sort((x, y) => order[x.Alert.Id].CompareTo(order[y.Alert.Id]));
         var actions = withActions
             ? (await db.AlertActions.AsNoTracking().Where(x => ids.Contains(x.AlertId)).OrderBy(x => x.Id).ToListAsync(ct)).ToLookup(x => x.AlertId)
             : null;

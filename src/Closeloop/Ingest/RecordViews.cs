@@ -64,15 +64,20 @@ public static class RecordViews
             Site = db.Sites.Where(x => x.Id == c.SiteId).Select(x => x.Code).FirstOrDefault(),
             Team = db.Teams.Where(x => x.Id == c.TeamId).Select(x => x.Code).FirstOrDefault(),
             Agent = db.Agents.Where(x => x.Id == c.AgentId).Select(x => x.Code).FirstOrDefault(),
-            Issue = db.Issues.Where(i => i.Id == c.IssueId).Select(i => new IssueView(i.Id, i.ContactCount, i.FirstAt)).FirstOrDefault(),
         }).FirstOrDefaultAsync(ct);
         if (row is null)
         {
             return null;
         }
         var c = row.Contact;
+        // The issue is read by its key in a query of its own: projected inside the query above, EF Core turns the
+        // FirstOrDefault into a ROW_NUMBER() window over the whole issues table, 24 ms a contact on a month of demo
+        // data and growing without bound (docs/benchmarks.md, F1).
+        var issue = c.IssueId is { } issueId
+            ? await db.Issues.AsNoTracking().Where(i => i.Id == issueId).Select(i => new IssueView(i.Id, i.ContactCount, i.FirstAt)).FirstOrDefaultAsync(ct)
+            : null;
         return new ContactView(c.ExternalId, new CustomerRef(row.Customer), c.Channel, c.OccurredAt, row.Site, row.Team, row.Agent, c.Queue, c.Reason,
-            c.WaitSeconds, c.Transfers, c.Resolved, c.Summary, row.Issue, AnalysisView.From(c.Sentiment, c.Signals, c.RootCause, c.RootCauseConfidence), c.ReceivedAt);
+            c.WaitSeconds, c.Transfers, c.Resolved, c.Summary, issue, AnalysisView.From(c.Sentiment, c.Signals, c.RootCause, c.RootCauseConfidence), c.ReceivedAt);
     }
 
     public static async Task<ResponseView?> ResponseAsync(CloseloopDb db, CallerScope scope, string? externalId, long? id, CancellationToken ct)
