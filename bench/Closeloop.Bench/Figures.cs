@@ -6,8 +6,14 @@ using System.Text.Json;
 namespace Closeloop.Bench;
 
 public sealed record Options(string Verb, string Closeloop, string Raw, string Work, int Reps, int Seconds, int Connections, int BatchRows,
-    int ImportRows, long[] Sizes, long ApiSeedMax, int Requests, bool Reuse, int Clients, string Scripts)
+    int ImportRows, long[] Sizes, long ApiSeedMax, int Requests, bool Reuse, int Clients, string Scripts,
+    int Rate, int TriggerRate, int Rules, string[] Pages, long ConsoleRows, int PageRequests)
 {
+    public static readonly string[] Verbs = ["ingest", "batch", "metrics", "alerts", "insights", "console", "all"];
+
+    /// <summary>The console pages measured unless --pages names others; {customer} and {alert} are filled from the database.</summary>
+    public static readonly string[] DefaultPages = ["/alerts", "/alerts/{alert}", "/insights", "/insights?from=2026-01-01&to=2026-12-31", "/customers/{customer}", "/login"];
+
     public static Options Parse(string[] args)
     {
         var repo = FindRepo();
@@ -17,9 +23,9 @@ public sealed record Options(string Verb, string Closeloop, string Raw, string W
             return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
         }
         var verb = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "all";
-        if (verb is not ("ingest" or "batch" or "metrics" or "all"))
+        if (!Verbs.Contains(verb))
         {
-            throw new ArgumentException("verb must be ingest, batch, metrics or all");
+            throw new ArgumentException("verb must be one of " + string.Join(", ", Verbs));
         }
         return new Options(verb,
             Path.GetFullPath(Get("closeloop", Path.Combine(repo, "src/Closeloop/bin/Release/net10.0/Closeloop.dll"))),
@@ -35,7 +41,13 @@ public sealed record Options(string Verb, string Closeloop, string Raw, string W
             int.Parse(Get("requests", "200"), CultureInfo.InvariantCulture),
             args.Contains("--reuse"),
             int.Parse(Get("clients", "4"), CultureInfo.InvariantCulture),
-            Path.Combine(repo, "bench/scripts"));
+            Path.Combine(repo, "bench/scripts"),
+            int.Parse(Get("rate", "1000"), CultureInfo.InvariantCulture),
+            int.Parse(Get("trigger-rate", "10"), CultureInfo.InvariantCulture),
+            int.Parse(Get("rules", "20"), CultureInfo.InvariantCulture),
+            Get("pages", string.Join(",", DefaultPages)).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            long.Parse(Get("console-rows", "1000000"), CultureInfo.InvariantCulture),
+            int.Parse(Get("page-requests", "20"), CultureInfo.InvariantCulture));
     }
 
     private static string FindRepo()
@@ -62,12 +74,12 @@ public static class Machine
 
 public static class Figures
 {
-    private const string Key = "bench-key";
-    private static readonly Dictionary<string, string> Env = new() { ["CLOSELOOP_ADMIN_API_KEY"] = Key };
+    internal const string Key = "bench-key";
+    internal static readonly Dictionary<string, string> Env = new() { ["CLOSELOOP_ADMIN_API_KEY"] = Key };
 
-    private static string[] DbArgs(string path) => [$"--ConnectionStrings:Closeloop=Data Source={path}"];
+    internal static string[] DbArgs(string path) => [$"--ConnectionStrings:Closeloop=Data Source={path}"];
 
-    private static void Fresh(string path)
+    internal static void Fresh(string path)
     {
         foreach (var f in new[] { path, path + "-wal", path + "-shm" })
         {
@@ -75,7 +87,7 @@ public static class Figures
         }
     }
 
-    private static string Run() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
+    internal static string Run() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
 
     // ---------------------------------------------------------------- figure 1
     public static async Task IngestAsync(Options o)
@@ -165,7 +177,7 @@ public static class Figures
         Report.Line();
     }
 
-    private static HttpClient Client(string baseUrl) => new(new SocketsHttpHandler { MaxConnectionsPerServer = 64, PooledConnectionLifetime = TimeSpan.FromMinutes(30) })
+    internal static HttpClient Client(string baseUrl) => new(new SocketsHttpHandler { MaxConnectionsPerServer = 64, PooledConnectionLifetime = TimeSpan.FromMinutes(30) })
     {
         BaseAddress = new Uri(baseUrl),
         Timeout = TimeSpan.FromMinutes(5),
@@ -176,7 +188,7 @@ public static class Figures
         PostAsync(baseUrl, "/api/v1/responses/batch", firsts.Select(f => Shape.Batch(prefix, f, 1000, total)).ToArray(), clients);
 
     /// <summary>Posts the bodies with <paramref name="clients"/> concurrent clients; returns the number of records created.</summary>
-    private static async Task<long> PostAsync(string baseUrl, string path, byte[][] bodies, int clients)
+    internal static async Task<long> PostAsync(string baseUrl, string path, byte[][] bodies, int clients)
     {
         using var http = Client(baseUrl);
         var next = -1;
@@ -221,29 +233,7 @@ public static class Figures
         Report.Line();
         foreach (var size in o.Sizes)
         {
-            var db = Path.Combine(o.Work, $"metrics-{size}.db");
-            if (!(o.Reuse && File.Exists(db) && RawSqlite.Count(db, "responses") == size))
-            {
-                Fresh(db);
-                var watch = Stopwatch.StartNew();
-                if (size <= o.ApiSeedMax)
-                {
-                    await using var seeder = await ServerProcess.StartAsync(o.Closeloop, 5204, DbArgs(db), Env, Path.Combine(o.Work, $"closeloop-seed-{size}.log"));
-                    var firsts = Enumerable.Range(0, (int)(size / 1000)).Select(b => (long)b * 1000).ToArray();
-                    long created = 0;
-                    // Build and send in slices, so the bodies of 10M records are never all in memory.
-                    foreach (var slice in firsts.Chunk(100))
-                    {
-                        created += await PostAsync(seeder.BaseUrl, "/api/v1/responses/batch", slice.Select(f => Shape.Batch("m-", f, 1000, size)).ToArray(), o.Clients);
-                    }
-                    Report.Note($"seeded {created:N0} responses through the batch API in {watch.Elapsed.TotalSeconds:N0} s ({created / watch.Elapsed.TotalSeconds:N0}/s incl. building the bodies); server VmHWM {Stats.F(seeder.PeakRssMiB())} MiB");
-                }
-                else
-                {
-                    await Shell.RunAsync("dotnet", [o.Closeloop, "migrate", .. DbArgs(db)], Env, Path.GetDirectoryName(o.Closeloop));
-                    RawSqlite.Seed(db, "m-", size, Report.Note);
-                }
-            }
+            var db = await MetricsDbAsync(o, size);
             var fileMiB = new FileInfo(db).Length / 1024.0 / 1024.0;
             await using var app = await ServerProcess.StartAsync(o.Closeloop, 5205, DbArgs(db), Env, Path.Combine(o.Work, $"closeloop-metrics-{size}.log"));
             using var http = Client(app.BaseUrl);
@@ -298,6 +288,63 @@ public static class Figures
             Report.Line($"Server peak RSS (VmHWM) after seeding-restart, warm-up and {o.Reps * MetricQueries.Length * o.Requests:N0} requests: **{Stats.F(app.PeakRssMiB())} MiB**.");
             Report.Line();
         }
+    }
+
+    /// <summary>
+    /// The database of <paramref name="size"/> responses that the metrics and insights figures read: up to --api-seed-max
+    /// through the batch API (the product fills every column and rollup), above it with the direct seeder, which copies the
+    /// text findings (sentiment, signals, root cause) the product computes for each of the shape's comments.
+    /// </summary>
+    private static readonly HashSet<string> Seeded = new(StringComparer.Ordinal);
+
+    internal static async Task<string> MetricsDbAsync(Options o, long size)
+    {
+        var db = Path.Combine(o.Work, $"metrics-{size}.db");
+        // A database seeded earlier in this process (metrics, then insights) is reused, as is any with --reuse.
+        if ((o.Reuse || Seeded.Contains(db)) && File.Exists(db) && RawSqlite.Count(db, "responses") == size)
+        {
+            return db;
+        }
+        Fresh(db);
+        var watch = Stopwatch.StartNew();
+        if (size <= o.ApiSeedMax)
+        {
+            await using var seeder = await ServerProcess.StartAsync(o.Closeloop, 5204, DbArgs(db), Env, Path.Combine(o.Work, $"closeloop-seed-{size}.log"));
+            var firsts = Enumerable.Range(0, (int)(size / 1000)).Select(b => (long)b * 1000).ToArray();
+            long created = 0;
+            // Build and send in slices, so the bodies of 10M records are never all in memory.
+            foreach (var slice in firsts.Chunk(100))
+            {
+                created += await PostAsync(seeder.BaseUrl, "/api/v1/responses/batch", slice.Select(f => Shape.Batch("m-", f, 1000, size)).ToArray(), o.Clients);
+            }
+            Report.Note($"seeded {created:N0} responses through the batch API in {watch.Elapsed.TotalSeconds:N0} s ({created / watch.Elapsed.TotalSeconds:N0}/s incl. building the bodies); server VmHWM {Stats.F(seeder.PeakRssMiB())} MiB");
+        }
+        else
+        {
+            var findings = await CommentFindingsAsync(o);
+            await Shell.RunAsync("dotnet", [o.Closeloop, "migrate", .. DbArgs(db)], Env, Path.GetDirectoryName(o.Closeloop));
+            RawSqlite.Seed(db, "m-", size, findings, Report.Note);
+        }
+        Seeded.Add(db);
+        return db;
+    }
+
+    /// <summary>What the product stores for each comment of the shape (sentiment, signals, root cause), read back from a scratch database.</summary>
+    internal static async Task<Dictionary<string, CommentFindings>> CommentFindingsAsync(Options o)
+    {
+        var db = Path.Combine(o.Work, "findings.db");
+        Fresh(db);
+        await using (var app = await ServerProcess.StartAsync(o.Closeloop, 5209, DbArgs(db), Env, Path.Combine(o.Work, "closeloop-findings.log")))
+        {
+            // The first 3,000 records of the shape hold every comment many times over.
+            await PostAsync(app.BaseUrl, "/api/v1/responses/batch", [Shape.Batch("f-", 0, 1000, 3000), Shape.Batch("f-", 1000, 1000, 3000), Shape.Batch("f-", 2000, 1000, 3000)], 1);
+        }
+        var findings = RawSqlite.Findings(db);
+        if (findings.Count != Shape.CommentCount)
+        {
+            throw new InvalidOperationException($"expected findings for {Shape.CommentCount} comments, read {findings.Count}");
+        }
+        return findings;
     }
 
     private static async Task<(double Ms, JsonDocument Json)> GetAsync(HttpClient http, string query)
