@@ -40,7 +40,7 @@ public static class InsightFigures
         Report.Line();
         Report.Line($"The databases of the metrics figure (`metrics-SIZE.db`; 1M through the batch API, so the product analysed every comment; 10M by the direct seeder, " +
             $"which stores for each comment the sentiment, signals and root cause the product computed for it). About a third of the responses carry a comment and so a root cause. " +
-            $"Latency: {o.Requests} sequential requests per report per repetition (HttpClient, keep-alive) after 5 warm-up requests. Baselines, run just before each repetition: " +
+            $"Latency: {o.Requests} sequential requests per report per repetition (HttpClient, keep-alive) after {Math.Clamp(o.Requests / 4, 1, 5)} warm-up requests. Baselines, run just before each repetition: " +
             "the report's own SQL run straight on the file with Microsoft.Data.Sqlite (median of 3; the floor for that report), and the raw full `GROUP BY site_id, metric` scan of the metrics figure.");
         Report.Line();
         foreach (var size in o.Sizes)
@@ -48,9 +48,10 @@ public static class InsightFigures
             var db = await Figures.MetricsDbAsync(o, size);
             await using var app = await ServerProcess.StartAsync(o.Closeloop, 5210, Figures.DbArgs(db), Figures.Env, Path.Combine(o.Work, $"closeloop-insights-{size}.log"));
             using var http = Figures.Client(app.BaseUrl);
+            var warmUp = Math.Clamp(o.Requests / 4, 1, 5);
             foreach (var q in Queries)
             {
-                for (var i = 0; i < 5; i++)
+                for (var i = 0; i < warmUp; i++)
                 {
                     await GetAsync(http, q.Path);
                 }
