@@ -7,7 +7,7 @@ namespace Closeloop.Bench;
 
 public sealed record Options(string Verb, string Closeloop, string Raw, string Work, int Reps, int Seconds, int Connections, int BatchRows,
     int ImportRows, long[] Sizes, long ApiSeedMax, int Requests, bool Reuse, int Clients, string Scripts,
-    int Rate, int TriggerRate, int Rules, string[] Pages, long ConsoleRows, int PageRequests)
+    int Rate, int TriggerRate, int Rules, string[] Pages, long ConsoleRows, int PageRequests, int Warmup)
 {
     public static readonly string[] Verbs = ["ingest", "batch", "metrics", "alerts", "insights", "console", "all"];
 
@@ -47,7 +47,10 @@ public sealed record Options(string Verb, string Closeloop, string Raw, string W
             int.Parse(Get("rules", "20"), CultureInfo.InvariantCulture),
             Get("pages", string.Join(",", DefaultPages)).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             long.Parse(Get("console-rows", "1000000"), CultureInfo.InvariantCulture),
-            int.Parse(Get("page-requests", "20"), CultureInfo.InvariantCulture));
+            int.Parse(Get("page-requests", "20"), CultureInfo.InvariantCulture),
+            // Seconds of load before measuring: on a busy 2-core machine tiered compilation of the server takes tens of
+            // seconds (measured: JIT was 9–22 % of the server's CPU after a 3-second warm-up, under 1 % after 30 s).
+            int.Parse(Get("warmup", "30"), CultureInfo.InvariantCulture));
     }
 
     private static string FindRepo()
@@ -94,7 +97,7 @@ public static class Figures
     {
         Report.Line("## 1. Single ingest over HTTP (POST /api/v1/responses, durable, SQLite)");
         Report.Line();
-        Report.Line($"wrk -t1 -c{o.Connections} -d{o.Seconds}s --latency -s bench/scripts/responses.lua, each record with a unique externalId; RawKestrel (same body, System.Text.Json, 200) measured with the same tool and settings right before Closeloop in each repetition.");
+        Report.Line($"wrk -t1 -c{o.Connections} -d{o.Seconds}s --latency -s bench/scripts/responses.lua after {o.Warmup} s of the same load on each server, each record with a unique externalId; RawKestrel (same body, System.Text.Json, 200) measured with the same tool and settings right before Closeloop in each repetition.");
         Report.Line();
         var db = Path.Combine(o.Work, "ingest.db");
         Fresh(db);
@@ -102,8 +105,8 @@ public static class Figures
         await using var raw = await ServerProcess.StartAsync(o.Raw, 5201, [], null, Path.Combine(o.Work, "raw.log"));
         await using var app = await ServerProcess.StartAsync(o.Closeloop, 5202, DbArgs(db), Env, Path.Combine(o.Work, "closeloop-ingest.log"));
         // Warm-up: JIT, tiered compilation, connection set-up, the first org rows.
-        await Wrk.RunAsync(raw.BaseUrl, script, 1, o.Connections, 3, new Dictionary<string, string> { ["RUN"] = "warm" + Run() });
-        await Wrk.RunAsync(app.BaseUrl, script, 1, o.Connections, 3, new Dictionary<string, string> { ["RUN"] = "warm" + Run() });
+        await Wrk.RunAsync(raw.BaseUrl, script, 1, o.Connections, o.Warmup, new Dictionary<string, string> { ["RUN"] = "warm" + Run() });
+        await Wrk.RunAsync(app.BaseUrl, script, 1, o.Connections, o.Warmup, new Dictionary<string, string> { ["RUN"] = "warm" + Run() });
         Report.Line("| rep | raw req/s | raw p50 / p99 ms | Closeloop responses/s | Closeloop p50 / p99 ms | non-2xx | ratio |");
         Report.Line("|---|---|---|---|---|---|---|");
         var rows = new List<(WrkResult Raw, WrkResult App)>();
@@ -126,7 +129,7 @@ public static class Figures
     {
         Report.Line("## 2. Batch ingest and CSV import (rows/s, durable, SQLite)");
         Report.Line();
-        Report.Line($"Per repetition, back to back: raw Microsoft.Data.Sqlite prepared-insert loop ({o.BatchRows:N0} rows, WAL, synchronous=FULL, 10,000 rows per transaction, responses' columns + unique external_id); POST /api/v1/responses/batch ({o.BatchRows / 1000} requests of 1,000 records, {o.Clients} concurrent clients, fresh database); `closeloop import responses` of a {o.ImportRows:N0}-row CSV into a fresh database (wall time of the whole command, start-up and migration included).");
+        Report.Line($"Per repetition, back to back: raw Microsoft.Data.Sqlite prepared-insert loop ({o.BatchRows:N0} rows, WAL, synchronous=FULL, 10,000 rows per transaction, responses' columns + unique external_id); POST /api/v1/responses/batch ({o.BatchRows / 1000} requests of 1,000 records, {o.Clients} concurrent clients, fresh database, after {o.Warmup} s of warm-up batches); `closeloop import responses` of a {o.ImportRows:N0}-row CSV into a fresh database (wall time of the whole command, start-up and migration included).");
         Report.Line();
         var csv = Path.Combine(o.Work, $"responses-{o.ImportRows}.csv");
         if (!File.Exists(csv))
@@ -148,7 +151,11 @@ public static class Figures
             await using (var app = await ServerProcess.StartAsync(o.Closeloop, 5203, DbArgs(db), Env, Path.Combine(o.Work, "closeloop-batch.log")))
             {
                 // Warm-up on other ids, so the timed batches are all new records.
-                await PostBatchesAsync(app.BaseUrl, "warm-", 20_000, [0, 1000, 2000, 3000], o.Clients);
+                var warm = Stopwatch.StartNew();
+                for (long first = 0; warm.Elapsed < TimeSpan.FromSeconds(o.Warmup); first += 4000)
+                {
+                    await PostBatchesAsync(app.BaseUrl, "warm-", 10_000_000, [first, first + 1000, first + 2000, first + 3000], o.Clients);
+                }
                 var prefix = $"b{rep}-";
                 var prebuilt = bodies.Select(first => Shape.Batch(prefix, first, 1000, o.BatchRows)).ToArray();
                 var watch = Stopwatch.StartNew();
