@@ -33,6 +33,8 @@ public static class Shape
         "Easy to reach, problem solved first time",
     ];
 
+    public static int CommentCount => Comments.Length;
+
     public static string TeamCode(int team) => $"{Sites[team % 3]}-team-{team}";
 
     public static int TeamOfAgent(int agent) => agent % Teams;
@@ -150,6 +152,9 @@ public static class Shape
     public static bool IsBottom(string metric, int score) => metric switch { "csat" => score <= 2, "nps" => score <= 6, _ => score <= 3 };
 }
 
+/// <summary>What the product's text analysis stored for one comment.</summary>
+public sealed record CommentFindings(double? Sentiment, string? Signals, string? RootCause, double? RootCauseConfidence);
+
 /// <summary>The raw Microsoft.Data.Sqlite baselines and the direct seeder.</summary>
 public static class RawSqlite
 {
@@ -171,6 +176,34 @@ public static class RawSqlite
         "INSERT INTO responses (external_id, content_hash, customer_id, metric, score, comment, responded_at, contact_id, site_id, team_id, agent_id, " +
         "channel, sentiment, signals, root_cause, root_cause_confidence, received_at) " +
         "VALUES (@x, @h, @c, @m, @sc, @co, @at, NULL, @s, @t, @a, @ch, NULL, NULL, NULL, NULL, @now)";
+
+    private const string SeedInsertSql =
+        "INSERT INTO responses (external_id, content_hash, customer_id, metric, score, comment, responded_at, contact_id, site_id, team_id, agent_id, " +
+        "channel, sentiment, signals, root_cause, root_cause_confidence, received_at) " +
+        "VALUES (@x, @h, @c, @m, @sc, @co, @at, NULL, @s, @t, @a, @ch, @sent, @sig, @rc, @rcc, @now)";
+
+    /// <summary>The text findings the product stored, one per distinct comment.</summary>
+    public static Dictionary<string, CommentFindings> Findings(string path)
+    {
+        using var connection = new SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT comment, MIN(sentiment), MIN(signals), MIN(root_cause), MIN(root_cause_confidence), COUNT(DISTINCT COALESCE(root_cause, '')) " +
+            "FROM responses WHERE comment IS NOT NULL GROUP BY comment";
+        var findings = new Dictionary<string, CommentFindings>(StringComparer.Ordinal);
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            if (reader.GetInt64(5) != 1)
+            {
+                throw new InvalidOperationException($"the product gave one comment several causes: {reader.GetString(0)}");
+            }
+            findings[reader.GetString(0)] = new CommentFindings(
+                reader.IsDBNull(1) ? null : reader.GetDouble(1), reader.IsDBNull(2) ? null : reader.GetString(2),
+                reader.IsDBNull(3) ? null : reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetDouble(4));
+        }
+        return findings;
+    }
 
     public static SqliteConnection Open(string path, string synchronous)
     {
@@ -268,9 +301,10 @@ public static class RawSqlite
 
     /// <summary>
     /// Writes <paramref name="total"/> responses straight into a database the app has migrated, with the org tables,
-    /// the customers and the <c>response_rollups</c> rows exactly as the ingest writer would keep them.
+    /// the customers and the <c>response_rollups</c> rows exactly as the ingest writer would keep them, and the text
+    /// findings (sentiment, signals, root cause) the product computed for each comment (<paramref name="findings"/>).
     /// </summary>
-    public static void Seed(string path, string prefix, long total, Action<string> progress)
+    public static void Seed(string path, string prefix, long total, IReadOnlyDictionary<string, CommentFindings> findings, Action<string> progress)
     {
         using var connection = Open(path, "OFF");
         Exec(connection, "PRAGMA cache_size=-1048576; PRAGMA temp_store=MEMORY;");
@@ -312,8 +346,8 @@ public static class RawSqlite
 
         var rollups = new Dictionary<(long Day, int Site, int Team, int Agent, int Channel, string Metric), (long N, long Top, long Bottom, long Sum)>();
         using var insert = connection.CreateCommand();
-        insert.CommandText = InsertSql;
-        var p = new[] { "@x", "@h", "@c", "@m", "@sc", "@co", "@at", "@s", "@t", "@a", "@ch", "@now" }
+        insert.CommandText = SeedInsertSql;
+        var p = new[] { "@x", "@h", "@c", "@m", "@sc", "@co", "@at", "@s", "@t", "@a", "@ch", "@now", "@sent", "@sig", "@rc", "@rcc" }
             .Select(n => insert.Parameters.Add(new SqliteParameter(n, null))).ToArray();
         var watch = System.Diagnostics.Stopwatch.StartNew();
         for (long start = 0; start < total; start += 100_000)
@@ -335,6 +369,11 @@ public static class RawSqlite
                 p[9].Value = r.Agent + 1;
                 p[10].Value = Shape.Channels[r.Channel];
                 p[11].Value = now;
+                var f = r.Comment is null ? null : findings[r.Comment];
+                p[12].Value = (object?)f?.Sentiment ?? DBNull.Value;
+                p[13].Value = (object?)f?.Signals ?? DBNull.Value;
+                p[14].Value = (object?)f?.RootCause ?? DBNull.Value;
+                p[15].Value = (object?)f?.RootCauseConfidence ?? DBNull.Value;
                 insert.ExecuteNonQuery();
                 var key = ((long)Math.Floor(r.RespondedAtMs / 86_400_000d), r.Site + 1, r.Team + 1, r.Agent + 1, r.Channel, r.Metric);
                 rollups.TryGetValue(key, out var v);

@@ -6,8 +6,14 @@ using System.Text.Json;
 namespace Closeloop.Bench;
 
 public sealed record Options(string Verb, string Closeloop, string Raw, string Work, int Reps, int Seconds, int Connections, int BatchRows,
-    int ImportRows, long[] Sizes, long ApiSeedMax, int Requests, bool Reuse, int Clients, string Scripts)
+    int ImportRows, long[] Sizes, long ApiSeedMax, int Requests, bool Reuse, int Clients, string Scripts,
+    int Rate, int TriggerRate, int Rules, string[] Pages, long ConsoleRows, int PageRequests, int Warmup)
 {
+    public static readonly string[] Verbs = ["ingest", "batch", "metrics", "alerts", "insights", "console", "all"];
+
+    /// <summary>The console pages measured unless --pages names others; {customer} and {alert} are filled from the database.</summary>
+    public static readonly string[] DefaultPages = ["/alerts", "/alerts/{alert}", "/insights", "/insights?from=2026-01-01&to=2026-12-31", "/customers/{customer}", "/login"];
+
     public static Options Parse(string[] args)
     {
         var repo = FindRepo();
@@ -17,9 +23,9 @@ public sealed record Options(string Verb, string Closeloop, string Raw, string W
             return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
         }
         var verb = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "all";
-        if (verb is not ("ingest" or "batch" or "metrics" or "all"))
+        if (!Verbs.Contains(verb))
         {
-            throw new ArgumentException("verb must be ingest, batch, metrics or all");
+            throw new ArgumentException("verb must be one of " + string.Join(", ", Verbs));
         }
         return new Options(verb,
             Path.GetFullPath(Get("closeloop", Path.Combine(repo, "src/Closeloop/bin/Release/net10.0/Closeloop.dll"))),
@@ -35,7 +41,16 @@ public sealed record Options(string Verb, string Closeloop, string Raw, string W
             int.Parse(Get("requests", "200"), CultureInfo.InvariantCulture),
             args.Contains("--reuse"),
             int.Parse(Get("clients", "4"), CultureInfo.InvariantCulture),
-            Path.Combine(repo, "bench/scripts"));
+            Path.Combine(repo, "bench/scripts"),
+            int.Parse(Get("rate", "1000"), CultureInfo.InvariantCulture),
+            int.Parse(Get("trigger-rate", "10"), CultureInfo.InvariantCulture),
+            int.Parse(Get("rules", "20"), CultureInfo.InvariantCulture),
+            Get("pages", string.Join(",", DefaultPages)).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            long.Parse(Get("console-rows", "1000000"), CultureInfo.InvariantCulture),
+            int.Parse(Get("page-requests", "20"), CultureInfo.InvariantCulture),
+            // Seconds of load before measuring: on a busy 2-core machine tiered compilation of the server takes tens of
+            // seconds (measured: JIT was 9–22 % of the server's CPU after a 3-second warm-up, under 1 % after 30 s).
+            int.Parse(Get("warmup", "30"), CultureInfo.InvariantCulture));
     }
 
     private static string FindRepo()
@@ -62,12 +77,12 @@ public static class Machine
 
 public static class Figures
 {
-    private const string Key = "bench-key";
-    private static readonly Dictionary<string, string> Env = new() { ["CLOSELOOP_ADMIN_API_KEY"] = Key };
+    internal const string Key = "bench-key";
+    internal static readonly Dictionary<string, string> Env = new() { ["CLOSELOOP_ADMIN_API_KEY"] = Key };
 
-    private static string[] DbArgs(string path) => [$"--ConnectionStrings:Closeloop=Data Source={path}"];
+    internal static string[] DbArgs(string path) => [$"--ConnectionStrings:Closeloop=Data Source={path}"];
 
-    private static void Fresh(string path)
+    internal static void Fresh(string path)
     {
         foreach (var f in new[] { path, path + "-wal", path + "-shm" })
         {
@@ -75,14 +90,14 @@ public static class Figures
         }
     }
 
-    private static string Run() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
+    internal static string Run() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
 
     // ---------------------------------------------------------------- figure 1
     public static async Task IngestAsync(Options o)
     {
         Report.Line("## 1. Single ingest over HTTP (POST /api/v1/responses, durable, SQLite)");
         Report.Line();
-        Report.Line($"wrk -t1 -c{o.Connections} -d{o.Seconds}s --latency -s bench/scripts/responses.lua, each record with a unique externalId; RawKestrel (same body, System.Text.Json, 200) measured with the same tool and settings right before Closeloop in each repetition.");
+        Report.Line($"wrk -t1 -c{o.Connections} -d{o.Seconds}s --latency -s bench/scripts/responses.lua after {o.Warmup} s of the same load on each server, each record with a unique externalId; RawKestrel (same body, System.Text.Json, 200) measured with the same tool and settings right before Closeloop in each repetition.");
         Report.Line();
         var db = Path.Combine(o.Work, "ingest.db");
         Fresh(db);
@@ -90,8 +105,8 @@ public static class Figures
         await using var raw = await ServerProcess.StartAsync(o.Raw, 5201, [], null, Path.Combine(o.Work, "raw.log"));
         await using var app = await ServerProcess.StartAsync(o.Closeloop, 5202, DbArgs(db), Env, Path.Combine(o.Work, "closeloop-ingest.log"));
         // Warm-up: JIT, tiered compilation, connection set-up, the first org rows.
-        await Wrk.RunAsync(raw.BaseUrl, script, 1, o.Connections, 3, new Dictionary<string, string> { ["RUN"] = "warm" + Run() });
-        await Wrk.RunAsync(app.BaseUrl, script, 1, o.Connections, 3, new Dictionary<string, string> { ["RUN"] = "warm" + Run() });
+        await Wrk.RunAsync(raw.BaseUrl, script, 1, o.Connections, o.Warmup, new Dictionary<string, string> { ["RUN"] = "warm" + Run() });
+        await Wrk.RunAsync(app.BaseUrl, script, 1, o.Connections, o.Warmup, new Dictionary<string, string> { ["RUN"] = "warm" + Run() });
         Report.Line("| rep | raw req/s | raw p50 / p99 ms | Closeloop responses/s | Closeloop p50 / p99 ms | non-2xx | ratio |");
         Report.Line("|---|---|---|---|---|---|---|");
         var rows = new List<(WrkResult Raw, WrkResult App)>();
@@ -114,7 +129,7 @@ public static class Figures
     {
         Report.Line("## 2. Batch ingest and CSV import (rows/s, durable, SQLite)");
         Report.Line();
-        Report.Line($"Per repetition, back to back: raw Microsoft.Data.Sqlite prepared-insert loop ({o.BatchRows:N0} rows, WAL, synchronous=FULL, 10,000 rows per transaction, responses' columns + unique external_id); POST /api/v1/responses/batch ({o.BatchRows / 1000} requests of 1,000 records, {o.Clients} concurrent clients, fresh database); `closeloop import responses` of a {o.ImportRows:N0}-row CSV into a fresh database (wall time of the whole command, start-up and migration included).");
+        Report.Line($"Per repetition, back to back: raw Microsoft.Data.Sqlite prepared-insert loop ({o.BatchRows:N0} rows, WAL, synchronous=FULL, 10,000 rows per transaction, responses' columns + unique external_id); POST /api/v1/responses/batch ({o.BatchRows / 1000} requests of 1,000 records, {o.Clients} concurrent clients, fresh database, after {o.Warmup} s of warm-up batches); `closeloop import responses` of a {o.ImportRows:N0}-row CSV into a fresh database (wall time of the whole command, start-up and migration included).");
         Report.Line();
         var csv = Path.Combine(o.Work, $"responses-{o.ImportRows}.csv");
         if (!File.Exists(csv))
@@ -136,7 +151,11 @@ public static class Figures
             await using (var app = await ServerProcess.StartAsync(o.Closeloop, 5203, DbArgs(db), Env, Path.Combine(o.Work, "closeloop-batch.log")))
             {
                 // Warm-up on other ids, so the timed batches are all new records.
-                await PostBatchesAsync(app.BaseUrl, "warm-", 20_000, [0, 1000, 2000, 3000], o.Clients);
+                var warm = Stopwatch.StartNew();
+                for (long first = 0; warm.Elapsed < TimeSpan.FromSeconds(o.Warmup); first += 4000)
+                {
+                    await PostBatchesAsync(app.BaseUrl, "warm-", 10_000_000, [first, first + 1000, first + 2000, first + 3000], o.Clients);
+                }
                 var prefix = $"b{rep}-";
                 var prebuilt = bodies.Select(first => Shape.Batch(prefix, first, 1000, o.BatchRows)).ToArray();
                 var watch = Stopwatch.StartNew();
@@ -165,7 +184,7 @@ public static class Figures
         Report.Line();
     }
 
-    private static HttpClient Client(string baseUrl) => new(new SocketsHttpHandler { MaxConnectionsPerServer = 64, PooledConnectionLifetime = TimeSpan.FromMinutes(30) })
+    internal static HttpClient Client(string baseUrl) => new(new SocketsHttpHandler { MaxConnectionsPerServer = 64, PooledConnectionLifetime = TimeSpan.FromMinutes(30) })
     {
         BaseAddress = new Uri(baseUrl),
         Timeout = TimeSpan.FromMinutes(5),
@@ -176,7 +195,7 @@ public static class Figures
         PostAsync(baseUrl, "/api/v1/responses/batch", firsts.Select(f => Shape.Batch(prefix, f, 1000, total)).ToArray(), clients);
 
     /// <summary>Posts the bodies with <paramref name="clients"/> concurrent clients; returns the number of records created.</summary>
-    private static async Task<long> PostAsync(string baseUrl, string path, byte[][] bodies, int clients)
+    internal static async Task<long> PostAsync(string baseUrl, string path, byte[][] bodies, int clients)
     {
         using var http = Client(baseUrl);
         var next = -1;
@@ -221,29 +240,7 @@ public static class Figures
         Report.Line();
         foreach (var size in o.Sizes)
         {
-            var db = Path.Combine(o.Work, $"metrics-{size}.db");
-            if (!(o.Reuse && File.Exists(db) && RawSqlite.Count(db, "responses") == size))
-            {
-                Fresh(db);
-                var watch = Stopwatch.StartNew();
-                if (size <= o.ApiSeedMax)
-                {
-                    await using var seeder = await ServerProcess.StartAsync(o.Closeloop, 5204, DbArgs(db), Env, Path.Combine(o.Work, $"closeloop-seed-{size}.log"));
-                    var firsts = Enumerable.Range(0, (int)(size / 1000)).Select(b => (long)b * 1000).ToArray();
-                    long created = 0;
-                    // Build and send in slices, so the bodies of 10M records are never all in memory.
-                    foreach (var slice in firsts.Chunk(100))
-                    {
-                        created += await PostAsync(seeder.BaseUrl, "/api/v1/responses/batch", slice.Select(f => Shape.Batch("m-", f, 1000, size)).ToArray(), o.Clients);
-                    }
-                    Report.Note($"seeded {created:N0} responses through the batch API in {watch.Elapsed.TotalSeconds:N0} s ({created / watch.Elapsed.TotalSeconds:N0}/s incl. building the bodies); server VmHWM {Stats.F(seeder.PeakRssMiB())} MiB");
-                }
-                else
-                {
-                    await Shell.RunAsync("dotnet", [o.Closeloop, "migrate", .. DbArgs(db)], Env, Path.GetDirectoryName(o.Closeloop));
-                    RawSqlite.Seed(db, "m-", size, Report.Note);
-                }
-            }
+            var db = await MetricsDbAsync(o, size);
             var fileMiB = new FileInfo(db).Length / 1024.0 / 1024.0;
             await using var app = await ServerProcess.StartAsync(o.Closeloop, 5205, DbArgs(db), Env, Path.Combine(o.Work, $"closeloop-metrics-{size}.log"));
             using var http = Client(app.BaseUrl);
@@ -298,6 +295,63 @@ public static class Figures
             Report.Line($"Server peak RSS (VmHWM) after seeding-restart, warm-up and {o.Reps * MetricQueries.Length * o.Requests:N0} requests: **{Stats.F(app.PeakRssMiB())} MiB**.");
             Report.Line();
         }
+    }
+
+    /// <summary>
+    /// The database of <paramref name="size"/> responses that the metrics and insights figures read: up to --api-seed-max
+    /// through the batch API (the product fills every column and rollup), above it with the direct seeder, which copies the
+    /// text findings (sentiment, signals, root cause) the product computes for each of the shape's comments.
+    /// </summary>
+    private static readonly HashSet<string> Seeded = new(StringComparer.Ordinal);
+
+    internal static async Task<string> MetricsDbAsync(Options o, long size)
+    {
+        var db = Path.Combine(o.Work, $"metrics-{size}.db");
+        // A database seeded earlier in this process (metrics, then insights) is reused, as is any with --reuse.
+        if ((o.Reuse || Seeded.Contains(db)) && File.Exists(db) && RawSqlite.Count(db, "responses") == size)
+        {
+            return db;
+        }
+        Fresh(db);
+        var watch = Stopwatch.StartNew();
+        if (size <= o.ApiSeedMax)
+        {
+            await using var seeder = await ServerProcess.StartAsync(o.Closeloop, 5204, DbArgs(db), Env, Path.Combine(o.Work, $"closeloop-seed-{size}.log"));
+            var firsts = Enumerable.Range(0, (int)(size / 1000)).Select(b => (long)b * 1000).ToArray();
+            long created = 0;
+            // Build and send in slices, so the bodies of 10M records are never all in memory.
+            foreach (var slice in firsts.Chunk(100))
+            {
+                created += await PostAsync(seeder.BaseUrl, "/api/v1/responses/batch", slice.Select(f => Shape.Batch("m-", f, 1000, size)).ToArray(), o.Clients);
+            }
+            Report.Note($"seeded {created:N0} responses through the batch API in {watch.Elapsed.TotalSeconds:N0} s ({created / watch.Elapsed.TotalSeconds:N0}/s incl. building the bodies); server VmHWM {Stats.F(seeder.PeakRssMiB())} MiB");
+        }
+        else
+        {
+            var findings = await CommentFindingsAsync(o);
+            await Shell.RunAsync("dotnet", [o.Closeloop, "migrate", .. DbArgs(db)], Env, Path.GetDirectoryName(o.Closeloop));
+            RawSqlite.Seed(db, "m-", size, findings, Report.Note);
+        }
+        Seeded.Add(db);
+        return db;
+    }
+
+    /// <summary>What the product stores for each comment of the shape (sentiment, signals, root cause), read back from a scratch database.</summary>
+    internal static async Task<Dictionary<string, CommentFindings>> CommentFindingsAsync(Options o)
+    {
+        var db = Path.Combine(o.Work, "findings.db");
+        Fresh(db);
+        await using (var app = await ServerProcess.StartAsync(o.Closeloop, 5209, DbArgs(db), Env, Path.Combine(o.Work, "closeloop-findings.log")))
+        {
+            // The first 3,000 records of the shape hold every comment many times over.
+            await PostAsync(app.BaseUrl, "/api/v1/responses/batch", [Shape.Batch("f-", 0, 1000, 3000), Shape.Batch("f-", 1000, 1000, 3000), Shape.Batch("f-", 2000, 1000, 3000)], 1);
+        }
+        var findings = RawSqlite.Findings(db);
+        if (findings.Count != Shape.CommentCount)
+        {
+            throw new InvalidOperationException($"expected findings for {Shape.CommentCount} comments, read {findings.Count}");
+        }
+        return findings;
     }
 
     private static async Task<(double Ms, JsonDocument Json)> GetAsync(HttpClient http, string query)
