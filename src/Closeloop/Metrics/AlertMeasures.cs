@@ -72,7 +72,11 @@ public static class AlertMeasures
     public sealed record AlertRow(long SiteId, long TeamId, long AgentId, string Owner, DateTimeOffset CreatedAt, DateTimeOffset FirstDueAt,
         DateTimeOffset? ActedAt, DateTimeOffset? ReachedAt, DateTimeOffset? CustomerToldAt, int? FollowupScore, string? FollowupMetric);
 
-    public static async Task<Dictionary<string, Accumulator>> RunAsync(CloseloopDb db, DateTimeOffset? from, DateTimeOffset? to, string? groupBy, long? siteId, CancellationToken ct)
+    public static async Task<Dictionary<string, Accumulator>> RunAsync(CloseloopDb db, DateTimeOffset? from, DateTimeOffset? to, string? groupBy, long? siteId, CancellationToken ct) =>
+        Accumulate(await LoadAsync(db, from, to, siteId, ct), groupBy);
+
+    /// <summary>The alerts raised in the period, as the measures read them; a page that groups them two ways reads them once.</summary>
+    public static async Task<List<AlertRow>> LoadAsync(CloseloopDb db, DateTimeOffset? from, DateTimeOffset? to, long? siteId, CancellationToken ct)
     {
         var query = db.Alerts.AsNoTracking();
         if (from is { } f)
@@ -89,6 +93,11 @@ public static class AlertMeasures
         }
         var rows = await query.Select(a => new AlertRow(a.SiteId, a.TeamId, a.AgentId, a.Owner, a.CreatedAt, a.FirstDueAt, a.ActedAt, a.ReachedAt, a.CustomerToldAt,
             a.FollowupScore, a.FollowupMetric)).ToListAsync(ct);
+        return rows;
+    }
+
+    public static Dictionary<string, Accumulator> Accumulate(IReadOnlyList<AlertRow> rows, string? groupBy)
+    {
         var now = DateTimeOffset.UtcNow;
         var result = new Dictionary<string, Accumulator>(StringComparer.Ordinal);
         foreach (var row in rows)

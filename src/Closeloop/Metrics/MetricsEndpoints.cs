@@ -132,7 +132,9 @@ public static class MetricsQuery
         };
     }
 
-    public static async Task<MetricsReport> RunAsync(CloseloopDb db, DateTimeOffset? from, DateTimeOffset? to, string? groupBy, long? siteId, CancellationToken ct)
+    /// <param name="alerts">The period's alerts when the caller has already read them (<see cref="AlertMeasures.LoadAsync"/>).</param>
+    public static async Task<MetricsReport> RunAsync(CloseloopDb db, DateTimeOffset? from, DateTimeOffset? to, string? groupBy, long? siteId, CancellationToken ct,
+        IReadOnlyList<AlertMeasures.AlertRow>? alerts = null)
     {
         var fromMs = from?.ToUnixTimeMilliseconds() ?? 0;
         var toMs = to?.ToUnixTimeMilliseconds() ?? long.MaxValue / 2;
@@ -149,7 +151,7 @@ public static class MetricsQuery
             "day" => "day",
             _ => null,
         };
-        var alertCells = await AlertMeasures.RunAsync(db, from, to, groupBy, siteId, ct);
+        var alertCells = alerts is null ? await AlertMeasures.RunAsync(db, from, to, groupBy, siteId, ct) : AlertMeasures.Accumulate(alerts, groupBy);
 
         var connection = db.Database.GetDbConnection();
         var wasClosed = connection.State != System.Data.ConnectionState.Open;
