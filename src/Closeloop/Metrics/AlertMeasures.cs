@@ -72,8 +72,9 @@ public static class AlertMeasures
     public sealed record AlertRow(long SiteId, long TeamId, long AgentId, string Owner, DateTimeOffset CreatedAt, DateTimeOffset FirstDueAt,
         DateTimeOffset? ActedAt, DateTimeOffset? ReachedAt, DateTimeOffset? CustomerToldAt, int? FollowupScore, string? FollowupMetric);
 
-    public static async Task<Dictionary<string, Accumulator>> RunAsync(CloseloopDb db, DateTimeOffset? from, DateTimeOffset? to, string? groupBy, long? siteId, CancellationToken ct) =>
-        Accumulate(await LoadAsync(db, from, to, siteId, ct), groupBy);
+    public static async Task<Dictionary<string, Accumulator>> RunAsync(CloseloopDb db, DateTimeOffset? from, DateTimeOffset? to, string? groupBy, long? siteId,
+        DateTimeOffset now, CancellationToken ct) =>
+        Accumulate(await LoadAsync(db, from, to, siteId, ct), groupBy, now);
 
     /// <summary>The alerts raised in the period, as the measures read them; a page that groups them two ways reads them once.</summary>
     public static async Task<List<AlertRow>> LoadAsync(CloseloopDb db, DateTimeOffset? from, DateTimeOffset? to, long? siteId, CancellationToken ct)
@@ -96,9 +97,9 @@ public static class AlertMeasures
         return rows;
     }
 
-    public static Dictionary<string, Accumulator> Accumulate(IReadOnlyList<AlertRow> rows, string? groupBy)
+    /// <param name="now">From the injected clock: an alert not acted on counts against SLA adherence once its deadline is past.</param>
+    public static Dictionary<string, Accumulator> Accumulate(IReadOnlyList<AlertRow> rows, string? groupBy, DateTimeOffset now)
     {
-        var now = DateTimeOffset.UtcNow;
         var result = new Dictionary<string, Accumulator>(StringComparer.Ordinal);
         foreach (var row in rows)
         {

@@ -7,7 +7,9 @@ using Microsoft.EntityFrameworkCore;
 namespace Closeloop.Metrics;
 
 /// <summary>The filter behind one figure of <see cref="MetricsQuery.RunAsync"/>: a measure, a period and one cell of a dimension.</summary>
-public sealed record RecordFilter(string Metric, DateTimeOffset? From, DateTimeOffset? To, long? SiteId, long? TeamId, long? AgentId, string? Channel, long? Day);
+/// <remarks><paramref name="Now"/> comes from the injected clock, as in the measures: it decides which unanswered alerts are past their deadline.</remarks>
+public sealed record RecordFilter(string Metric, DateTimeOffset? From, DateTimeOffset? To, long? SiteId, long? TeamId, long? AgentId, string? Channel, long? Day,
+    DateTimeOffset Now);
 
 /// <summary>
 /// One record behind a figure: a survey response (CSAT, NPS, CES), an issue with its first contact (FCR), or an
@@ -46,7 +48,7 @@ public static class MetricRecords
     private const long DayMs = 86_400_000;
 
     /// <summary>Checks the parameters and resolves codes to ids within the caller's scope. Null filter and null errors: not found (404).</summary>
-    public static async Task<(RecordFilter? Filter, Dictionary<string, string[]>? Errors)> ResolveAsync(CloseloopDb db, CallerScope scope, RecordParameters p, CancellationToken ct)
+    public static async Task<(RecordFilter? Filter, Dictionary<string, string[]>? Errors)> ResolveAsync(CloseloopDb db, CallerScope scope, RecordParameters p, DateTimeOffset now, CancellationToken ct)
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         var metric = p.Metric?.Trim().ToLowerInvariant();
@@ -130,7 +132,7 @@ public static class MetricRecords
             }
             agentId = agent.Id;
         }
-        return (new RecordFilter(metric!, from, to, siteId, teamId, agentId, channel, day), null);
+        return (new RecordFilter(metric!, from, to, siteId, teamId, agentId, channel, day, now), null);
     }
 
     /// <summary>
@@ -293,8 +295,8 @@ public static class MetricRecords
         {
             q = q.Where(x => x.AgentId == agent);
         }
-        // The same tests as AlertMeasures.Accumulator, which reads the wall clock for "past the deadline" too.
-        var now = DateTimeOffset.UtcNow;
+        // The same tests as AlertMeasures.Accumulator, with the same clock.
+        var now = f.Now;
         return f.Metric switch
         {
             "sla" => q.Where(x => x.ActedAt != null || x.FirstDueAt < now),

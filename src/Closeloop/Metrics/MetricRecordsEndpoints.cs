@@ -10,7 +10,7 @@ public static class MetricRecordsEndpoints
 {
     public static IEndpointRouteBuilder MapMetricRecords(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/api/v1/metrics/records", async (HttpContext http, CloseloopDb db, string? metric, string? from, string? to, string? site, string? team,
+        routes.MapGet("/api/v1/metrics/records", async (HttpContext http, CloseloopDb db, TimeProvider time, string? metric, string? from, string? to, string? site, string? team,
                 string? agent, string? channel, string? day, string? cursor, string? limit, string? format, CancellationToken ct) =>
             {
                 var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
@@ -28,7 +28,7 @@ public static class MetricRecordsEndpoints
                     errors["format"] = ["must be json or csv"];
                 }
                 var (filter, problems) = await MetricRecords.ResolveAsync(db, CallerScope.From(http.User),
-                    new RecordParameters(metric, from, to, site, team, agent, channel, day), ct);
+                    new RecordParameters(metric, from, to, site, team, agent, channel, day), time.GetUtcNow(), ct);
                 foreach (var (field, messages) in problems ?? [])
                 {
                     errors[field] = messages;

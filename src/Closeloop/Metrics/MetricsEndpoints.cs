@@ -40,7 +40,7 @@ public static class MetricsEndpoints
 
     public static IEndpointRouteBuilder MapMetrics(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/api/v1/metrics", async (HttpContext http, CloseloopDb db, string? from, string? to, string? groupBy, string? site, CancellationToken ct) =>
+        routes.MapGet("/api/v1/metrics", async (HttpContext http, CloseloopDb db, TimeProvider time, string? from, string? to, string? groupBy, string? site, CancellationToken ct) =>
             {
                 var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
                 var fromInstant = ParseBound(from, false, "from", errors);
@@ -69,7 +69,7 @@ public static class MetricsEndpoints
                     }
                     siteFilter = siteId;
                 }
-                var report = await MetricsQuery.RunAsync(db, fromInstant, toInstant, group, siteFilter, ct);
+                var report = await MetricsQuery.RunAsync(db, fromInstant, toInstant, group, siteFilter, time.GetUtcNow(), ct);
                 return TypedResults.Ok(report);
             })
             .WithTags("Metrics")
@@ -133,8 +133,8 @@ public static class MetricsQuery
     }
 
     /// <param name="alerts">The period's alerts when the caller has already read them (<see cref="AlertMeasures.LoadAsync"/>).</param>
-    public static async Task<MetricsReport> RunAsync(CloseloopDb db, DateTimeOffset? from, DateTimeOffset? to, string? groupBy, long? siteId, CancellationToken ct,
-        IReadOnlyList<AlertMeasures.AlertRow>? alerts = null)
+    public static async Task<MetricsReport> RunAsync(CloseloopDb db, DateTimeOffset? from, DateTimeOffset? to, string? groupBy, long? siteId, DateTimeOffset now,
+        CancellationToken ct, IReadOnlyList<AlertMeasures.AlertRow>? alerts = null)
     {
         var fromMs = from?.ToUnixTimeMilliseconds() ?? 0;
         var toMs = to?.ToUnixTimeMilliseconds() ?? long.MaxValue / 2;
@@ -151,7 +151,7 @@ public static class MetricsQuery
             "day" => "day",
             _ => null,
         };
-        var alertCells = alerts is null ? await AlertMeasures.RunAsync(db, from, to, groupBy, siteId, ct) : AlertMeasures.Accumulate(alerts, groupBy);
+        var alertCells = alerts is null ? await AlertMeasures.RunAsync(db, from, to, groupBy, siteId, now, ct) : AlertMeasures.Accumulate(alerts, groupBy, now);
 
         var connection = db.Database.GetDbConnection();
         var wasClosed = connection.State != System.Data.ConnectionState.Open;

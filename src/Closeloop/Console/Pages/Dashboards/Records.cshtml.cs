@@ -8,7 +8,7 @@ using Microsoft.AspNetCore.Mvc.RazorPages;
 namespace Closeloop.WebConsole.Pages.Dashboards;
 
 /// <summary>The records behind a dashboard figure, with the same filter code as GET /api/v1/metrics/records.</summary>
-public sealed class RecordsModel(CloseloopDb db) : PageModel
+public sealed class RecordsModel(CloseloopDb db, TimeProvider time) : PageModel
 {
     [BindProperty(SupportsGet = true)] public string? Metric { get; set; }
     [BindProperty(SupportsGet = true)] public string? From { get; set; }
@@ -37,7 +37,7 @@ public sealed class RecordsModel(CloseloopDb db) : PageModel
         {
             return NotFound();
         }
-        var (filter, errors) = await MetricRecords.ResolveAsync(db, CallerScope.From(User), new RecordParameters(Metric, From, To, Site, Team, Agent, Channel, Day), ct);
+        var (filter, errors) = await MetricRecords.ResolveAsync(db, CallerScope.From(User), new RecordParameters(Metric, From, To, Site, Team, Agent, Channel, Day), time.GetUtcNow(), ct);
         if (errors is null && !MetricRecords.IsValidCursor(Cursor))
         {
             errors = new() { ["cursor"] = ["is not a page of this list"] };
