@@ -97,6 +97,9 @@ public sealed class AlertFlowTests
         await smtp.WaitForAsync(m => m.Any(x => x.Contains(owner, StringComparison.Ordinal)));
         Assert.Contains(smtp.Messages(), m => m.Contains(owner, StringComparison.Ordinal) && m.Contains($"/alerts/{id}", StringComparison.Ordinal));
 
+        // By the test's clock the deadline is still ahead, so the alert is not yet counted for or against the SLA.
+        Assert.Equal(0, (await SlaAsync(admin)).GetProperty("n").GetInt64());
+
         // A second bad answer from the same customer is absorbed, not a second alert.
         await admin.PostJsonAsync("/api/v1/responses", Json.Response("r-bad-2", "cust-1", "csat", 2, "Still nothing", at: Start.AddMinutes(10), site: site));
         var all = (await (await admin.GetAsync("/api/v1/alerts")).ReadJsonAsync()).GetProperty("items");
@@ -115,6 +118,10 @@ public sealed class AlertFlowTests
         Assert.Equal(1, escalated.GetProperty("escalationLevel").GetInt32());
         Assert.Equal($"mia@{site}.example.com", escalated.GetProperty("owner").GetString());
         Assert.Equal(clock.GetUtcNow().AddHours(1), escalated.GetProperty("dueAt").GetDateTimeOffset());
+        // Past the deadline and not acted on: missed, by the same clock.
+        var late = await SlaAsync(admin);
+        Assert.Equal(1, late.GetProperty("n").GetInt64());
+        Assert.Equal(0.0, late.GetProperty("value").GetDouble());
         // Sweeping again changes nothing: an escalation happens once.
         Assert.Equal(0, await worker.SweepAsync(CancellationToken.None));
 
@@ -310,4 +317,7 @@ public sealed class AlertFlowTests
         Assert.Equal(40, messages.Count);
         Assert.Equal(40, messages.Select(m => m.Split('\n').First(l => l.StartsWith("Message-ID", StringComparison.OrdinalIgnoreCase)).Trim()).Distinct().Count());
     }
+
+    private static async Task<JsonElement> SlaAsync(HttpClient client) =>
+        (await (await client.GetAsync("/api/v1/metrics")).ReadJsonAsync()).GetProperty("total").GetProperty("alerts").GetProperty("slaAdherence");
 }
