@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text.Json;
 using Closeloop.Data;
 using Closeloop.Live;
@@ -195,7 +194,7 @@ public sealed class AlertActions(
         await SendToCustomerAsync(connection, transaction, alert, customer, channel.Value, "customer.outcome", "What we did about your feedback", message, now, now, ct);
 
         var delay = AlertRuleDefinition.TryDuration(configuration["Alerts:FollowUpDelay"] ?? "P2D", out var d) ? d : TimeSpan.FromDays(2);
-        var token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var token = Surveys.SurveyInvitation.NewToken();
         var metric = await db.Responses.Where(r => alert.TriggerKind == "response" && r.Id == alert.TriggerId).Select(r => r.Metric).FirstOrDefaultAsync(ct) ?? "csat";
         db.SurveyInvitations.Add(new Surveys.SurveyInvitation
         {

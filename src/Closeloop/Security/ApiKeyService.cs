@@ -10,7 +10,7 @@ public static class ApiKeyIssuer
     /// <summary>Creates a key and returns it in clear, once: only its hash is kept.</summary>
     public static async Task<(ApiKey Entity, string Key)> CreateAsync(CloseloopDb db, string name, string role, long? siteId, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var key = "cl_" + Base64Url(RandomNumberGenerator.GetBytes(32));
+        var key = "cl_" + System.Buffers.Text.Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
         var entity = new ApiKey
         {
             Name = name,
@@ -91,6 +91,4 @@ public static class ApiKeyIssuer
         }
         await db.SaveChangesAsync(cancellationToken);
     }
-
-    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 }

@@ -1,8 +1,14 @@
+using System.Buffers.Text;
+using System.Security.Cryptography;
+
 namespace Closeloop.Surveys;
 
 /// <summary>A single-use survey link for one customer, optionally about a contact or following up an alert.</summary>
 public sealed class SurveyInvitation
 {
+    /// <summary>A new link token: 192 random bits, URL-safe, so the link alone is the credential (ADR 004).</summary>
+    public static string NewToken() => Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(24));
+
     public long Id { get; set; }
     public required string Token { get; set; }
     public long CustomerId { get; set; }

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text.Json;
 using System.Xml;
 using Closeloop.Data;
@@ -107,7 +106,7 @@ public static class SurveyInvitationEndpoints
                     }
                     var invitation = new SurveyInvitation
                     {
-                        Token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)).TrimEnd('=').Replace('+', '-').Replace('/', '_'),
+                        Token = SurveyInvitation.NewToken(),
                         CustomerId = customer.Id,
                         ContactId = contactId,
                         SurveyId = surveyId,
