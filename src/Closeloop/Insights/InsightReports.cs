@@ -87,10 +87,8 @@ public static class InsightReports
         return new DriversReport(metric, n, Score(n, top, bottom), drivers);
     }
 
-    private static string Csv(string? value) =>
-        value is null ? "" : value.IndexOfAny([',', '"', '\n', '\r']) >= 0 || value.StartsWith('=') || value.StartsWith('+') || value.StartsWith('-') || value.StartsWith('@')
-            ? "\"" + (value.StartsWith('=') || value.StartsWith('+') || value.StartsWith('-') || value.StartsWith('@') ? "'" : "") + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\""
-            : value;
+    // Cause names and codes are typed by admins: the same quoting and formula guard as every other export.
+    private static string Csv(string? value) => value is null ? "" : Web.CsvExport.Text(value);
 
     private static async Task<List<T>> QueryAsync<T>(CloseloopDb db, string sql, long a, long b, long? site, Func<DbDataReader, T> map, CancellationToken ct,
         params (string Name, object? Value)[] extra)
