@@ -42,6 +42,10 @@ public static class AlertViews
         // every active alert before sorting and keeping the page (0.6 s for an inbox over 63,000 open alerts; F2 in
         // docs/benchmarks.md).
         var ids = await query.Select(a => a.Id).ToListAsync(ct);
+        if (ids.Count == 0)
+        {
+            return [];
+        }
         var order = new Dictionary<long, int>(ids.Count);
         for (var i = 0; i < ids.Count; i++)
         {
