@@ -232,8 +232,25 @@ public sealed class AlertFlowTests
         {
         }
         Assert.Equal("event: alert.created", line);
-        var data = await reader.ReadLineAsync(timeout.Token);
-        Assert.Contains("\"customer\":\"cust-live\"", data, StringComparison.Ordinal);
+        var created = JsonDocument.Parse((await reader.ReadLineAsync(timeout.Token))!["data: ".Length..]).RootElement;
+        Assert.Equal("cust-live", created.GetProperty("customer").GetString());
+
+        // A second match is absorbed by the open alert, and its event (built without reading the alert back)
+        // describes the same alert as the first.
+        await admin.PostJsonAsync("/api/v1/responses", Json.Response("live-2", "cust-live", "csat", 2, "Still awful", site: "north"));
+        while ((line = await reader.ReadLineAsync(timeout.Token)) is not null && !line.StartsWith("event: ", StringComparison.Ordinal))
+        {
+        }
+        Assert.Equal("event: alert.updated", line);
+        var updated = JsonDocument.Parse((await reader.ReadLineAsync(timeout.Token))!["data: ".Length..]).RootElement;
+        foreach (var field in new[] { "alertId", "status", "owner", "siteId", "site", "customer", "rule", "dueAt", "escalationLevel" })
+        {
+            Assert.Equal(created.GetProperty(field).ToString(), updated.GetProperty(field).ToString());
+        }
+        Assert.Equal("north", updated.GetProperty("site").GetString());
+        Assert.Equal("Very unhappy customer", updated.GetProperty("rule").GetString());
+        var alert = await (await admin.GetAsync($"/api/v1/alerts/{updated.GetProperty("alertId").GetInt64()}")).ReadJsonAsync();
+        Assert.Equal(2, alert.GetProperty("matches").GetInt32());
     }
 
     [Theory, MemberData(nameof(Providers))]
