@@ -301,7 +301,7 @@ public static class RawSqlite
 
     /// <summary>
     /// Writes <paramref name="total"/> responses straight into a database the app has migrated, with the org tables,
-    /// the customers and the <c>response_rollups</c> rows exactly as the ingest writer would keep them, and the text
+    /// the customers and the rollup rows (<c>response_rollups</c>, <c>agent_response_rollups</c>, <c>cause_rollups</c>) exactly as the ingest writer would keep them, and the text
     /// findings (sentiment, signals, root cause) the product computed for each comment (<paramref name="findings"/>).
     /// </summary>
     public static void Seed(string path, string prefix, long total, IReadOnlyDictionary<string, CommentFindings> findings, Action<string> progress)
@@ -345,6 +345,7 @@ public static class RawSqlite
         }
 
         var rollups = new Dictionary<(long Day, int Site, int Team, int Agent, int Channel, string Metric), (long N, long Top, long Bottom, long Sum)>();
+        var causeRollups = new Dictionary<(long Day, int Site, string Metric, string Cause), (long N, long Top, long Bottom)>();
         using var insert = connection.CreateCommand();
         insert.CommandText = SeedInsertSql;
         var p = new[] { "@x", "@h", "@c", "@m", "@sc", "@co", "@at", "@s", "@t", "@a", "@ch", "@now", "@sent", "@sig", "@rc", "@rcc" }
@@ -378,6 +379,9 @@ public static class RawSqlite
                 var key = ((long)Math.Floor(r.RespondedAtMs / 86_400_000d), r.Site + 1, r.Team + 1, r.Agent + 1, r.Channel, r.Metric);
                 rollups.TryGetValue(key, out var v);
                 rollups[key] = (v.N + 1, v.Top + (Shape.IsTop(r.Metric, r.Score) ? 1 : 0), v.Bottom + (Shape.IsBottom(r.Metric, r.Score) ? 1 : 0), v.Sum + r.Score);
+                var causeKey = (key.Item1, r.Site + 1, r.Metric, f?.RootCause ?? "");
+                causeRollups.TryGetValue(causeKey, out var cv);
+                causeRollups[causeKey] = (cv.N + 1, cv.Top + (Shape.IsTop(r.Metric, r.Score) ? 1 : 0), cv.Bottom + (Shape.IsBottom(r.Metric, r.Score) ? 1 : 0));
             }
             transaction.Commit();
             if ((start / 100_000) % 10 == 9)
@@ -407,6 +411,15 @@ public static class RawSqlite
                 q[7].Value = v.Top;
                 q[8].Value = v.Bottom;
                 q[9].Value = v.Sum;
+                command.ExecuteNonQuery();
+            }
+            // And the insights reports' rollup by (day, site, metric, cause).
+            command.Parameters.Clear();
+            command.CommandText = "INSERT INTO cause_rollups (day, site_id, metric, root_cause, n, top, bottom) VALUES (@d, @s, @m, @rc, @n, @top, @bottom)";
+            var c = new[] { "@d", "@s", "@m", "@rc", "@n", "@top", "@bottom" }.Select(n => command.Parameters.Add(new SqliteParameter(n, null))).ToArray();
+            foreach (var (k, v) in causeRollups)
+            {
+                (c[0].Value, c[1].Value, c[2].Value, c[3].Value, c[4].Value, c[5].Value, c[6].Value) = (k.Day, k.Site, k.Metric, k.Cause, v.N, v.Top, v.Bottom);
                 command.ExecuteNonQuery();
             }
             transaction.Commit();

@@ -96,6 +96,84 @@ public sealed class InsightsTests
     }
 
     [Theory, MemberData(nameof(Providers))]
+    public async Task ReportsReadWholeDaysFromTheRollupAndPartialDaysFromTheRecordsAndAgreeWithTheRecords(string provider)
+    {
+        await using var app = new TestApp(provider);
+        using var client = app.Admin();
+        string[] comments =
+        [
+            "I waited on hold for an hour in the queue", "My parcel delivery is late again, still not delivered", "",
+            "Long wait on hold, forty minutes in the queue", "The delivery was late but arrived in the end",
+        ];
+        var start = DateTimeOffset.Parse("2026-11-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
+        var records = new List<(string Id, DateTimeOffset At, string Site, int Score, string Comment)>();
+        for (var i = 0; i < 30; i++)
+        {
+            // Every 5 h 17 min over six days: each day has records early and late, so partial days matter.
+            records.Add(($"roll-{i}", start.AddMinutes(i * 317), i % 3 == 0 ? "south" : "north", 1 + i * 7 % 5, comments[i % comments.Length]));
+        }
+        await client.PostJsonAsync("/api/v1/responses/batch",
+            records.Select(r => Json.Response(r.Id, "cust-" + r.Id, "csat", r.Score, r.Comment.Length == 0 ? null : r.Comment, at: r.At, site: r.Site)).ToArray());
+        var causes = new Dictionary<string, string?>();
+        foreach (var r in records)
+        {
+            var cause = (await (await client.GetAsync($"/api/v1/responses/{r.Id}")).ReadJsonAsync()).GetProperty("analysis").GetProperty("rootCause");
+            causes[r.Id] = cause.ValueKind == JsonValueKind.Null ? null : cause.GetProperty("code").GetString();
+        }
+        Assert.Contains("process.long-wait", causes.Values);
+        Assert.Contains("logistics.late-delivery", causes.Values);
+
+        async Task CheckAsync(string from, string to, DateTimeOffset a, DateTimeOffset b)
+        {
+            var inside = records.Where(r => r.At >= a && r.At < b).ToList();
+            var query = $"from={Uri.EscapeDataString(from)}&to={Uri.EscapeDataString(to)}";
+            var pareto = await (await client.GetAsync($"/api/v1/insights/pareto?by=site&{query}")).ReadJsonAsync();
+            var expected = inside.Where(r => causes[r.Id] is not null).GroupBy(r => causes[r.Id]!).ToDictionary(g => g.Key, g => g.Count());
+            Assert.Equal(expected.OrderBy(e => e.Key), pareto.GetProperty("overall").GetProperty("causes").EnumerateArray()
+                .ToDictionary(c => c.GetProperty("code").GetString()!, c => c.GetProperty("count").GetInt32()).OrderBy(e => e.Key));
+            var bySite = pareto.GetProperty("groups").EnumerateArray().ToDictionary(g => g.GetProperty("key").GetString()!, g => g.GetProperty("total").GetInt32());
+            Assert.Equal(inside.Where(r => causes[r.Id] is not null).GroupBy(r => r.Site).ToDictionary(g => g.Key, g => g.Count()).OrderBy(e => e.Key), bySite.OrderBy(e => e.Key));
+
+            var trend = await (await client.GetAsync($"/api/v1/insights/trend?{query}")).ReadJsonAsync();
+            Assert.Equal(
+                inside.Where(r => causes[r.Id] is not null).GroupBy(r => $"{r.At.UtcDateTime:yyyy-MM-dd} {causes[r.Id]}").Select(g => $"{g.Key} {g.Count()}").Order(StringComparer.Ordinal),
+                trend.EnumerateArray().Select(p => $"{p.GetProperty("day").GetString()} {p.GetProperty("cause").GetString()} {p.GetProperty("count").GetInt32()}").Order(StringComparer.Ordinal));
+
+            var drivers = await (await client.GetAsync($"/api/v1/insights/drivers?metric=csat&{query}")).ReadJsonAsync();
+            Assert.Equal(inside.Count, drivers.GetProperty("n").GetInt32());
+            if (inside.Count > 0)
+            {
+                Assert.Equal(100.0 * inside.Count(r => r.Score >= 4) / inside.Count, drivers.GetProperty("score").GetDouble(), 6);
+            }
+            foreach (var d in drivers.GetProperty("drivers").EnumerateArray())
+            {
+                var with = inside.Where(r => causes[r.Id] == d.GetProperty("code").GetString()).ToList();
+                Assert.Equal(with.Count, d.GetProperty("n").GetInt32());
+                Assert.Equal(100.0 * with.Count(r => r.Score >= 4) / with.Count, d.GetProperty("scoreWith").GetDouble(), 6);
+            }
+        }
+
+        DateTimeOffset At(string text) => DateTimeOffset.Parse(text, System.Globalization.CultureInfo.InvariantCulture);
+        await CheckAsync("2026-11-02", "2026-11-04", At("2026-11-02T00:00:00Z"), At("2026-11-05T00:00:00Z"));                     // whole days
+        await CheckAsync("2026-11-01T18:00:00Z", "2026-11-04T06:30:00Z", At("2026-11-01T18:00:00Z"), At("2026-11-04T06:30:00Z")); // edges + days
+        await CheckAsync("2026-11-03T01:00:00Z", "2026-11-03T20:00:00Z", At("2026-11-03T01:00:00Z"), At("2026-11-03T20:00:00Z")); // inside one day
+        await CheckAsync("2026-10-01", "2026-12-31", At("2026-10-01T00:00:00Z"), At("2027-01-01T00:00:00Z"));                     // all
+
+        // A supervisor's cause replaces the prediction, and the whole-day counts follow it.
+        await client.PostRawAsync("/api/v1/alert-rules", """{"name":"Low","when":{"field":"score","op":"lte","value":1},"owner":{"kind":"pool","name":"qa"},"deadline":"PT2H"}""");
+        var late = records.First(r => causes[r.Id] == "logistics.late-delivery");
+        await client.PostJsonAsync("/api/v1/responses", Json.Response("roll-alert", "cust-roll-alert", "csat", 1, late.Comment, at: late.At.AddMinutes(1), site: late.Site));
+        records.Add(("roll-alert", late.At.AddMinutes(1), late.Site, 1, late.Comment));
+        var alertId = (await (await client.GetAsync("/api/v1/alerts")).ReadJsonAsync()).GetProperty("items").EnumerateArray()
+            .Single(a => a.GetProperty("customer").GetString() == "cust-roll-alert").GetProperty("id").GetInt64();
+        var resolved = await client.PostJsonAsync($"/api/v1/alerts/{alertId}/actions", new { type = "resolve", rootCause = "product.defect", outcome = "Replaced the item" });
+        Assert.Equal(HttpStatusCode.OK, resolved.StatusCode);
+        causes["roll-alert"] = "product.defect";
+        await CheckAsync("2026-10-01", "2026-12-31", At("2026-10-01T00:00:00Z"), At("2027-01-01T00:00:00Z"));
+        await CheckAsync("2026-11-01T18:00:00Z", "2026-11-04T06:30:00Z", At("2026-11-01T18:00:00Z"), At("2026-11-04T06:30:00Z"));
+    }
+
+    [Theory, MemberData(nameof(Providers))]
     public async Task ACauseConfirmedOnResolutionReplacesThePredictionAndIsLearned(string provider)
     {
         await using var app = new TestApp(provider);

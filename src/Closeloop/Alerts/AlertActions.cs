@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Closeloop.Data;
+using Closeloop.Insights;
 using Closeloop.Live;
 using Closeloop.Notifications;
 using Closeloop.Security;
@@ -230,8 +231,19 @@ public sealed class AlertActions(
         string? text;
         if (alert.TriggerKind == "response")
         {
-            await db.Responses.Where(r => r.Id == alert.TriggerId).ExecuteUpdateAsync(u => u.SetProperty(r => r.RootCause, cause).SetProperty(r => r.RootCauseConfidence, 1.0), ct);
-            text = await db.Responses.Where(r => r.Id == alert.TriggerId).Select(r => r.Comment).FirstOrDefaultAsync(ct);
+            var before = await db.Responses.Where(r => r.Id == alert.TriggerId)
+                .Select(r => new { r.RootCause, r.Metric, r.Score, r.SiteId, r.RespondedAt, r.Comment }).FirstOrDefaultAsync(ct);
+            text = before?.Comment;
+            if (before?.RootCause == cause)
+            {
+                await db.Responses.Where(r => r.Id == alert.TriggerId).ExecuteUpdateAsync(u => u.SetProperty(r => r.RootCauseConfidence, 1.0), ct);
+            }
+            // Only the statement that changed the cause moves the response's count in the cause rollup.
+            else if (before is not null && await db.Responses.Where(r => r.Id == alert.TriggerId && r.RootCause == before.RootCause)
+                .ExecuteUpdateAsync(u => u.SetProperty(r => r.RootCause, cause).SetProperty(r => r.RootCauseConfidence, 1.0), ct) == 1)
+            {
+                await CauseRollup.MoveAsync(db, before.RespondedAt, before.SiteId, before.Metric, before.Score, before.RootCause, cause, ct);
+            }
         }
         else
         {

@@ -34,8 +34,8 @@ public sealed class AlertEngine(
             }
         });
         // One look per batch: only when some recovered customer still owes a follow-up answer is each response checked.
-        if (batch.Responses.Count > 0 && await ScalarAsync(connection, transaction,
-                "SELECT id FROM alerts WHERE status IN ('resolved', 'closed') AND followup_score IS NULL LIMIT 1", ct) is not null)
+        if (batch.Responses.Count > 0 && await batch.Command("alerts.followup-owed",
+                "SELECT id FROM alerts WHERE status IN ('resolved', 'closed') AND followup_score IS NULL LIMIT 1").ExecuteScalarAsync(ct) is long)
         {
             foreach (var response in batch.Responses)
             {
@@ -47,17 +47,17 @@ public sealed class AlertEngine(
         {
             return;
         }
-        var context = new Lookup(connection, transaction);
+        var context = new Lookup(batch);
         foreach (var response in batch.Responses)
         {
             var facts = await FactsAsync(context, response, ct);
-            await EvaluateAsync(connection, transaction, context, active, facts, "response", response.Id, response.Input.ExternalId, response.CustomerId,
+            await EvaluateAsync(connection, transaction, batch, context, active, facts, "response", response.Id, response.Input.ExternalId, response.CustomerId,
                 response.SiteId, response.TeamId, response.AgentId, batch.Now, events, ct);
         }
         foreach (var contact in batch.Contacts)
         {
             var facts = await FactsAsync(context, contact, ct);
-            await EvaluateAsync(connection, transaction, context, active, facts, "contact", contact.Id, contact.Input.ExternalId, contact.CustomerId,
+            await EvaluateAsync(connection, transaction, batch, context, active, facts, "contact", contact.Id, contact.Input.ExternalId, contact.CustomerId,
                 contact.SiteId, contact.TeamId, contact.AgentId, batch.Now, events, ct);
         }
     }
@@ -67,7 +67,7 @@ public sealed class AlertEngine(
         // The events gathered in BeforeCommitAsync are published by the action it registered on the batch.
     }
 
-    private async Task EvaluateAsync(DbConnection connection, DbTransaction transaction, Lookup lookup, IReadOnlyList<CompiledRule> active, AlertFacts facts, string kind, long triggerId,
+    private async Task EvaluateAsync(DbConnection connection, DbTransaction transaction, IngestBatch batch, Lookup lookup, IReadOnlyList<CompiledRule> active, AlertFacts facts, string kind, long triggerId,
         string triggerExternalId, long customerId, long siteId, long teamId, long agentId, DateTimeOffset now, List<AlertEvent> events, CancellationToken ct)
     {
         var matched = active.Where(r => r.Definition.Matches(facts)).ToList();
@@ -78,9 +78,11 @@ public sealed class AlertEngine(
         var trigger = new { kind, externalId = triggerExternalId };
         foreach (var rule in matched)
         {
-            if (await AbsorbAsync(connection, transaction, lookup, rule, customerId, ct) is { } absorbed)
+            if (await AbsorbAsync(batch, lookup, rule, customerId, ct) is { } absorbed)
             {
-                await AlertLog.AppendAsync(connection, transaction, absorbed.AlertId, ActionTypes.MatchAbsorbed, "system", now, new { trigger }, ct);
+                var log = batch.Command("alerts.log", AlertLog.InsertSql, "@a", "@t", "@who", "@at", "@d");
+                IngestStore.Set(log, absorbed.AlertId, ActionTypes.MatchAbsorbed, "system", now.ToUnixTimeMilliseconds(), JsonSerializer.Serialize(new { trigger }, JsonSerializerOptions.Web));
+                await log.ExecuteNonQueryAsync(ct);
                 if (await publisher.InTransactionAsync(connection, transaction, absorbed, ct) is { } local)
                 {
                     events.Add(local);
@@ -113,20 +115,18 @@ public sealed class AlertEngine(
     /// reading back the alert is one statement, and the event is built from what it returned and what the batch has
     /// already read: a busy rule absorbs a large share of the records, and each statement here holds up the group commit.
     /// </summary>
-    private static async Task<AlertEvent?> AbsorbAsync(DbConnection connection, DbTransaction transaction, Lookup lookup, CompiledRule rule, long customerId, CancellationToken ct)
+    private static async Task<AlertEvent?> AbsorbAsync(IngestBatch batch, Lookup lookup, CompiledRule rule, long customerId, CancellationToken ct)
     {
         long alertId, siteId, dueAtMs;
         string status, owner;
         int level;
-        await using (var command = connection.CreateCommand())
+        var command = batch.Command("alerts.absorb",
+            "UPDATE alerts SET matches = matches + 1, version = version + 1 WHERE id = (" +
+            "SELECT id FROM alerts WHERE customer_id = @c AND rule_id = @r AND status IN ('open', 'acknowledged', 'waiting_on_customer') ORDER BY id LIMIT 1) " +
+            "RETURNING id, status, owner, site_id, due_at, escalation_level", "@c", "@r");
+        IngestStore.Set(command, customerId, rule.Id);
+        await using (var reader = await command.ExecuteReaderAsync(ct))
         {
-            command.Transaction = transaction;
-            command.CommandText = "UPDATE alerts SET matches = matches + 1, version = version + 1 WHERE id = (" +
-                "SELECT id FROM alerts WHERE customer_id = @c AND rule_id = @r AND status IN ('open', 'acknowledged', 'waiting_on_customer') ORDER BY id LIMIT 1) " +
-                "RETURNING id, status, owner, site_id, due_at, escalation_level";
-            Migrator.AddParameter(command, "@c", customerId);
-            Migrator.AddParameter(command, "@r", rule.Id);
-            await using var reader = await command.ExecuteReaderAsync(ct);
             if (!await reader.ReadAsync(ct))
             {
                 return null;
@@ -185,7 +185,7 @@ public sealed class AlertEngine(
         c.SiteCode, c.Input.Team, c.Input.Agent, c.Input.Queue, c.Input.Reason, c.Findings?.RootCause);
 
     /// <summary>Reads what the rules need about a record's surroundings, once per batch.</summary>
-    private sealed class Lookup(DbConnection connection, DbTransaction transaction)
+    private sealed class Lookup(IngestBatch batch)
     {
         private readonly Dictionary<(string, long), string?> _codes = [];
         private readonly Dictionary<long, (string? Tier, string? ExternalId)> _customers = [];
@@ -198,7 +198,9 @@ public sealed class AlertEngine(
             }
             if (!_codes.TryGetValue((table, id), out var code))
             {
-                code = await ScalarAsync(connection, transaction, $"SELECT code FROM {table} WHERE id = @id", ct, ("@id", id)) as string;
+                var select = batch.Command("alerts.code." + table, $"SELECT code FROM {table} WHERE id = @id", "@id");
+                IngestStore.Set(select, id);
+                code = await select.ExecuteScalarAsync(ct) as string;
                 _codes[(table, id)] = code;
             }
             return code;
@@ -212,10 +214,8 @@ public sealed class AlertEngine(
         {
             if (!_customers.TryGetValue(customerId, out var customer))
             {
-                await using var command = connection.CreateCommand();
-                command.Transaction = transaction;
-                command.CommandText = "SELECT tier, external_id FROM customers WHERE id = @id";
-                Migrator.AddParameter(command, "@id", customerId);
+                var command = batch.Command("alerts.customer", "SELECT tier, external_id FROM customers WHERE id = @id", "@id");
+                IngestStore.Set(command, customerId);
                 await using var reader = await command.ExecuteReaderAsync(ct);
                 if (await reader.ReadAsync(ct))
                 {
@@ -228,10 +228,8 @@ public sealed class AlertEngine(
 
         public async Task<(string? Queue, string? Reason, bool? Resolved, long? Gap)> ContactAsync(long id, CancellationToken ct)
         {
-            await using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = "SELECT queue, reason, resolved, repeat_gap_ms FROM contacts WHERE id = @id";
-            Migrator.AddParameter(command, "@id", id);
+            var command = batch.Command("alerts.contact", "SELECT queue, reason, resolved, repeat_gap_ms FROM contacts WHERE id = @id", "@id");
+            IngestStore.Set(command, id);
             await using var reader = await command.ExecuteReaderAsync(ct);
             if (!await reader.ReadAsync(ct))
             {
@@ -271,9 +269,11 @@ public sealed class AlertEngine(
 /// <summary>The append-only action log, and the event view of an alert, shared by every path that changes alerts.</summary>
 public static class AlertLog
 {
+    internal const string InsertSql = "INSERT INTO alert_actions (alert_id, type, actor, at, data) VALUES (@a, @t, @who, @at, @d)";
+
     public static async Task AppendAsync(DbConnection connection, DbTransaction? transaction, long alertId, string type, string actor, DateTimeOffset at, object? data, CancellationToken ct)
     {
-        await AlertEngine.ExecuteAsync(connection, transaction, "INSERT INTO alert_actions (alert_id, type, actor, at, data) VALUES (@a, @t, @who, @at, @d)", ct,
+        await AlertEngine.ExecuteAsync(connection, transaction, InsertSql, ct,
             ("@a", alertId), ("@t", type), ("@who", actor), ("@at", at.ToUnixTimeMilliseconds()), ("@d", data is null ? null : JsonSerializer.Serialize(data, JsonSerializerOptions.Web)));
     }
 

@@ -34,7 +34,7 @@ public sealed class IngestStore : IAsyncDisposable
     public async Task<IngestOutcome[][]> WriteAsync(IReadOnlyList<IReadOnlyList<IngestItem>> jobs, IReadOnlyList<WriteScope> scopes, CancellationToken cancellationToken)
     {
         var connection = await ConnectionAsync(cancellationToken);
-        var batch = new IngestBatch(_time.GetUtcNow());
+        var batch = new IngestBatch(_time.GetUtcNow(), Command);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         try
         {
@@ -257,7 +257,8 @@ public sealed class IngestStore : IAsyncDisposable
         {
             return await ExistingAsync("responses", input.ExternalId, item.ContentHash, ct) ?? throw new IngestRaceException();
         }
-        batch.AddResponse(new ResponseCell(IngestBatch.DayOf(responded), siteId, teamId, agentId, channel, input.Metric), input.Metric, input.Score);
+        batch.AddResponse(new ResponseCell(IngestBatch.DayOf(responded), siteId, teamId, agentId, channel, input.Metric), input.Metric, input.Score,
+            item.Findings?.RootCause);
         var storedResponse = new StoredResponse((long)id, input, item.Findings, customerId, contactId, siteId, teamId, agentId, channel, responded, codes.Site, codes.Team, codes.Agent);
         batch.Responses.Add(storedResponse);
         return new IngestOutcome(IngestStatus.Created, (long)id) { Stored = storedResponse, ReceivedAt = batch.NowMs };
@@ -399,6 +400,18 @@ public sealed class IngestStore : IAsyncDisposable
                 await agents.ExecuteNonQueryAsync(ct);
             }
         }
+        if (batch.CauseCells.Count > 0)
+        {
+            var causes = Command("rollup.cause",
+                "INSERT INTO cause_rollups (day, site_id, metric, root_cause, n, top, bottom) VALUES (@d, @s, @m, @rc, @n, @top, @bottom) " +
+                "ON CONFLICT (day, site_id, metric, root_cause) DO UPDATE SET n = cause_rollups.n + excluded.n, top = cause_rollups.top + excluded.top, bottom = cause_rollups.bottom + excluded.bottom",
+                "@d", "@s", "@m", "@rc", "@n", "@top", "@bottom");
+            foreach (var (cell, (n, top, bottom)) in batch.CauseCells)
+            {
+                Set(causes, cell.Day, cell.SiteId, cell.Metric, cell.RootCause, n, top, bottom);
+                await causes.ExecuteNonQueryAsync(ct);
+            }
+        }
         if (batch.IssueCells.Count > 0)
         {
             var upsert = Command("rollup.issue",
@@ -494,6 +507,8 @@ internal sealed record CachedCustomer(long Id, string? Name, string? Email, stri
 
 public readonly record struct ResponseCell(long Day, long SiteId, long TeamId, long AgentId, string Channel, string Metric);
 
+public readonly record struct CauseCell(long Day, long SiteId, string Metric, string RootCause);
+
 public readonly record struct IssueCell(long Day, long SiteId, long TeamId, long AgentId, string Channel);
 
 public sealed record StoredContact(
@@ -505,9 +520,15 @@ public sealed record StoredResponse(
     long RespondedAtMs, string? SiteCode, string? TeamCode, string? AgentCode);
 
 /// <summary>What one transaction of the writer stored, for the rollups and for observers such as the alert engine.</summary>
-public sealed class IngestBatch(DateTimeOffset now)
+public sealed class IngestBatch(DateTimeOffset now, Func<string, string, string[], DbCommand> commands)
 {
     public DateTimeOffset Now { get; } = now;
+
+    /// <summary>
+    /// A command kept on the writer's connection from batch to batch (so SQLite parses it once), for the statements
+    /// an observer runs for many records. Its parameters are set in the order named, with <see cref="IngestStore.Set"/>.
+    /// </summary>
+    public DbCommand Command(string key, string sql, params string[] parameterNames) => commands(key, sql, parameterNames);
 
     /// <summary>Now at the millisecond precision that is stored.</summary>
     public DateTimeOffset NowMs { get; } = DateTimeOffset.FromUnixTimeMilliseconds(now.ToUnixTimeMilliseconds());
@@ -518,15 +539,20 @@ public sealed class IngestBatch(DateTimeOffset now)
     public List<Action> AfterCommitActions { get; } = [];
     internal Dictionary<ResponseCell, (long N, long Top, long Bottom, long Sum)> ResponseCells { get; } = [];
     internal Dictionary<IssueCell, (long Issues, long Fcr)> IssueCells { get; } = [];
+    internal Dictionary<CauseCell, (long N, long Top, long Bottom)> CauseCells { get; } = [];
     internal Dictionary<(char Kind, string Code), (long Id, long SiteId)> NewOrgs { get; } = [];
     internal Dictionary<string, CachedCustomer> NewCustomers { get; } = new(StringComparer.Ordinal);
 
     public static long DayOf(long unixMilliseconds) => (long)Math.Floor(unixMilliseconds / 86_400_000d);
 
-    internal void AddResponse(ResponseCell cell, string metric, int score)
+    internal void AddResponse(ResponseCell cell, string metric, int score, string? rootCause)
     {
+        int top = MetricScales.IsTop(metric, score) ? 1 : 0, bottom = MetricScales.IsBottom(metric, score) ? 1 : 0;
         ResponseCells.TryGetValue(cell, out var c);
-        ResponseCells[cell] = (c.N + 1, c.Top + (MetricScales.IsTop(metric, score) ? 1 : 0), c.Bottom + (MetricScales.IsBottom(metric, score) ? 1 : 0), c.Sum + score);
+        ResponseCells[cell] = (c.N + 1, c.Top + top, c.Bottom + bottom, c.Sum + score);
+        var causeCell = new CauseCell(cell.Day, cell.SiteId, metric, rootCause ?? "");
+        CauseCells.TryGetValue(causeCell, out var k);
+        CauseCells[causeCell] = (k.N + 1, k.Top + top, k.Bottom + bottom);
     }
 
     internal void AddIssue(IssueCell cell, long issues, long fcr)

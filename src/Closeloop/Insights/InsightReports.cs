@@ -18,9 +18,15 @@ public static class InsightReports
         var table = isContacts ? "contacts" : "responses";
         var at = isContacts ? "occurred_at" : "responded_at";
         var column = by switch { "site" => "site_id", "team" => "team_id", "agent" => "agent_id", "channel" => "channel", "queue" => "queue", _ => "'all'" };
-        var rows = await QueryAsync(db, $"SELECT {column}, root_cause, COUNT(*) FROM {table} WHERE root_cause IS NOT NULL AND {at} >= @a AND {at} < @b" +
-            (scope.SiteId is null ? "" : " AND site_id = @site") + $" GROUP BY {(by is null ? "root_cause" : column + ", root_cause")}", a, b, scope.SiteId,
-            r => (Key: r.IsDBNull(0) ? "" : Convert.ToString(r.GetValue(0), CultureInfo.InvariantCulture)!, Cause: r.GetString(1), Count: r.GetInt64(2)), ct);
+        var siteFilter = scope.SiteId is null ? "" : " AND site_id = @site";
+        // The rollup knows the day, site and metric of each response's cause: enough for the overall Pareto and the
+        // one by site. Other groupings, and contacts, scan the period's records.
+        var rollup = !isContacts && by is null or "site"
+            ? $"SELECT {column}, root_cause, SUM(n) FROM cause_rollups WHERE root_cause <> '' AND day >= @a AND day < @b{siteFilter} GROUP BY {(by is null ? "root_cause" : column + ", root_cause")}"
+            : null;
+        var rows = await QueryDaysAsync(db, $"SELECT {column}, root_cause, COUNT(*) FROM {table} WHERE root_cause IS NOT NULL AND {at} >= @a AND {at} < @b" +
+            siteFilter + $" GROUP BY {(by is null ? "root_cause" : column + ", root_cause")}", rollup, a, b, scope.SiteId,
+            r => (Key: r.IsDBNull(0) ? "" : Convert.ToString(r.GetValue(0), CultureInfo.InvariantCulture)!, Cause: r.GetString(1), Count: Convert.ToInt64(r.GetValue(2), CultureInfo.InvariantCulture)), ct);
         var causes = await db.RootCauses.AsNoTracking().ToDictionaryAsync(r => r.Code, ct);
         var names = await KeyNamesAsync(db, by, ct);
         ParetoGroup Build(string? key, IEnumerable<(string Cause, long Count)> counts)
@@ -57,20 +63,28 @@ public static class InsightReports
 
     public static async Task<List<TrendPoint>> TrendAsync(CloseloopDb db, CallerScope scope, string? cause, long a, long b, CancellationToken ct)
     {
-        var filter = cause is null ? "" : " AND root_cause = @cause";
-        var rows = await QueryAsync(db, "SELECT responded_at / 86400000, root_cause, COUNT(*) FROM responses WHERE root_cause IS NOT NULL AND responded_at >= @a AND responded_at < @b" +
-            (scope.SiteId is null ? "" : " AND site_id = @site") + filter + " GROUP BY responded_at / 86400000, root_cause", a, b, scope.SiteId,
-            r => new TrendPoint(DateOnly.FromDayNumber(DateOnly.FromDateTime(DateTime.UnixEpoch).DayNumber + (int)r.GetInt64(0)).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
-                r.GetString(1), r.GetInt64(2)), ct, ("@cause", cause?.ToLowerInvariant()));
-        return rows.OrderBy(p => p.Day, StringComparer.Ordinal).ThenBy(p => p.Cause, StringComparer.Ordinal).ToList();
+        var filter = (cause is null ? "" : " AND root_cause = @cause") + (scope.SiteId is null ? "" : " AND site_id = @site");
+        var rows = await QueryDaysAsync(db, "SELECT responded_at / 86400000, root_cause, COUNT(*) FROM responses WHERE root_cause IS NOT NULL AND responded_at >= @a AND responded_at < @b" +
+            filter + " GROUP BY responded_at / 86400000, root_cause",
+            "SELECT day, root_cause, SUM(n) FROM cause_rollups WHERE root_cause <> '' AND day >= @a AND day < @b" + filter + " GROUP BY day, root_cause", a, b, scope.SiteId,
+            r => (Day: Convert.ToInt64(r.GetValue(0), CultureInfo.InvariantCulture), Cause: r.GetString(1), Count: Convert.ToInt64(r.GetValue(2), CultureInfo.InvariantCulture)),
+            ct, ("@cause", cause?.ToLowerInvariant()));
+        return rows.GroupBy(r => (r.Day, r.Cause))
+            .Select(g => new TrendPoint(DateOnly.FromDayNumber(DateOnly.FromDateTime(DateTime.UnixEpoch).DayNumber + (int)g.Key.Day).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+                g.Key.Cause, g.Sum(r => r.Count)))
+            .OrderBy(p => p.Day, StringComparer.Ordinal).ThenBy(p => p.Cause, StringComparer.Ordinal).ToList();
     }
 
     public static async Task<DriversReport> DriversAsync(CloseloopDb db, CallerScope scope, string metric, long a, long b, CancellationToken ct)
     {
-        var rows = await QueryAsync(db, "SELECT COALESCE(root_cause, ''), COUNT(*), " +
+        // CSAT is the share of satisfied (4–5); NPS is promoters (9–10) minus detractors (0–6): the rollup's top and bottom.
+        var siteFilter = scope.SiteId is null ? "" : " AND site_id = @site";
+        var parts = await QueryDaysAsync(db, "SELECT COALESCE(root_cause, ''), COUNT(*), " +
             (metric == "csat" ? "SUM(CASE WHEN score >= 4 THEN 1 ELSE 0 END), 0" : "SUM(CASE WHEN score >= 9 THEN 1 ELSE 0 END), SUM(CASE WHEN score <= 6 THEN 1 ELSE 0 END)") +
-            " FROM responses WHERE metric = @m AND responded_at >= @a AND responded_at < @b" + (scope.SiteId is null ? "" : " AND site_id = @site") +
-            " GROUP BY COALESCE(root_cause, '')", a, b, scope.SiteId, r => (Cause: r.GetString(0), N: r.GetInt64(1), Top: r.GetInt64(2), Bottom: r.GetInt64(3)), ct, ("@m", metric));
+            " FROM responses WHERE metric = @m AND responded_at >= @a AND responded_at < @b" + siteFilter + " GROUP BY COALESCE(root_cause, '')",
+            $"SELECT root_cause, SUM(n), SUM(top), {(metric == "csat" ? "0" : "SUM(bottom)")} FROM cause_rollups WHERE metric = @m AND day >= @a AND day < @b{siteFilter} GROUP BY root_cause",
+            a, b, scope.SiteId, r => (Cause: r.GetString(0), N: Long(r, 1), Top: Long(r, 2), Bottom: Long(r, 3)), ct, ("@m", metric));
+        var rows = parts.GroupBy(r => r.Cause).Select(g => (Cause: g.Key, N: g.Sum(r => r.N), Top: g.Sum(r => r.Top), Bottom: g.Sum(r => r.Bottom))).ToList();
         var n = rows.Sum(r => r.N);
         var top = rows.Sum(r => r.Top);
         var bottom = rows.Sum(r => r.Bottom);
@@ -89,6 +103,35 @@ public static class InsightReports
 
     // Cause names and codes are typed by admins: the same quoting and formula guard as every other export.
     private static string Csv(string? value) => value is null ? "" : Web.CsvExport.Text(value);
+
+    // SUM over a BIGINT column is NUMERIC on PostgreSQL.
+    private static long Long(DbDataReader reader, int i) => Convert.ToInt64(reader.GetValue(i), CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// Runs a report over [a, b) in Unix milliseconds: the whole UTC days from <c>cause_rollups</c> with
+    /// <paramref name="rollupSql"/> (@a and @b are day numbers there), the partial days at either end, or everything
+    /// when there is no rollup form, from the records with <paramref name="rawSql"/>. The caller adds up the parts.
+    /// </summary>
+    private static async Task<List<T>> QueryDaysAsync<T>(CloseloopDb db, string rawSql, string? rollupSql, long a, long b, long? site, Func<DbDataReader, T> map,
+        CancellationToken ct, params (string Name, object? Value)[] extra)
+    {
+        const long Day = 86_400_000;
+        long firstDay = (long)Math.Ceiling(a / (double)Day), endDay = (long)Math.Floor(b / (double)Day);
+        if (rollupSql is null || firstDay >= endDay)
+        {
+            return await QueryAsync(db, rawSql, a, b, site, map, ct, extra);
+        }
+        var rows = await QueryAsync(db, rollupSql, firstDay, endDay, site, map, ct, extra);
+        if (a < firstDay * Day)
+        {
+            rows.AddRange(await QueryAsync(db, rawSql, a, firstDay * Day, site, map, ct, extra));
+        }
+        if (endDay * Day < b)
+        {
+            rows.AddRange(await QueryAsync(db, rawSql, endDay * Day, b, site, map, ct, extra));
+        }
+        return rows;
+    }
 
     private static async Task<List<T>> QueryAsync<T>(CloseloopDb db, string sql, long a, long b, long? site, Func<DbDataReader, T> map, CancellationToken ct,
         params (string Name, object? Value)[] extra)
