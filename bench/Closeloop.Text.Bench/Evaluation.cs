@@ -49,6 +49,13 @@ internal static class Evaluation
         foreach (var row in residual)
             Line($"| {row.Set} | {row.VaderR:F3} | {row.HeldOutR:F3} |");
         Line("");
+        Line("### VADER + fitted residual across sets (fitted on one, scored on the other)");
+        Line("");
+        Line("| fitted on | scored on | VADER alone | VADER + residual |");
+        Line("|---|---|---:|---:|");
+        foreach (var row in SentimentCrossValidation.CrossDomain(tweets, snippets))
+            Line($"| {row.Train} | {row.Test} | {row.VaderR:F3} | {row.TransferR:F3} |");
+        Line("");
 
         // Classification.
         Line("## Root-cause classification (threshold 0: the top cause always counts)");

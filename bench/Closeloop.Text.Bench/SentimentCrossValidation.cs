@@ -19,6 +19,23 @@ internal static class SentimentCrossValidation
         Evaluate("Amazon review snippets", snippets),
     ];
 
+    /// <summary>
+    /// Fitted on one set, scored on the other: how the residual carries to text unlike what it was fitted on, which
+    /// is what a contact centre's comments would be.
+    /// </summary>
+    public static IReadOnlyList<(string Train, string Test, double VaderR, double TransferR)> CrossDomain(IReadOnlyList<RatedText> tweets, IReadOnlyList<RatedText> snippets)
+    {
+        var t = tweets.Select(Encode).ToList();
+        var s = snippets.Select(Encode).ToList();
+        (string, string, double, double) Score(string trainName, List<Encoded> train, string testName, List<Encoded> test)
+        {
+            var model = Fit(train);
+            var truth = test.Select(e => e.Target).ToList();
+            return (trainName, testName, Metrics.Pearson(test.Select(e => e.Compound).ToList(), truth), Metrics.Pearson(test.Select(model.Predict).ToList(), truth));
+        }
+        return [Score("tweets", t, "Amazon review snippets", s), Score("Amazon review snippets", s, "tweets", t)];
+    }
+
     private static (string, double, double) Evaluate(string name, IReadOnlyList<RatedText> rows)
     {
         var encoded = rows.Select(Encode).ToList();
