@@ -22,13 +22,16 @@ public sealed class AlertEngine(
     {
         var ct = cancellationToken;
         var events = new List<AlertEvent>();
+        var queued = false;
         batch.AfterCommitActions.Add(() =>
         {
             foreach (var alertEvent in events)
             {
                 publisher.PublishLocal(alertEvent);
             }
-            if (events.Count > 0)
+            // Only a new alert queues messages. Waking the sender for an absorbed match would cost a claim, a write
+            // that waits for the ingest writer's lock on SQLite, for every batch of a busy rule.
+            if (queued)
             {
                 signal.Pending();
             }
@@ -51,13 +54,13 @@ public sealed class AlertEngine(
         foreach (var response in batch.Responses)
         {
             var facts = await FactsAsync(context, response, ct);
-            await EvaluateAsync(connection, transaction, batch, context, active, facts, "response", response.Id, response.Input.ExternalId, response.CustomerId,
+            queued |= await EvaluateAsync(connection, transaction, batch, context, active, facts, "response", response.Id, response.Input.ExternalId, response.CustomerId,
                 response.SiteId, response.TeamId, response.AgentId, batch.Now, events, ct);
         }
         foreach (var contact in batch.Contacts)
         {
             var facts = await FactsAsync(context, contact, ct);
-            await EvaluateAsync(connection, transaction, batch, context, active, facts, "contact", contact.Id, contact.Input.ExternalId, contact.CustomerId,
+            queued |= await EvaluateAsync(connection, transaction, batch, context, active, facts, "contact", contact.Id, contact.Input.ExternalId, contact.CustomerId,
                 contact.SiteId, contact.TeamId, contact.AgentId, batch.Now, events, ct);
         }
     }
@@ -67,13 +70,14 @@ public sealed class AlertEngine(
         // The events gathered in BeforeCommitAsync are published by the action it registered on the batch.
     }
 
-    private async Task EvaluateAsync(DbConnection connection, DbTransaction transaction, IngestBatch batch, Lookup lookup, IReadOnlyList<CompiledRule> active, AlertFacts facts, string kind, long triggerId,
+    /// <summary>Raises or updates the alert a record's matches call for; true when a new alert queued messages.</summary>
+    private async Task<bool> EvaluateAsync(DbConnection connection, DbTransaction transaction, IngestBatch batch, Lookup lookup, IReadOnlyList<CompiledRule> active, AlertFacts facts, string kind, long triggerId,
         string triggerExternalId, long customerId, long siteId, long teamId, long agentId, DateTimeOffset now, List<AlertEvent> events, CancellationToken ct)
     {
         var matched = active.Where(r => r.Definition.Matches(facts)).ToList();
         if (matched.Count == 0)
         {
-            return;
+            return false;
         }
         var trigger = new { kind, externalId = triggerExternalId };
         foreach (var rule in matched)
@@ -87,7 +91,7 @@ public sealed class AlertEngine(
                 {
                     events.Add(local);
                 }
-                return;
+                return false;
             }
         }
 
@@ -108,6 +112,7 @@ public sealed class AlertEngine(
             $"A customer needs you: {definition.Name}.\nReach them by {due:u}.\n\n{baseUrl}/alerts/{id}", id, now, ct);
         await outbox.WebhooksAsync(connection, transaction, "alert.created", new { alertId = id, rule = definition.Name, owner, dueAt = due, trigger }, siteId, id, now, ct);
         await PublishAsync(connection, transaction, "alert.created", id, events, ct);
+        return true;
     }
 
     /// <summary>
