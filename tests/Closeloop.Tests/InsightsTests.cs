@@ -105,7 +105,7 @@ public sealed class InsightsTests
             "I waited on hold for an hour in the queue", "My parcel delivery is late again, still not delivered", "",
             "Long wait on hold, forty minutes in the queue", "The delivery was late but arrived in the end",
         ];
-        var start = DateTimeOffset.Parse("2026-11-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
+        var start = At("2026-11-01T00:00:00Z");
         var records = new List<(string Id, DateTimeOffset At, string Site, int Score, string Comment)>();
         for (var i = 0; i < 30; i++)
         {

@@ -26,7 +26,7 @@ public static class InsightReports
             : null;
         var rows = await QueryDaysAsync(db, $"SELECT {column}, root_cause, COUNT(*) FROM {table} WHERE root_cause IS NOT NULL AND {at} >= @a AND {at} < @b" +
             siteFilter + $" GROUP BY {(by is null ? "root_cause" : column + ", root_cause")}", rollup, a, b, scope.SiteId,
-            r => (Key: r.IsDBNull(0) ? "" : Convert.ToString(r.GetValue(0), CultureInfo.InvariantCulture)!, Cause: r.GetString(1), Count: Convert.ToInt64(r.GetValue(2), CultureInfo.InvariantCulture)), ct);
+            r => (Key: r.IsDBNull(0) ? "" : Convert.ToString(r.GetValue(0), CultureInfo.InvariantCulture)!, Cause: r.GetString(1), Count: Long(r, 2)), ct);
         var causes = await db.RootCauses.AsNoTracking().ToDictionaryAsync(r => r.Code, ct);
         var names = await KeyNamesAsync(db, by, ct);
         ParetoGroup Build(string? key, IEnumerable<(string Cause, long Count)> counts)
@@ -67,7 +67,7 @@ public static class InsightReports
         var rows = await QueryDaysAsync(db, "SELECT responded_at / 86400000, root_cause, COUNT(*) FROM responses WHERE root_cause IS NOT NULL AND responded_at >= @a AND responded_at < @b" +
             filter + " GROUP BY responded_at / 86400000, root_cause",
             "SELECT day, root_cause, SUM(n) FROM cause_rollups WHERE root_cause <> '' AND day >= @a AND day < @b" + filter + " GROUP BY day, root_cause", a, b, scope.SiteId,
-            r => (Day: Convert.ToInt64(r.GetValue(0), CultureInfo.InvariantCulture), Cause: r.GetString(1), Count: Convert.ToInt64(r.GetValue(2), CultureInfo.InvariantCulture)),
+            r => (Day: Long(r, 0), Cause: r.GetString(1), Count: Long(r, 2)),
             ct, ("@cause", cause?.ToLowerInvariant()));
         return rows.GroupBy(r => (r.Day, r.Cause))
             .Select(g => new TrendPoint(DateOnly.FromDayNumber(DateOnly.FromDateTime(DateTime.UnixEpoch).DayNumber + (int)g.Key.Day).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
@@ -104,7 +104,7 @@ public static class InsightReports
     // Cause names and codes are typed by admins: the same quoting and formula guard as every other export.
     private static string Csv(string? value) => value is null ? "" : Web.CsvExport.Text(value);
 
-    // SUM over a BIGINT column is NUMERIC on PostgreSQL.
+    // SUM over a BIGINT column is NUMERIC on PostgreSQL, COUNT(*) is BIGINT: one reader for both.
     private static long Long(DbDataReader reader, int i) => Convert.ToInt64(reader.GetValue(i), CultureInfo.InvariantCulture);
 
     /// <summary>
