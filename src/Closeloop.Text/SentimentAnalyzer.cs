@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using System.Net;
 using System.Reflection;
 
 namespace Closeloop.Text;
@@ -123,6 +124,10 @@ public sealed class SentimentAnalyzer
         ArgumentNullException.ThrowIfNull(text);
         if (text.Length == 0)
             return default;
+        // Text that passed through a web form or a social network's API often arrives HTML-escaped, and "&lt;3" is
+        // the lexicon's "<3". Allocates only when there is an '&'.
+        if (text.Contains('&', StringComparison.Ordinal))
+            text = WebUtility.HtmlDecode(text);
 
         char[]? rentedChars = null;
         var lower = text.Length <= StackCharLimit
@@ -178,7 +183,11 @@ public sealed class SentimentAnalyzer
             }
 
             var word = lower[s..e];
-            wordLookup.TryGetValue(word, out var info);
+            // "soooo goooood": a word not in the lexicon with a letter three or more times in a row is looked up
+            // again with its runs cut to two letters, then to one.
+            if (!wordLookup.TryGetValue(word, out var info) && HasRun(word))
+                info = LookupElongated(word);
+
             var roles = info.Roles;
             if (word.Contains("n't", StringComparison.Ordinal))
                 roles |= WordRole.Negation;
@@ -188,7 +197,7 @@ public sealed class SentimentAnalyzer
         return count;
     }
 
-    private static SentimentScores Score(string text, ReadOnlySpan<char> lower, Span<Token> tokens)
+    private static SentimentScores Score(ReadOnlySpan<char> text, ReadOnlySpan<char> lower, Span<Token> tokens)
     {
         var upperCount = 0;
         foreach (ref readonly var token in tokens)
@@ -215,7 +224,7 @@ public sealed class SentimentAnalyzer
         }
     }
 
-    private static SentimentScores ScoreTokens(string text, ReadOnlySpan<char> lower, Span<Token> tokens, Span<double> sentiments, bool capsDiffer)
+    private static SentimentScores ScoreTokens(ReadOnlySpan<char> text, ReadOnlySpan<char> lower, Span<Token> tokens, Span<double> sentiments, bool capsDiffer)
     {
         for (var i = 0; i < tokens.Length; i++)
         {
@@ -417,7 +426,7 @@ public sealed class SentimentAnalyzer
         }
     }
 
-    private static SentimentScores Summarize(string text, ReadOnlySpan<double> sentiments)
+    private static SentimentScores Summarize(ReadOnlySpan<char> text, ReadOnlySpan<double> sentiments)
     {
         double sum = 0, positiveSum = 0, negativeSum = 0;
         var neutralCount = 0;
@@ -454,9 +463,8 @@ public sealed class SentimentAnalyzer
             Math.Abs(neutralCount / total));
     }
 
-    private static double PunctuationEmphasis(string text)
+    private static double PunctuationEmphasis(ReadOnlySpan<char> span)
     {
-        var span = text.AsSpan();
         var exclamations = Math.Min(span.Count('!'), 4);
         var questions = span.Count('?');
         var questionEmphasis = questions <= 1 ? 0 : questions <= 3 ? questions * 0.18 : 0.96;
@@ -528,4 +536,37 @@ public sealed class SentimentAnalyzer
     private readonly record struct WordInfo(double Valence, double Booster, WordRole Roles);
 
     private readonly record struct Token(int Start, int Length, double Valence, double Booster, WordRole Roles, bool IsUpper);
+
+    private WordInfo LookupElongated(ReadOnlySpan<char> word)
+    {
+        Span<char> buffer = word.Length <= 256 ? stackalloc char[word.Length] : new char[word.Length];
+        if (!wordLookup.TryGetValue(Collapse(word, buffer, 2), out var info))
+            wordLookup.TryGetValue(Collapse(word, buffer, 1), out info);
+        return info;
+    }
+
+    private static bool HasRun(ReadOnlySpan<char> word)
+    {
+        for (var k = 2; k < word.Length; k++)
+        {
+            if (word[k] == word[k - 1] && word[k] == word[k - 2] && char.IsLetter(word[k]))
+                return true;
+        }
+
+        return false;
+    }
+
+    private static ReadOnlySpan<char> Collapse(ReadOnlySpan<char> word, Span<char> buffer, int keep)
+    {
+        var n = 0;
+        var run = 0;
+        for (var k = 0; k < word.Length; k++)
+        {
+            run = k > 0 && word[k] == word[k - 1] ? run + 1 : 1;
+            if (run <= keep || !char.IsLetter(word[k]))
+                buffer[n++] = word[k];
+        }
+
+        return buffer[..n];
+    }
 }

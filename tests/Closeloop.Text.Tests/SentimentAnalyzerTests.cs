@@ -29,6 +29,23 @@ public class SentimentAnalyzerTests
         Assert.Equal(expected, Compound(text), 0.0005);
 
     [Fact]
+    public void HtmlEscapedTextScoresAsTheTextItEncodes()
+    {
+        Assert.Equal(Compound("thank you <3"), Compound("thank you &lt;3"), 1e-12);
+        Assert.True(Compound("thank you &lt;3") > Compound("thank you"));
+        Assert.Equal(Compound("fast & friendly"), Compound("fast &amp; friendly"), 1e-12);
+    }
+
+    [Fact]
+    public void ElongatedWordsScoreAsTheWordTheyStretch()
+    {
+        Assert.Equal(Compound("the agent was good"), Compound("the agent was gooooood"), 1e-12);
+        Assert.Equal(Compound("this is so bad"), Compound("this is soooo baaaad"), 1e-12);
+        Assert.Equal(Compound("I feel cool"), Compound("I feel cooool"), 1e-12); // runs cut to two letters first
+        Assert.Equal(0, Compound("zzzzz"));
+    }
+
+    [Fact]
     public void NegationFlipsThePolarityOfTheNextWords()
     {
         Assert.True(Compound("The service was good") > 0);
