@@ -33,9 +33,6 @@ public sealed class RootCauseClassifier : IDisposable
     private const int MaxOnlineSteps = 30;
     private const float OnlineLearningRate = 0.5f;
 
-    [ThreadStatic] private static ulong[]? threadHashes;
-    [ThreadStatic] private static float[]? threadValues;
-
     private readonly ReaderWriterLockSlim gate = new(LockRecursionPolicy.NoRecursion);
     private readonly List<string> codes = [];
     private readonly Dictionary<string, int> classOf = new(StringComparer.Ordinal);
@@ -110,7 +107,7 @@ public sealed class RootCauseClassifier : IDisposable
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentException.ThrowIfNullOrWhiteSpace(causeCode);
-        var (hashes, values, count) = ExtractThreadLocal(text);
+        var (hashes, values, count) = TextFeatures.ExtractThreadLocal(text);
         gate.EnterWriteLock();
         try
         {
@@ -160,13 +157,19 @@ public sealed class RootCauseClassifier : IDisposable
     public CausePrediction? Predict(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var (hashes, values, count) = ExtractThreadLocal(text);
+        var (hashes, values, count) = TextFeatures.ExtractThreadLocal(text);
+        return Predict(text, hashes.AsSpan(0, count), values.AsSpan(0, count));
+    }
+
+    /// <summary><see cref="Predict(string)"/> over features already extracted from <paramref name="text"/>.</summary>
+    internal CausePrediction? Predict(string text, ReadOnlySpan<ulong> hashes, ReadOnlySpan<float> values)
+    {
         gate.EnterReadLock();
         try
         {
             var classes = codes.Count;
             Span<float> probabilities = classes <= StackClassLimit ? stackalloc float[stride] : new float[stride];
-            if (!Probabilities(hashes.AsSpan(0, count), values.AsSpan(0, count), text, probabilities))
+            if (!Probabilities(hashes, values, text, probabilities))
                 return null;
             var best = -1;
             for (var c = 0; c < classes; c++)
@@ -188,7 +191,7 @@ public sealed class RootCauseClassifier : IDisposable
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(top);
-        var (hashes, values, count) = ExtractThreadLocal(text);
+        var (hashes, values, count) = TextFeatures.ExtractThreadLocal(text);
         gate.EnterReadLock();
         try
         {
@@ -442,19 +445,6 @@ public sealed class RootCauseClassifier : IDisposable
     }
 
     private static int RoundUpToVector(int count) => (count + Vector<float>.Count - 1) / Vector<float>.Count * Vector<float>.Count;
-
-    private static (ulong[] Hashes, float[] Values, int Count) ExtractThreadLocal(string text)
-    {
-        var needed = TextFeatures.MaxFeatures(text.Length);
-        if (threadHashes is null || threadHashes.Length < needed)
-        {
-            threadHashes = new ulong[Math.Max(needed, 1024)];
-            threadValues = new float[threadHashes.Length];
-        }
-
-        var count = TextFeatures.Extract(text, threadHashes, threadValues);
-        return (threadHashes, threadValues!, count);
-    }
 
     private sealed record Example(int[] Rows, float[] Values, int Label);
 }

@@ -26,6 +26,26 @@ internal static class TextFeatures
     private const float BigramWeight = 0.8f;
     private const float CharGramWeight = 0.35f;
 
+    [ThreadStatic] private static ulong[]? threadHashes;
+    [ThreadStatic] private static float[]? threadValues;
+
+    /// <summary>
+    /// Extracts into this thread's reusable buffers, so a prediction allocates nothing; the result is valid until the
+    /// thread's next call.
+    /// </summary>
+    public static (ulong[] Hashes, float[] Values, int Count) ExtractThreadLocal(string text)
+    {
+        var needed = MaxFeatures(text.Length);
+        if (threadHashes is null || threadHashes.Length < needed)
+        {
+            threadHashes = new ulong[Math.Max(needed, 1024)];
+            threadValues = new float[threadHashes.Length];
+        }
+
+        var count = Extract(text, threadHashes, threadValues);
+        return (threadHashes, threadValues!, count);
+    }
+
     /// <summary>An upper bound on the features <see cref="Extract"/> can write for a text of this length.</summary>
     public static int MaxFeatures(int textLength) => (textLength * (MaxCharGram - MinCharGram + 1)) + (textLength * 2) + 8;
 
