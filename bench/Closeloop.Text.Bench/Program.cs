@@ -5,6 +5,7 @@ using Closeloop.Text.Bench;
 //   eval        quality figures (sentiment r, classification accuracy/macro-F1, learning curve) + npm baselines
 //   throughput  Stopwatch comments/s on one core vs npm vader-sentiment, same 10,000 comments, same run
 //   bench       BenchmarkDotNet micro-benchmarks (pass BenchmarkDotNet arguments after "--")
+//   sentiment   the sentiment tables of eval alone, without the npm baseline
 //   tune        classifier settings explored on a split of BANKING77's training set only (no test data)
 var mode = args.FirstOrDefault() ?? "eval";
 var dataArgument = args.SkipWhile(a => a != "--data").Skip(1).FirstOrDefault();
@@ -21,11 +22,7 @@ switch (mode)
     case "sentiment":
         {
             var d = DataSets.Locate(dataArgument);
-            foreach (var f in new[] { "tweets_GroundTruth.txt", "amazonReviewSnippets_GroundTruth.txt" })
-            {
-                var rows = d.VaderGroundTruth(f);
-                Console.WriteLine($"{f}: {Metrics.Pearson(rows.Select(r => Closeloop.Text.SentimentAnalyzer.Default.Analyze(r.Text).Compound).ToList(), rows.Select(r => r.Score).ToList()):F4}");
-            }
+            Evaluation.SentimentSection(Console.WriteLine, d.VaderGroundTruth("tweets_GroundTruth.txt"), d.VaderGroundTruth("amazonReviewSnippets_GroundTruth.txt"), null);
         }
 
         break;

@@ -12,6 +12,9 @@ for (const name of ['tweets', 'snippets']) {
   const rows = readJsonLines(path.join(dir, `vader_${name}.jsonl`));
   const scores = rows.map(r => vader.SentimentIntensityAnalyzer.polarity_scores(r.text).compound);
   result[`pearson_${name}`] = pearson(scores, rows.map(r => r.score));
+  // The half the shipped Closeloop model never saw, for a like-for-like figure.
+  const held = rows.map((r, i) => [r, scores[i]]).filter(([r]) => r.heldOut);
+  result[`pearson_${name}_heldout`] = pearson(held.map(([, s]) => s), held.map(([r]) => r.score));
 }
 
 const comments = readJsonLines(path.join(dir, 'comments.jsonl')).map(r => r.text);
