@@ -112,8 +112,15 @@ public sealed class InsightsTests
             // Every 5 h 17 min over six days: each day has records early and late, so partial days matter.
             records.Add(($"roll-{i}", start.AddMinutes(i * 317), i % 3 == 0 ? "south" : "north", 1 + i * 7 % 5, comments[i % comments.Length]));
         }
+        // Teams, agents and channels that cut across the sites and causes differently.
+        string[] channels = ["phone", "chat", "email"];
+        var org = records.Select((r, i) => (r.Id, Team: $"team-{i % 2}", Agent: $"agent-{i % 4}", Channel: channels[i % 3])).ToDictionary(o => o.Id);
+        string Team(string id) => org[id].Team;
+        string Agent(string id) => org[id].Agent;
+        string Channel(string id) => org[id].Channel;
         await client.PostJsonAsync("/api/v1/responses/batch",
-            records.Select(r => Json.Response(r.Id, "cust-" + r.Id, "csat", r.Score, r.Comment.Length == 0 ? null : r.Comment, at: r.At, site: r.Site)).ToArray());
+            records.Select(r => Json.Response(r.Id, "cust-" + r.Id, "csat", r.Score, r.Comment.Length == 0 ? null : r.Comment, at: r.At, site: r.Site,
+                team: Team(r.Id), agent: Agent(r.Id), channel: Channel(r.Id))).ToArray());
         var causes = new Dictionary<string, string?>();
         foreach (var r in records)
         {
@@ -133,6 +140,15 @@ public sealed class InsightsTests
                 .ToDictionary(c => c.GetProperty("code").GetString()!, c => c.GetProperty("count").GetInt32()).OrderBy(e => e.Key));
             var bySite = pareto.GetProperty("groups").EnumerateArray().ToDictionary(g => g.GetProperty("key").GetString()!, g => g.GetProperty("total").GetInt32());
             Assert.Equal(inside.Where(r => causes[r.Id] is not null).GroupBy(r => r.Site).ToDictionary(g => g.Key, g => g.Count()).OrderBy(e => e.Key), bySite.OrderBy(e => e.Key));
+
+            foreach (var (by, keyOf) in new (string, Func<string, string>)[] { ("team", Team), ("agent", Agent), ("channel", Channel) })
+            {
+                var grouped = await (await client.GetAsync($"/api/v1/insights/pareto?by={by}&{query}")).ReadJsonAsync();
+                Assert.Equal(
+                    inside.Where(r => causes[r.Id] is not null).GroupBy(r => $"{keyOf(r.Id)} {causes[r.Id]}").Select(g => $"{g.Key} {g.Count()}").Order(StringComparer.Ordinal),
+                    grouped.GetProperty("groups").EnumerateArray().SelectMany(g => g.GetProperty("causes").EnumerateArray()
+                        .Select(c => $"{g.GetProperty("key").GetString()} {c.GetProperty("code").GetString()} {c.GetProperty("count").GetInt32()}")).Order(StringComparer.Ordinal));
+            }
 
             var trend = await (await client.GetAsync($"/api/v1/insights/trend?{query}")).ReadJsonAsync();
             Assert.Equal(
@@ -162,7 +178,9 @@ public sealed class InsightsTests
         // A supervisor's cause replaces the prediction, and the whole-day counts follow it.
         await client.PostRawAsync("/api/v1/alert-rules", """{"name":"Low","when":{"field":"score","op":"lte","value":1},"owner":{"kind":"pool","name":"qa"},"deadline":"PT2H"}""");
         var late = records.First(r => causes[r.Id] == "logistics.late-delivery");
-        await client.PostJsonAsync("/api/v1/responses", Json.Response("roll-alert", "cust-roll-alert", "csat", 1, late.Comment, at: late.At.AddMinutes(1), site: late.Site));
+        org["roll-alert"] = ("roll-alert", "team-1", "agent-9", "sms");
+        await client.PostJsonAsync("/api/v1/responses", Json.Response("roll-alert", "cust-roll-alert", "csat", 1, late.Comment, at: late.At.AddMinutes(1), site: late.Site,
+            team: Team("roll-alert"), agent: Agent("roll-alert"), channel: Channel("roll-alert")));
         records.Add(("roll-alert", late.At.AddMinutes(1), late.Site, 1, late.Comment));
         var alertId = (await (await client.GetAsync("/api/v1/alerts")).ReadJsonAsync()).GetProperty("items").EnumerateArray()
             .Single(a => a.GetProperty("customer").GetString() == "cust-roll-alert").GetProperty("id").GetInt64();

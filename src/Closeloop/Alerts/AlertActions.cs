@@ -232,7 +232,8 @@ public sealed class AlertActions(
         if (alert.TriggerKind == "response")
         {
             var before = await db.Responses.Where(r => r.Id == alert.TriggerId)
-                .Select(r => new { r.RootCause, r.Metric, r.Score, r.SiteId, r.RespondedAt, r.Comment }).FirstOrDefaultAsync(ct);
+                .Select(r => new { r.RootCause, r.Comment, Facts = new SurveyResponseCauseFacts(r.RespondedAt, r.SiteId, r.TeamId, r.AgentId, r.Channel, r.Metric, r.Score) })
+                .FirstOrDefaultAsync(ct);
             text = before?.Comment;
             if (before?.RootCause == cause)
             {
@@ -242,7 +243,7 @@ public sealed class AlertActions(
             else if (before is not null && await db.Responses.Where(r => r.Id == alert.TriggerId && r.RootCause == before.RootCause)
                 .ExecuteUpdateAsync(u => u.SetProperty(r => r.RootCause, cause).SetProperty(r => r.RootCauseConfidence, 1.0), ct) == 1)
             {
-                await CauseRollup.MoveAsync(db, before.RespondedAt, before.SiteId, before.Metric, before.Score, before.RootCause, cause, ct);
+                await CauseRollup.MoveAsync(db, before.Facts, before.RootCause, cause, ct);
             }
         }
         else

@@ -1,5 +1,6 @@
-using System.Globalization;
 using System.Data.Common;
+using System.Globalization;
+using System.Runtime.InteropServices;
 using Closeloop.Data;
 using Closeloop.Responses;
 
@@ -412,6 +413,18 @@ public sealed class IngestStore : IAsyncDisposable
                 await causes.ExecuteNonQueryAsync(ct);
             }
         }
+        if (batch.CauseGroupCells.Count > 0)
+        {
+            var groups = Command("rollup.cause-group",
+                "INSERT INTO cause_group_rollups (dim, day, site_id, group_key, root_cause, n) VALUES (@dim, @d, @s, @k, @rc, @n) " +
+                "ON CONFLICT (dim, day, site_id, group_key, root_cause) DO UPDATE SET n = cause_group_rollups.n + excluded.n",
+                "@dim", "@d", "@s", "@k", "@rc", "@n");
+            foreach (var (cell, n) in batch.CauseGroupCells)
+            {
+                Set(groups, cell.Dim, cell.Day, cell.SiteId, cell.Key, cell.RootCause, n);
+                await groups.ExecuteNonQueryAsync(ct);
+            }
+        }
         if (batch.IssueCells.Count > 0)
         {
             var upsert = Command("rollup.issue",
@@ -511,6 +524,18 @@ public readonly record struct ResponseCell(long Day, long SiteId, long TeamId, l
 
 public readonly record struct CauseCell(long Day, long SiteId, string Metric, string RootCause);
 
+/// <summary>A cell of <c>cause_group_rollups</c>: <paramref name="Dim"/> is "team", "agent" or "channel".</summary>
+public readonly record struct CauseGroupCell(string Dim, long Day, long SiteId, string Key, string RootCause)
+{
+    /// <summary>The three cells one response with a cause counts in; the keys are what the Pareto report groups by.</summary>
+    public static CauseGroupCell[] For(long day, long siteId, long teamId, long agentId, string channel, string rootCause) =>
+    [
+        new("team", day, siteId, teamId.ToString(CultureInfo.InvariantCulture), rootCause),
+        new("agent", day, siteId, agentId.ToString(CultureInfo.InvariantCulture), rootCause),
+        new("channel", day, siteId, channel, rootCause),
+    ];
+}
+
 public readonly record struct IssueCell(long Day, long SiteId, long TeamId, long AgentId, string Channel);
 
 public sealed record StoredContact(
@@ -542,6 +567,7 @@ public sealed class IngestBatch(DateTimeOffset now, Func<string, string, string[
     internal Dictionary<ResponseCell, (long N, long Top, long Bottom, long Sum)> ResponseCells { get; } = [];
     internal Dictionary<IssueCell, (long Issues, long Fcr)> IssueCells { get; } = [];
     internal Dictionary<CauseCell, (long N, long Top, long Bottom)> CauseCells { get; } = [];
+    internal Dictionary<CauseGroupCell, long> CauseGroupCells { get; } = [];
     internal Dictionary<(char Kind, string Code), (long Id, long SiteId)> NewOrgs { get; } = [];
     internal Dictionary<string, CachedCustomer> NewCustomers { get; } = new(StringComparer.Ordinal);
 
@@ -555,6 +581,13 @@ public sealed class IngestBatch(DateTimeOffset now, Func<string, string, string[
         var causeCell = new CauseCell(cell.Day, cell.SiteId, metric, rootCause ?? "");
         CauseCells.TryGetValue(causeCell, out var k);
         CauseCells[causeCell] = (k.N + 1, k.Top + top, k.Bottom + bottom);
+        if (rootCause is not null)
+        {
+            foreach (var groupCell in CauseGroupCell.For(cell.Day, cell.SiteId, cell.TeamId, cell.AgentId, cell.Channel, rootCause))
+            {
+                CollectionsMarshal.GetValueRefOrAddDefault(CauseGroupCells, groupCell, out _)++;
+            }
+        }
     }
 
     internal void AddIssue(IssueCell cell, long issues, long fcr)

@@ -19,11 +19,14 @@ public static class InsightReports
         var at = isContacts ? "occurred_at" : "responded_at";
         var column = by switch { "site" => "site_id", "team" => "team_id", "agent" => "agent_id", "channel" => "channel", "queue" => "queue", _ => "'all'" };
         var siteFilter = scope.SiteId is null ? "" : " AND site_id = @site";
-        // The rollup knows the day, site and metric of each response's cause: enough for the overall Pareto and the
-        // one by site. Other groupings, and contacts, scan the period's records.
-        var rollup = !isContacts && by is null or "site"
-            ? $"SELECT {column}, root_cause, SUM(n) FROM cause_rollups WHERE root_cause <> '' AND day >= @a AND day < @b{siteFilter} GROUP BY {(by is null ? "root_cause" : column + ", root_cause")}"
-            : null;
+        // Responses: cause_rollups knows each cause's day and site, enough for the overall Pareto and the one by site;
+        // cause_group_rollups has the team, agent and channel groupings. Queues, and contacts, scan the period's records.
+        var rollup = isContacts ? null : by switch
+        {
+            null or "site" => $"SELECT {column}, root_cause, SUM(n) FROM cause_rollups WHERE root_cause <> '' AND day >= @a AND day < @b{siteFilter} GROUP BY {(by is null ? "root_cause" : column + ", root_cause")}",
+            "team" or "agent" or "channel" => $"SELECT group_key, root_cause, SUM(n) FROM cause_group_rollups WHERE dim = '{by}' AND day >= @a AND day < @b{siteFilter} GROUP BY group_key, root_cause",
+            _ => null,
+        };
         var rows = await QueryDaysAsync(db, $"SELECT {column}, root_cause, COUNT(*) FROM {table} WHERE root_cause IS NOT NULL AND {at} >= @a AND {at} < @b" +
             siteFilter + $" GROUP BY {(by is null ? "root_cause" : column + ", root_cause")}", rollup, a, b, scope.SiteId,
             r => (Key: r.IsDBNull(0) ? "" : Convert.ToString(r.GetValue(0), CultureInfo.InvariantCulture)!, Cause: r.GetString(1), Count: Long(r, 2)), ct);
@@ -31,7 +34,8 @@ public static class InsightReports
         var names = await KeyNamesAsync(db, by, ct);
         ParetoGroup Build(string? key, IEnumerable<(string Cause, long Count)> counts)
         {
-            var list = counts.GroupBy(c => c.Cause).Select(g => (Cause: g.Key, Count: g.Sum(x => x.Count))).OrderByDescending(c => c.Count).ThenBy(c => c.Cause, StringComparer.Ordinal).ToList();
+            // A count a person moved to another cause can leave a rollup cell at zero.
+            var list = counts.GroupBy(c => c.Cause).Select(g => (Cause: g.Key, Count: g.Sum(x => x.Count))).Where(c => c.Count > 0).OrderByDescending(c => c.Count).ThenBy(c => c.Cause, StringComparer.Ordinal).ToList();
             var total = list.Sum(c => c.Count);
             var running = 0L;
             return new ParetoGroup(key, total, list.Select(c =>
