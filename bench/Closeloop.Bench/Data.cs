@@ -301,7 +301,7 @@ public static class RawSqlite
 
     /// <summary>
     /// Writes <paramref name="total"/> responses straight into a database the app has migrated, with the org tables,
-    /// the customers and the rollup rows (<c>response_rollups</c>, <c>agent_response_rollups</c>, <c>cause_rollups</c>) exactly as the ingest writer would keep them, and the text
+    /// the customers and the rollup rows (<c>response_rollups</c>, <c>agent_response_rollups</c>, <c>cause_rollups</c>, <c>cause_group_rollups</c>) exactly as the ingest writer would keep them, and the text
     /// findings (sentiment, signals, root cause) the product computed for each comment (<paramref name="findings"/>).
     /// </summary>
     public static void Seed(string path, string prefix, long total, IReadOnlyDictionary<string, CommentFindings> findings, Action<string> progress)
@@ -346,6 +346,7 @@ public static class RawSqlite
 
         var rollups = new Dictionary<(long Day, int Site, int Team, int Agent, int Channel, string Metric), (long N, long Top, long Bottom, long Sum)>();
         var causeRollups = new Dictionary<(long Day, int Site, string Metric, string Cause), (long N, long Top, long Bottom)>();
+        var causeGroupRollups = new Dictionary<(string Dim, long Day, int Site, string Key, string Cause), long>();
         using var insert = connection.CreateCommand();
         insert.CommandText = SeedInsertSql;
         var p = new[] { "@x", "@h", "@c", "@m", "@sc", "@co", "@at", "@s", "@t", "@a", "@ch", "@now", "@sent", "@sig", "@rc", "@rcc" }
@@ -382,6 +383,14 @@ public static class RawSqlite
                 var causeKey = (key.Item1, r.Site + 1, r.Metric, f?.RootCause ?? "");
                 causeRollups.TryGetValue(causeKey, out var cv);
                 causeRollups[causeKey] = (cv.N + 1, cv.Top + (Shape.IsTop(r.Metric, r.Score) ? 1 : 0), cv.Bottom + (Shape.IsBottom(r.Metric, r.Score) ? 1 : 0));
+                if (f?.RootCause is { } cause)
+                {
+                    foreach (var groupKey in new[] { ("team", (r.Team + 1).ToString(CultureInfo.InvariantCulture)), ("agent", (r.Agent + 1).ToString(CultureInfo.InvariantCulture)), ("channel", (string)p[10].Value!) })
+                    {
+                        var k = (groupKey.Item1, key.Item1, r.Site + 1, groupKey.Item2, cause);
+                        causeGroupRollups[k] = causeGroupRollups.GetValueOrDefault(k) + 1;
+                    }
+                }
             }
             transaction.Commit();
             if ((start / 100_000) % 10 == 9)
@@ -420,6 +429,15 @@ public static class RawSqlite
             foreach (var (k, v) in causeRollups)
             {
                 (c[0].Value, c[1].Value, c[2].Value, c[3].Value, c[4].Value, c[5].Value, c[6].Value) = (k.Day, k.Site, k.Metric, k.Cause, v.N, v.Top, v.Bottom);
+                command.ExecuteNonQuery();
+            }
+            // And its rollup by team, agent and channel (responses with a cause only).
+            command.Parameters.Clear();
+            command.CommandText = "INSERT INTO cause_group_rollups (dim, day, site_id, group_key, root_cause, n) VALUES (@dim, @d, @s, @k, @rc, @n)";
+            var g = new[] { "@dim", "@d", "@s", "@k", "@rc", "@n" }.Select(n => command.Parameters.Add(new SqliteParameter(n, null))).ToArray();
+            foreach (var (k, n) in causeGroupRollups)
+            {
+                (g[0].Value, g[1].Value, g[2].Value, g[3].Value, g[4].Value, g[5].Value) = (k.Dim, k.Day, k.Site, k.Key, k.Cause, n);
                 command.ExecuteNonQuery();
             }
             transaction.Commit();
