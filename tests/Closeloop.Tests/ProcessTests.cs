@@ -112,6 +112,57 @@ public sealed class ProcessTests
         Assert.Equal(1, metrics.GetProperty("total").GetProperty("ces").GetProperty("n").GetInt32());
     }
 
+    [Theory, MemberData(nameof(Providers))]
+    public async Task ALargeCsvImportIsWrittenInFileOrderAndReportsProblemsInLineOrder(string provider)
+    {
+        // 12,000 rows make three chunks: each chunk is parsed while the one before it is written, so a retry of an
+        // earlier row, a conflicting one and bad rows land in different stages at the same time.
+        var connection = TestDatabases.CreateDatabase(provider);
+        await AppProcess.RunAsync(provider, connection, "migrate");
+        var file = Path.Combine(Path.GetTempPath(), $"responses-{Guid.NewGuid():N}.csv");
+        string Row(int i, int? score = null) =>
+            $"big-{i},cust-{i % 900},csat,{score ?? 1 + (i % 5)},{(i % 3 == 0 ? "Fine" : "")},2026-11-{1 + (i % 28):00}T10:00:00Z,{(i % 2 == 0 ? "north" : "south")},phone";
+        var lines = new List<string> { "externalId,customerExternalId,metric,score,comment,respondedAt,site,channel" };
+        var bad = new List<int>();
+        for (var i = 0; i < 12_000; i++)
+        {
+            var line = lines.Count + 1;
+            if (i % 2_500 == 7)
+            {
+                bad.Add(line);
+                lines.Add($"big-{i},cust-{i % 900},nps,12,Out of scale,2026-11-01T10:00:00Z,north,phone");
+            }
+            else if (i == 9_000)
+            {
+                lines.Add(Row(12)); // row 12 again: already present
+            }
+            else if (i == 10_001)
+            {
+                bad.Add(line);
+                lines.Add(Row(20, score: 5)); // row 20's id with other content: a conflict, found when written, after the parse problem of line 10,009
+            }
+            else
+            {
+                lines.Add(Row(i));
+            }
+        }
+        await File.WriteAllLinesAsync(file, lines);
+
+        var (exit, output) = await AppProcess.RunAsync(provider, connection, "import", "responses", file);
+
+        Assert.Equal(1, exit);
+        Assert.Contains($"12000 rows: {12_000 - 1 - bad.Count} created, 1 already present, {bad.Count} refused.", output, StringComparison.Ordinal);
+        var reported = System.Text.RegularExpressions.Regex.Matches(output, @"^line (\d+):", System.Text.RegularExpressions.RegexOptions.Multiline)
+            .Select(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(bad, reported);
+        await using var server = await AppProcess.StartServerAsync(provider, connection);
+        using var client = server.Client();
+        var csat = (await (await client.GetAsync("/api/v1/metrics?from=2026-11-01&to=2026-11-30")).ReadJsonAsync()).GetProperty("total").GetProperty("csat");
+        Assert.Equal(12_000 - 1 - bad.Count, csat.GetProperty("n").GetInt32());
+        Assert.Equal("Fine", (await (await client.GetAsync("/api/v1/responses/big-12")).ReadJsonAsync()).GetProperty("comment").GetString());
+        Assert.Equal(1, (await (await client.GetAsync("/api/v1/responses/big-20")).ReadJsonAsync()).GetProperty("score").GetInt32());
+    }
+
     [Fact]
     public async Task CsvImportOfContactsChainsRepeatsIntoIssues()
     {

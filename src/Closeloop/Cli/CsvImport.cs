@@ -58,7 +58,7 @@ public sealed class CsvImport(IngestStore store, TextInsights insights)
     public async Task<CsvImportReport> RunAsync(string kind, string path, bool showProgress, CancellationToken cancellationToken)
     {
         var isContacts = kind == "contacts";
-        var problems = new List<string>();
+        var problems = new List<(int Line, string Text)>();
         int rows = 0, created = 0, existing = 0, failed = 0;
         var fileLength = new FileInfo(path).Length;
 
@@ -70,7 +70,7 @@ public sealed class CsvImport(IngestStore store, TextInsights insights)
             var first = reader.ReadLine();
             if (string.IsNullOrWhiteSpace(first))
             {
-                problems.Add("line 1: the file is empty; the first line must name the columns");
+                problems.Add((1, "line 1: the file is empty; the first line must name the columns"));
                 failed++;
                 return;
             }
@@ -82,9 +82,13 @@ public sealed class CsvImport(IngestStore store, TextInsights insights)
             var unknown = headerFields.Where((h, i) => header[i] is null && h.Trim().Length > 0).ToList();
             if (unknown.Count > 0)
             {
-                problems.Add($"line 1: ignoring unknown columns {string.Join(", ", unknown)}");
+                problems.Add((1, $"line 1: ignoring unknown columns {string.Join(", ", unknown)}"));
             }
-            var chunk = new List<(int Line, IngestItem Item)>(ChunkSize);
+            // Three stages overlap: this loop reads the file, each chunk's rows are parsed and analysed on every core,
+            // and the previous chunk is written (one transaction, one fsync) meanwhile on another thread. Chunks are
+            // written in file order, one at a time, on the store's single connection.
+            var chunk = new List<(int Line, List<string> Record)>(ChunkSize);
+            Task<ChunkResult>? writing = null;
             while (csv.Read() is { } record)
             {
                 var line = csv.RecordLine;
@@ -93,54 +97,59 @@ public sealed class CsvImport(IngestStore store, TextInsights insights)
                     continue;
                 }
                 rows++;
-                var json = ToJson(header, record);
-                var errors = new FieldErrors();
-                using var document = JsonDocument.Parse(json.ToJsonString());
-                IngestItem? item = isContacts
-                    ? IngestParser.ParseContact(document.RootElement, errors) is { } c ? new ContactItem(c, insights.Analyze(c.Summary)) : null
-                    : IngestParser.ParseResponse(document.RootElement, errors) is { } r ? new ResponseItem(r, insights.Analyze(r.Comment)) : null;
-                if (item is null || errors.Any)
-                {
-                    failed++;
-                    problems.Add($"line {line}: " + string.Join("; ", errors.ToDictionary().Select(e => $"{e.Key} {string.Join(", ", e.Value)}")));
-                }
-                else
-                {
-                    chunk.Add((line, item));
-                }
+                chunk.Add((line, record));
                 if (chunk.Count == ChunkSize)
                 {
-                    await FlushAsync();
+                    await NextAsync();
                     progress?.Value(stream.Position);
                 }
             }
-            await FlushAsync();
+            await NextAsync();
+            await CollectAsync();
             progress?.Value(fileLength);
 
-            async Task FlushAsync()
+            async Task NextAsync()
             {
                 if (chunk.Count == 0)
                 {
                     return;
                 }
-                var outcomes = (await store.WriteAsync([chunk.Select(c => c.Item).ToList()], [WriteScope.Unrestricted], cancellationToken))[0];
-                for (var i = 0; i < outcomes.Length; i++)
+                var parsed = new (IngestItem? Item, string? Problem)[chunk.Count];
+                var records = chunk;
+                Parallel.For(0, records.Count, i => parsed[i] = Parse(header, records[i].Record, isContacts));
+                await CollectAsync();
+                var good = new List<(int Line, IngestItem Item)>(records.Count);
+                for (var i = 0; i < records.Count; i++)
                 {
-                    switch (outcomes[i].Status)
+                    if (parsed[i].Item is { } item)
                     {
-                        case IngestStatus.Created:
-                            created++;
-                            break;
-                        case IngestStatus.Existing:
-                            existing++;
-                            break;
-                        default:
-                            failed++;
-                            problems.Add($"line {chunk[i].Line}: " + string.Join("; ", (outcomes[i].Errors ?? new Dictionary<string, string[]>()).Select(e => $"{e.Key} {string.Join(", ", e.Value)}")));
-                            break;
+                        good.Add((records[i].Line, item));
+                    }
+                    else
+                    {
+                        failed++;
+                        problems.Add((records[i].Line, $"line {records[i].Line}: {parsed[i].Problem}"));
                     }
                 }
-                chunk.Clear();
+                if (good.Count > 0)
+                {
+                    writing = Task.Run(() => WriteAsync(good, cancellationToken), cancellationToken);
+                }
+                chunk = new List<(int Line, List<string> Record)>(ChunkSize);
+            }
+
+            async Task CollectAsync()
+            {
+                if (writing is null)
+                {
+                    return;
+                }
+                var result = await writing;
+                writing = null;
+                created += result.Created;
+                existing += result.Existing;
+                failed += result.Problems.Count;
+                problems.AddRange(result.Problems);
             }
         }
 
@@ -154,8 +163,49 @@ public sealed class CsvImport(IngestStore store, TextInsights insights)
         {
             await Work(null);
         }
-        return new CsvImportReport(rows, created, existing, failed, problems);
+        // Parse problems of a chunk are known before the write problems of the chunk before it.
+        return new CsvImportReport(rows, created, existing, failed, problems.OrderBy(p => p.Line).Select(p => p.Text).ToList());
     }
+
+    private sealed record ChunkResult(int Created, int Existing, List<(int Line, string Text)> Problems);
+
+    private (IngestItem? Item, string? Problem) Parse(string?[] header, List<string> record, bool isContacts)
+    {
+        var errors = new FieldErrors();
+        using var document = JsonDocument.Parse(ToJson(header, record).ToJsonString());
+        IngestItem? item = isContacts
+            ? IngestParser.ParseContact(document.RootElement, errors) is { } c ? new ContactItem(c, insights.Analyze(c.Summary)) : null
+            : IngestParser.ParseResponse(document.RootElement, errors) is { } r ? new ResponseItem(r, insights.Analyze(r.Comment)) : null;
+        return item is null || errors.Any
+            ? (null, Describe(errors.ToDictionary()))
+            : (item, null);
+    }
+
+    private async Task<ChunkResult> WriteAsync(List<(int Line, IngestItem Item)> chunk, CancellationToken cancellationToken)
+    {
+        int created = 0, existing = 0;
+        var problems = new List<(int Line, string Text)>();
+        var outcomes = (await store.WriteAsync([chunk.Select(c => c.Item).ToList()], [WriteScope.Unrestricted], cancellationToken))[0];
+        for (var i = 0; i < outcomes.Length; i++)
+        {
+            switch (outcomes[i].Status)
+            {
+                case IngestStatus.Created:
+                    created++;
+                    break;
+                case IngestStatus.Existing:
+                    existing++;
+                    break;
+                default:
+                    problems.Add((chunk[i].Line, $"line {chunk[i].Line}: {Describe(outcomes[i].Errors ?? new Dictionary<string, string[]>())}"));
+                    break;
+            }
+        }
+        return new ChunkResult(created, existing, problems);
+    }
+
+    private static string Describe(IEnumerable<KeyValuePair<string, string[]>> errors) =>
+        string.Join("; ", errors.Select(e => $"{e.Key} {string.Join(", ", e.Value)}"));
 
     private static string Normalize(string header) =>
         new string(header.Where(char.IsLetterOrDigit).ToArray()).ToLowerInvariant();
