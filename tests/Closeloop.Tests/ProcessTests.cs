@@ -121,7 +121,8 @@ public sealed class ProcessTests
         await AppProcess.RunAsync(provider, connection, "migrate");
         var file = Path.Combine(Path.GetTempPath(), $"responses-{Guid.NewGuid():N}.csv");
         string Row(int i, int? score = null) =>
-            $"big-{i},cust-{i % 900},csat,{score ?? 1 + (i % 5)},{(i % 3 == 0 ? "Fine" : "")},2026-11-{1 + (i % 28):00}T10:00:00Z,{(i % 2 == 0 ? "north" : "south")},phone";
+            $"big-{i},cust-{i % 900},csat,{score ?? 1 + (i % 5)},{(i % 3 == 0 ? "Fine" : "")},2026-11-{1 + (i % 28):00}T10:00:00Z,{Site(i)},phone";
+        string Site(int i) => i / 3 % 2 == 0 ? "north" : "south";
         var lines = new List<string> { "externalId,customerExternalId,metric,score,comment,respondedAt,site,channel" };
         var bad = new List<int>();
         for (var i = 0; i < 12_000; i++)
@@ -159,6 +160,15 @@ public sealed class ProcessTests
         using var client = server.Client();
         var csat = (await (await client.GetAsync("/api/v1/metrics?from=2026-11-01&to=2026-11-30")).ReadJsonAsync()).GetProperty("total").GetProperty("csat");
         Assert.Equal(12_000 - 1 - bad.Count, csat.GetProperty("n").GetInt32());
+        // Each chunk spans 28 days at two sites: each day and site counts exactly its rows.
+        var stored = Enumerable.Range(0, 12_000).Where(i => i % 2_500 != 7 && i != 9_000 && i != 10_001).ToList();
+        foreach (var site in new[] { "north", "south" })
+        {
+            var days = (await (await client.GetAsync($"/api/v1/metrics?from=2026-11-01&to=2026-11-30&groupBy=day&site={site}")).ReadJsonAsync())
+                .GetProperty("groups").EnumerateArray().ToDictionary(g => g.GetProperty("key").GetString()!, g => g.GetProperty("csat").GetProperty("n").GetInt32());
+            var expected = stored.Where(i => Site(i) == site).GroupBy(i => $"2026-11-{1 + (i % 28):00}").ToDictionary(g => g.Key, g => g.Count());
+            Assert.Equal(expected.OrderBy(e => e.Key), days.OrderBy(e => e.Key));
+        }
         Assert.Equal("Fine", (await (await client.GetAsync("/api/v1/responses/big-12")).ReadJsonAsync()).GetProperty("comment").GetString());
         Assert.Equal(1, (await (await client.GetAsync("/api/v1/responses/big-20")).ReadJsonAsync()).GetProperty("score").GetInt32());
     }
