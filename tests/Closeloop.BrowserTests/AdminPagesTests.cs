@@ -231,8 +231,9 @@ public sealed class AdminPagesTests(ConsoleApp app)
     {
         var site = Unique.Id("dock");
         var team = Unique.Id("t");
-        // A receiver that refuses every delivery: the health probe answers POST with 405, so the outbox keeps retrying.
-        var url = $"{app.BaseAddress.ToString().TrimEnd('/')}/health?hook={Unique.Id("h")}";
+        // A receiver that refuses every delivery, so the outbox keeps retrying it: the app's own API answers a POST
+        // without a key 401. (Not /health: it answers every method 200, so the delivery raced the page reload.)
+        var url = $"{app.BaseAddress.ToString().TrimEnd('/')}/api/v1/no-such-receiver?hook={Unique.Id("h")}";
         await app.PostAsync("/api/v1/webhooks", new { url, events = new[] { "alert.created" }, site = (string?)null });
         var page = await app.SignedInPageAsync(ConsoleApp.AdminEmail);
         await page.GotoAsync("/admin/webhooks");
@@ -241,8 +242,15 @@ public sealed class AdminPagesTests(ConsoleApp app)
 
         // A bad answer raises an alert (the fixture's rule), and its alert.created delivery is queued for the hook.
         await app.PostBadResponseAsync(Unique.Id("r"), Unique.Id("cust"), site, team, "Nobody answered");
-        await page.ReloadAsync();
-        Assert.Equal("0 delivered, 1 waiting", await row.Locator("[data-testid=deliveries]").TextContentAsync());
+        // The delivery is queued when the alert is committed; reload until it shows (a delivery that went through
+        // would show as "1 delivered" and fail).
+        var deliveries = "";
+        for (var attempt = 0; attempt < 50 && deliveries != "0 delivered, 1 waiting"; attempt++)
+        {
+            await page.ReloadAsync();
+            deliveries = await row.Locator("[data-testid=deliveries]").TextContentAsync() ?? "";
+        }
+        Assert.Equal("0 delivered, 1 waiting", deliveries);
         await page.Context.CloseAsync();
     }
 
