@@ -75,6 +75,14 @@ public sealed class SentimentModel
 
         var w = new double[1 << (64 - BucketShift)];
         double wCompound = 0.5, b = 0;
+        double Predict(int[] buckets, float[] values, double compound)
+        {
+            var sum = b + (wCompound * compound);
+            for (var i = 0; i < buckets.Length; i++)
+                sum += w[buckets[i]] * values[i];
+            return sum;
+        }
+
         var random = new Random(Seed);
         var order = Enumerable.Range(0, encoded.Length).ToArray();
         for (var epoch = 0; epoch < Epochs; epoch++)
@@ -84,10 +92,7 @@ public sealed class SentimentModel
             foreach (var index in order)
             {
                 var (buckets, values, compound, target) = encoded[index];
-                var prediction = b + (wCompound * compound);
-                for (var i = 0; i < buckets.Length; i++)
-                    prediction += w[buckets[i]] * values[i];
-                var error = prediction - target;
+                var error = Predict(buckets, values, compound) - target;
                 wCompound -= rate * ((error * compound) + (L2 * wCompound));
                 b -= rate * error;
                 for (var i = 0; i < buckets.Length; i++)
@@ -99,15 +104,7 @@ public sealed class SentimentModel
         // rules such as "sentiment below −0.5" were written against VADER's compound. So the fitted score is stretched
         // linearly to the mean and spread VADER's compound has on the same texts: Pearson r does not change, and the
         // score keeps VADER's conventions (above 0.05 positive, below −0.05 negative, strong feeling near ±0.9).
-        var raw = new double[encoded.Length];
-        for (var k = 0; k < encoded.Length; k++)
-        {
-            var (buckets, values, compound, _) = encoded[k];
-            raw[k] = b + (wCompound * compound);
-            for (var i = 0; i < buckets.Length; i++)
-                raw[k] += w[buckets[i]] * values[i];
-        }
-
+        var raw = Array.ConvertAll(encoded, e => Predict(e.Buckets, e.Values, e.Compound));
         var compounds = encoded.Select(e => e.Compound).ToArray();
         var (rawMean, rawSpread) = MeanAndSpread(raw);
         var (vaderMean, vaderSpread) = MeanAndSpread(compounds);
