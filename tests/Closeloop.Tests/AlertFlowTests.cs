@@ -290,6 +290,44 @@ public sealed class AlertFlowTests
         Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync($"/api/v1/alert-rules/{ruleId}")).StatusCode);
     }
 
+    [Theory, MemberData(nameof(Providers))]
+    public async Task ARuleInTheShortFormsIsUnderstoodAndStoredInTheCanonicalOne(string provider)
+    {
+        using var smtp = new SmtpServer();
+        var (app, _) = NewApp(provider, smtp);
+        await using var __ = app;
+        using var admin = app.Admin();
+
+        // "condition" for "when", comparison symbols for the operators, and no owner: the team's supervisor.
+        var created = await admin.PostRawAsync("/api/v1/alert-rules", """
+            {"name":"Low score","condition":{"all":[{"field":"metric","op":"==","value":"csat"},{"field":"score","op":"<=","value":2}]},"deadline":"PT2H"}
+            """);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var rule = await created.ReadJsonAsync();
+        Assert.False(rule.TryGetProperty("condition", out _));
+        Assert.Equal("<=", rule.GetProperty("when").GetProperty("all")[1].GetProperty("op").GetString());
+        Assert.Equal("teamSupervisor", rule.GetProperty("owner").GetProperty("kind").GetString());
+
+        var pool = await (await admin.PostRawAsync("/api/v1/alert-rules", """
+            {"name":"Detractors","when":{"field":"npsCategory","op":"eq","value":"detractor"},"owner":"pool:Retention","deadline":"P1D"}
+            """)).ReadJsonAsync();
+        Assert.Equal("pool", pool.GetProperty("owner").GetProperty("kind").GetString());
+        Assert.Equal("retention", pool.GetProperty("owner").GetProperty("name").GetString());
+
+        var bad = await admin.PostRawAsync("/api/v1/alert-rules", """{"name":"x","when":{"field":"score","op":"=<","value":2},"owner":"nobody","deadline":"PT1H"}""");
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        var errors = (await bad.ReadJsonAsync()).GetProperty("errors");
+        Assert.True(errors.TryGetProperty("owner", out _));
+        Assert.True(errors.TryGetProperty("when.op", out _));
+
+        // The symbols compare as the operators they stand for: a 2 fires the first rule, a 3 does not.
+        await admin.PostJsonAsync("/api/v1/responses", Json.Response("short-1", "cust-short-1", "csat", 2, null, site: "north"));
+        await admin.PostJsonAsync("/api/v1/responses", Json.Response("short-2", "cust-short-2", "csat", 3, null, site: "north"));
+        var alerts = (await (await admin.GetAsync("/api/v1/alerts")).ReadJsonAsync()).GetProperty("items");
+        Assert.Equal(["cust-short-1"], alerts.EnumerateArray().Select(a => a.GetProperty("customer").GetString()).ToList());
+        Assert.Equal("Low score", alerts[0].GetProperty("rule").GetString());
+    }
+
     [Fact]
     public async Task AlertsOfAnotherSiteAreInvisibleToASiteScopedKey()
     {

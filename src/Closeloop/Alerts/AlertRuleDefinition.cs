@@ -111,7 +111,9 @@ public sealed class AlertRuleDefinition
             }
         }
         Func<AlertFacts, bool>? matches = null;
-        if (!root.TryGetProperty("when", out var when))
+        // "condition" is accepted for "when": it is the word most rule APIs use, and an integrator should not
+        // get a 400 for a synonym.
+        if (!root.TryGetProperty("when", out var when) && !root.TryGetProperty("condition", out when))
         {
             Error("when", "is required: a condition such as {\"all\": [{\"field\": \"score\", \"op\": \"lte\", \"value\": 2}]}");
         }
@@ -123,7 +125,11 @@ public sealed class AlertRuleDefinition
                 Error("when", "can never match: its conditions contradict each other or fall outside the scales");
             }
         }
-        var owner = ParseOwner(root, "owner", errors, required: true);
+        // Without an owner the alert goes to the supervisor of the agent's team, the default PRODUCT.md gives first;
+        // OwnerResolver climbs to the site manager and the head of service where there is none.
+        var owner = root.TryGetProperty("owner", out var o) && o.ValueKind != JsonValueKind.Null
+            ? ParseOwner(root, "owner", errors, required: true)
+            : new OwnerSpec("teamSupervisor", null);
         var deadline = ParseDuration(root, "deadline", errors, required: true);
         var clock = Clock24x7;
         if (root.TryGetProperty("clock", out var c))
@@ -174,6 +180,14 @@ public sealed class AlertRuleDefinition
         }
         var json = JsonNode.Parse(root.GetRawText())!.AsObject();
         json["clock"] = clock;
+        // What was understood is what is stored and shown: "when" and the canonical owner object, whatever form they came in.
+        if (!json.ContainsKey("when") && json.Remove("condition", out var condition))
+        {
+            json["when"] = condition;
+        }
+        json["owner"] = owner.Name is null
+            ? new JsonObject { ["kind"] = owner.Kind }
+            : new JsonObject { ["kind"] = owner.Kind, [owner.Kind == "pool" ? "name" : "email"] = owner.Name };
         return new AlertRuleDefinition(name!, enabled, json, matches, owner, deadline.Value, clock, warnBefore, escalation);
     }
 
@@ -185,6 +199,28 @@ public sealed class AlertRuleDefinition
             {
                 errors[prefix + property] = [$"is required: {{\"kind\": one of {string.Join(", ", OwnerKinds)}}}"];
             }
+            return null;
+        }
+        if (owner.ValueKind == JsonValueKind.String)
+        {
+            // The short forms: "teamSupervisor", "pool:recovery", "user:ann@example.com" or just an e-mail address.
+            var text = owner.GetString()!.Trim();
+            var colon = text.IndexOf(':', StringComparison.Ordinal);
+            var (head, tail) = colon < 0 ? (text, "") : (text[..colon], text[(colon + 1)..].Trim().ToLowerInvariant());
+            var named = OwnerKinds.FirstOrDefault(o => string.Equals(o, head, StringComparison.OrdinalIgnoreCase));
+            if (named is "pool" or "user" && tail.Length > 0)
+            {
+                return new OwnerSpec(named, tail);
+            }
+            if (named is not null and not "pool" and not "user" && colon < 0)
+            {
+                return new OwnerSpec(named, null);
+            }
+            if (colon < 0 && text.Contains('@', StringComparison.Ordinal))
+            {
+                return new OwnerSpec("user", text.ToLowerInvariant());
+            }
+            errors[prefix + property] = [$"must be {{\"kind\": one of {string.Join(", ", OwnerKinds)}}}, \"pool:NAME\", \"user:EMAIL\" or an e-mail address"];
             return null;
         }
         var kind = owner.ValueKind == JsonValueKind.Object && owner.TryGetProperty("kind", out var k) && k.ValueKind == JsonValueKind.String ? k.GetString() : null;
@@ -303,6 +339,18 @@ public sealed class AlertRuleDefinition
         return CompileLeaf(node, path, errors, out canFire);
     }
 
+    /// <summary>The comparison symbols and their short names mean the operators they name ("&lt;=" is lte).</summary>
+    private static string CanonicalOp(string op) => op.Trim() switch
+    {
+        "=" or "==" => "eq",
+        "!=" or "<>" or "ne" => "neq",
+        "<" => "lt",
+        "<=" or "le" => "lte",
+        ">" => "gt",
+        ">=" or "ge" => "gte",
+        var other => other,
+    };
+
     private static Func<AlertFacts, bool>? CompileLeaf(JsonElement node, string path, Dictionary<string, string[]> errors, out bool canFire)
     {
         canFire = false;
@@ -312,7 +360,7 @@ public sealed class AlertRuleDefinition
             errors[path + ".field"] = [$"must be one of {string.Join(", ", Fields.Keys)}"];
             return null;
         }
-        var op = node.TryGetProperty("op", out var o) && o.ValueKind == JsonValueKind.String ? o.GetString()! : null;
+        var op = node.TryGetProperty("op", out var o) && o.ValueKind == JsonValueKind.String ? CanonicalOp(o.GetString()!) : null;
         if (op is null || !spec.Ops.Contains(op))
         {
             errors[path + ".op"] = [$"for {field} must be one of {string.Join(", ", spec.Ops)}"];
@@ -375,7 +423,7 @@ public sealed class AlertRuleDefinition
         public void Add(JsonElement leaf)
         {
             var field = leaf.GetProperty("field").GetString();
-            var op = leaf.GetProperty("op").GetString();
+            var op = CanonicalOp(leaf.GetProperty("op").GetString()!);
             var value = leaf.GetProperty("value");
             switch (field)
             {
