@@ -326,6 +326,18 @@ public sealed class AlertFlowTests
         var alerts = (await (await admin.GetAsync("/api/v1/alerts")).ReadJsonAsync()).GetProperty("items");
         Assert.Equal(["cust-short-1"], alerts.EnumerateArray().Select(a => a.GetProperty("customer").GetString()).ToList());
         Assert.Equal("Low score", alerts[0].GetProperty("rule").GetString());
+
+        // Recovery steps by the names the log reads in, or in camelCase, under "action" as well as "type".
+        var actions = $"/api/v1/alerts/{alerts[0].GetProperty("id").GetInt64()}/actions";
+        var acknowledged = await admin.PostRawAsync(actions, """{"action":"acknowledged"}""");
+        Assert.Equal(HttpStatusCode.OK, acknowledged.StatusCode);
+        Assert.Equal("acknowledged", (await acknowledged.ReadJsonAsync()).GetProperty("status").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await admin.PostRawAsync(actions, """{"type":"customerReached","channel":"phone"}""")).StatusCode);
+        var unknown = await admin.PostRawAsync(actions, """{"type":"dance"}""");
+        Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
+        Assert.True((await unknown.ReadJsonAsync()).GetProperty("errors").TryGetProperty("type", out _));
+        var log = (await (await admin.GetAsync(actions.Replace("/actions", "", StringComparison.Ordinal))).ReadJsonAsync()).GetProperty("actions");
+        Assert.Equal(["created", "acknowledge", "customer_reached"], log.EnumerateArray().Select(a => a.GetProperty("type").GetString()).ToList());
     }
 
     [Fact]

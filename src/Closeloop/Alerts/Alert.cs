@@ -38,6 +38,41 @@ public static class ActionTypes
     public const string CustomerTold = "customer_told";
     public const string FollowUpAnswered = "follow_up_answered";
 
+    /// <summary>
+    /// The step a client named, in the form it is stored: case, spaces, hyphens and camelCase do not matter, and the
+    /// past tense the log reads in ("acknowledged", "resolved", "root cause tagged") means the step itself.
+    /// </summary>
+    public static string Canonical(string raw)
+    {
+        var snake = new System.Text.StringBuilder(raw.Length + 4);
+        foreach (var ch in raw.Trim())
+        {
+            if (char.IsUpper(ch) && snake.Length > 0 && snake[^1] != '_')
+            {
+                snake.Append('_');
+            }
+            snake.Append(ch is ' ' or '-' or '.' ? '_' : char.ToLowerInvariant(ch));
+        }
+        var name = snake.ToString();
+        return name switch
+        {
+            "ack" or "acknowledged" => Acknowledge,
+            "noted" or "comment" => Note,
+            "contact_attempt" or "attempted_contact" or "attempt_contact" => ContactAttempted,
+            "reached" or "reach_customer" or "customer_contacted" => CustomerReached,
+            "callback" or "schedule_callback" => CallbackScheduled,
+            "gesture" or "offer_gesture" or "gesture_offer" => GestureOffered,
+            "approve_gesture" => GestureApproved,
+            "wait" or "waiting" or "waiting_on_customer" => WaitOnCustomer,
+            "root_cause" or "tag_root_cause" or "root_cause_tag" => RootCauseTagged,
+            "resolved" => Resolve,
+            "closed" => Close,
+            "reopened" => Reopen,
+            "reassigned" or "assign" => Reassign,
+            _ => name,
+        };
+    }
+
     /// <summary>The steps a person may post to POST /alerts/{id}/actions.</summary>
     public static readonly string[] Manual =
         [Acknowledge, Note, ContactAttempted, CustomerReached, CallbackScheduled, GestureOffered, GestureApproved, WaitOnCustomer, RootCauseTagged, Resolve, Close, Reopen, Reassign];

@@ -27,7 +27,11 @@ public sealed class AlertActions(
 {
     public async Task<Alert> ApplyAsync(CloseloopDb db, Alert alert, JsonElement body, CallerScope caller, CancellationToken ct)
     {
-        var type = Text(body, "type")?.ToLowerInvariant() ?? throw new AlertActionException(400, "type", $"is required: one of {string.Join(", ", ActionTypes.Manual)}");
+        // "action" and "kind" are what other help desks call the field; "type" is ours.
+        var named = Text(body, "type") ?? Text(body, "action") ?? Text(body, "kind");
+        var type = named is null
+            ? throw new AlertActionException(400, "type", $"is required: one of {string.Join(", ", ActionTypes.Manual)}")
+            : ActionTypes.Canonical(named);
         if (!ActionTypes.Manual.Contains(type))
         {
             throw new AlertActionException(400, "type", $"must be one of {string.Join(", ", ActionTypes.Manual)}");
