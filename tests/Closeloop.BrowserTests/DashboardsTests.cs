@@ -136,7 +136,7 @@ public sealed partial class DashboardsTests(ConsoleApp app)
         await app.CreateUserAsync(manager, "site_manager", site: vendor);
         var page = await app.SignedInPageAsync(manager);
 
-        // The address PRODUCT.md gives; the other tests use /dashboards, which stays an alias.
+        // The address PRODUCT.md gives (it redirects to /dashboards, where the other tests go).
         await page.GotoAsync("/dashboard?by=site");
         await page.WaitForFunctionAsync("() => window.Chart && Chart.getChart(document.getElementById('by-csat'))");
         var data = JsonDocument.Parse(await page.TextContentAsync("#dashboard-data") ?? "{}").RootElement;

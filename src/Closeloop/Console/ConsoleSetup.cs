@@ -21,8 +21,6 @@ public static class ConsoleSetup
             options.Conventions.AuthorizeFolder("/Admin", AdminPolicy);
             options.Conventions.AllowAnonymousToPage("/Login");
             options.Conventions.AllowAnonymousToPage("/Errors/Status");
-            // PRODUCT.md names the dashboard page /dashboard; /dashboards (its first address) keeps working for bookmarks.
-            options.Conventions.AddPageRoute("/Dashboards/Index", "dashboard");
         });
         services.AddDataProtection().SetApplicationName("closeloop");
         services.AddOptions<KeyManagementOptions>().Configure<IServiceScopeFactory>((options, scopes) => options.XmlRepository = new DatabaseXmlRepository(scopes));
