@@ -122,6 +122,11 @@ public sealed class IngestTests
             var response = await client.PostJsonAsync("/api/v1/responses", Json.Response(Unique.Id("r"), Unique.Id("cust"), metric, score));
             Assert.True(response.StatusCode == HttpStatusCode.Created, $"{metric} {score}: {await response.Content.ReadAsStringAsync()}");
         }
+        // A whole number written with a zero fraction (as Python writes a float) is that number, as in JSON Schema.
+        var written = await client.PostRawAsync("/api/v1/responses",
+            $$"""{"externalId":"{{Unique.Id("r")}}","customer":{"externalId":"{{Unique.Id("cust")}}"},"metric":"nps","score":9.0,"site":"north","channel":"chat"}""");
+        Assert.Equal(HttpStatusCode.Created, written.StatusCode);
+        Assert.Equal(9, (await written.ReadJsonAsync()).GetProperty("score").GetInt32());
     }
 
     [Theory, MemberData(nameof(Providers))]

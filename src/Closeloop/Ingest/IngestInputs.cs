@@ -295,7 +295,10 @@ public static class IngestParser
             {
                 return null;
             }
-            if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out var i))
+            // 4.0 is a whole number too: some serialisers (Python's for a float, spreadsheets) write scores that way.
+            int i;
+            if (value.ValueKind != JsonValueKind.Number
+                || !(value.TryGetInt32(out i) || (value.TryGetDouble(out var d) && d == Math.Floor(d) && d is >= int.MinValue and <= int.MaxValue && (i = (int)d) == d)))
             {
                 Fail(name, "must be a whole number");
                 return null;
