@@ -64,6 +64,79 @@ public sealed class TimelineTests
         Assert.Equal(4, pages);
     }
 
+    [Theory, MemberData(nameof(Providers))]
+    public async Task AlertsAndNotesJoinTheTimelineWhenAskedAndPageWithTheRest(string provider)
+    {
+        // Its own app: the rule would fire for every other test's records in the shared one.
+        await using var app = new TestApp(provider);
+        using var admin = app.Admin();
+        var customer = Unique.Id("cust");
+        var start = DateTimeOffset.UtcNow.AddHours(-6);
+        (await admin.PostRawAsync("/api/v1/alert-rules", """
+            {"name":"Low CSAT","when":{"field":"score","op":"lte","value":2},"owner":{"kind":"pool","name":"recovery"},"deadline":"PT2H"}
+            """)).EnsureSuccessStatusCode();
+        await admin.PostJsonAsync("/api/v1/contacts", Json.Contact($"{customer}-c1", customer, "phone", at: start, site: "north"));
+        await admin.PostJsonAsync("/api/v1/responses", Json.Response($"{customer}-r1", customer, "csat", 1, "Nobody called me back", at: start.AddHours(1), contact: $"{customer}-c1"));
+        await admin.PostJsonAsync("/api/v1/responses", Json.Response($"{customer}-r2", customer, "csat", 5, at: start.AddHours(2), contact: $"{customer}-c1"));
+        // The same rule at another site raises an alert of its own there (an alert absorbs only its own site's records),
+        // and a key of north must not see it.
+        await admin.PostJsonAsync("/api/v1/responses", Json.Response($"{customer}-r3", customer, "csat", 2, at: start.AddHours(3), site: "south", channel: "chat"));
+        var alerts = (await (await admin.GetAsync($"/api/v1/alerts?customer={customer}")).ReadJsonAsync()).GetProperty("items");
+        Assert.Equal(2, alerts.GetArrayLength());
+        var northAlert = alerts.EnumerateArray().Single(a => a.GetProperty("site").GetString() == "north").GetProperty("id").GetInt64();
+        (await admin.PostRawAsync($"/api/v1/alerts/{northAlert}/actions", """{"type":"gesture_offered","kind":"voucher","value":10}""")).EnsureSuccessStatusCode();
+        (await admin.PostJsonAsync($"/api/v1/customers/{customer}/notes", new { kind = "preference", text = "Prefers a call after 6 pm <b>sharp</b>" })).EnsureSuccessStatusCode();
+
+        async Task<List<(string Kind, string Key)>> ReadAllAsync(HttpClient client, string query)
+        {
+            var seen = new List<(string, string)>();
+            string? cursor = null;
+            do
+            {
+                var page = await (await client.GetAsync($"/api/v1/customers/{customer}/timeline?limit=2&{query}" + (cursor is null ? "" : $"&cursor={cursor}"))).ReadJsonAsync();
+                foreach (var item in page.GetProperty("items").EnumerateArray())
+                {
+                    var kind = item.GetProperty("kind").GetString()!;
+                    var body = item.GetProperty(kind);
+                    seen.Add((kind, kind switch
+                    {
+                        "alert" => body.GetProperty("trigger").GetProperty("externalId").GetString()!,
+                        "note" => body.GetProperty("text").GetString()!,
+                        _ => body.GetProperty("externalId").GetString()!,
+                    }));
+                    Assert.Equal(kind is "contact" or "response", !item.TryGetProperty("alert", out _) && !item.TryGetProperty("note", out _));
+                }
+                cursor = page.GetProperty("nextCursor").GetString();
+            }
+            while (cursor is not null);
+            return seen;
+        }
+
+        // By default only contacts and responses, as before.
+        Assert.Equal(["response", "response", "response", "contact"], (await ReadAllAsync(admin, "")).Select(x => x.Kind).ToList());
+
+        // With alerts and notes, newest first: the note was written now, each alert when its response arrived (now).
+        var all = await ReadAllAsync(admin, "include=alerts,notes");
+        Assert.Equal(7, all.Count);
+        Assert.Equal(all.Count, all.Distinct().Count());
+        Assert.Equal(("note", "Prefers a call after 6 pm <b>sharp</b>"), all[0]);
+        Assert.Equal(["r3", "r1"], all.Where(x => x.Kind == "alert").Select(x => x.Key[(customer.Length + 1)..]).ToList());
+        Assert.Equal(["r3", "r2", "r1", "c1"], all.Where(x => x.Kind is "contact" or "response").Select(x => x.Key[(customer.Length + 1)..]).ToList());
+        var first = await (await admin.GetAsync($"/api/v1/customers/{customer}/timeline?include=alerts")).ReadJsonAsync();
+        var north = first.GetProperty("items").EnumerateArray().Single(i => i.GetProperty("kind").GetString() == "alert" && i.GetProperty("alert").GetProperty("id").GetInt64() == northAlert);
+        Assert.Contains("gesture_offered", north.GetProperty("alert").GetProperty("actions").EnumerateArray().Select(a => a.GetProperty("type").GetString()));
+
+        // A key of north sees north's records and alert, and the note written centrally.
+        using var northKey = app.Client(await app.CreateKeyAsync("supervisor", "north"));
+        var seenByNorth = await ReadAllAsync(northKey, "include=notes,alerts");
+        Assert.Equal(["note", "alert", "response", "response", "contact"], seenByNorth.Select(x => x.Kind).ToList());
+        Assert.DoesNotContain(seenByNorth, x => x.Key.EndsWith("-r3", StringComparison.Ordinal));
+
+        var bad = await admin.GetAsync($"/api/v1/customers/{customer}/timeline?include=alerts,gestures");
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.True((await bad.ReadJsonAsync()).GetProperty("errors").TryGetProperty("include", out _));
+    }
+
     [Fact]
     public async Task AnUnknownCustomerOrABadCursorIsAnswered()
     {

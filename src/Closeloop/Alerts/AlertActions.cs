@@ -27,8 +27,8 @@ public sealed class AlertActions(
 {
     public async Task<Alert> ApplyAsync(CloseloopDb db, Alert alert, JsonElement body, CallerScope caller, CancellationToken ct)
     {
-        // "action" and "kind" are what other help desks call the field; "type" is ours.
-        var named = Text(body, "type") ?? Text(body, "action") ?? Text(body, "kind");
+        // "action" is what other help desks call the field; "type" is ours. ("kind" is not: a gesture's kind is a voucher.)
+        var named = Text(body, "type") ?? Text(body, "action");
         var type = named is null
             ? throw new AlertActionException(400, "type", $"is required: one of {string.Join(", ", ActionTypes.Manual)}")
             : ActionTypes.Canonical(named);

@@ -56,7 +56,7 @@ public static class AlertEndpoints
             .WithSummary("Evaluate a rule (as it would be saved) against the responses of the last 7 days: how many it would have matched, of how many, and a few examples.");
 
         var alerts = routes.MapGroup("/api/v1/alerts").WithTags("Alerts");
-        alerts.MapGet("/", async (HttpContext http, CloseloopDb db, string? status, string? site, string? owner, string? team, long? rule, long? cursor, int? limit, CancellationToken ct) =>
+        alerts.MapGet("/", async (HttpContext http, CloseloopDb db, string? status, string? site, string? owner, string? team, long? rule, string? customer, long? cursor, int? limit, CancellationToken ct) =>
             {
                 var scope = CallerScope.From(http.User);
                 var query = AlertViews.Visible(db, scope);
@@ -92,6 +92,10 @@ public static class AlertEndpoints
                 {
                     query = query.Where(a => a.RuleId == rule);
                 }
+                if (customer is not null)
+                {
+                    query = query.Where(a => db.Customers.Any(c => c.Id == a.CustomerId && c.ExternalId == customer));
+                }
                 if (cursor is not null)
                 {
                     query = query.Where(a => a.Id < cursor);
@@ -103,7 +107,7 @@ public static class AlertEndpoints
             })
             .RequireAuthorization(Policies.ReadRecords)
             .Produces<AlertPage>()
-            .WithName("ListAlerts").WithSummary("Alerts the caller may see, newest first; filter by status (or active), site, team, owner and rule.");
+            .WithName("ListAlerts").WithSummary("Alerts the caller may see, newest first; filter by status (or active), site, team, owner, rule and customer (external id).");
 
         alerts.MapGet("/{id:long}", async Task<IResult> (long id, HttpContext http, CloseloopDb db, CancellationToken ct) =>
                 (await AlertViews.ProjectAsync(db, AlertViews.Visible(db, CallerScope.From(http.User)).Where(a => a.Id == id), true, ct)).FirstOrDefault() is { } view

@@ -82,7 +82,7 @@ public sealed class AlertEngine(
         var trigger = new { kind, externalId = triggerExternalId };
         foreach (var rule in matched)
         {
-            if (await AbsorbAsync(batch, lookup, rule, customerId, ct) is { } absorbed)
+            if (await AbsorbAsync(batch, lookup, rule, customerId, siteId, ct) is { } absorbed)
             {
                 var log = batch.Command("alerts.log", AlertLog.InsertSql, "@a", "@t", "@who", "@at", "@d");
                 IngestStore.Set(log, absorbed.AlertId, ActionTypes.MatchAbsorbed, "system", now.ToUnixTimeMilliseconds(), JsonSerializer.Serialize(new { trigger }, JsonSerializerOptions.Web));
@@ -119,17 +119,19 @@ public sealed class AlertEngine(
     /// Counts a match against the customer's active alert of this rule, if there is one. Finding, counting and
     /// reading back the alert is one statement, and the event is built from what it returned and what the batch has
     /// already read: a busy rule absorbs a large share of the records, and each statement here holds up the group commit.
+    /// Only an alert of the record's own site absorbs it: a customer served by two vendors gets an alert at each, and
+    /// neither vendor's log names the other's record.
     /// </summary>
-    private static async Task<AlertEvent?> AbsorbAsync(IngestBatch batch, Lookup lookup, CompiledRule rule, long customerId, CancellationToken ct)
+    private static async Task<AlertEvent?> AbsorbAsync(IngestBatch batch, Lookup lookup, CompiledRule rule, long customerId, long recordSiteId, CancellationToken ct)
     {
         long alertId, siteId, dueAtMs;
         string status, owner;
         int level;
         var command = batch.Command("alerts.absorb",
             "UPDATE alerts SET matches = matches + 1, version = version + 1 WHERE id = (" +
-            "SELECT id FROM alerts WHERE customer_id = @c AND rule_id = @r AND status IN ('open', 'acknowledged', 'waiting_on_customer') ORDER BY id LIMIT 1) " +
-            "RETURNING id, status, owner, site_id, due_at, escalation_level", "@c", "@r");
-        IngestStore.Set(command, customerId, rule.Id);
+            "SELECT id FROM alerts WHERE customer_id = @c AND rule_id = @r AND site_id = @s AND status IN ('open', 'acknowledged', 'waiting_on_customer') ORDER BY id LIMIT 1) " +
+            "RETURNING id, status, owner, site_id, due_at, escalation_level", "@c", "@r", "@s");
+        IngestStore.Set(command, customerId, rule.Id, recordSiteId);
         await using (var reader = await command.ExecuteReaderAsync(ct))
         {
             if (!await reader.ReadAsync(ct))

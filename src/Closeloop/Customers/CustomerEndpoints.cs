@@ -1,5 +1,8 @@
 using System.Globalization;
+using System.Linq.Expressions;
 using System.Text;
+using System.Text.Json.Serialization;
+using Closeloop.Alerts;
 using Closeloop.Contacts;
 using Closeloop.Data;
 using Closeloop.Ingest;
@@ -16,7 +19,21 @@ public sealed record CustomerProfile(
     string ExternalId, string? Name, IReadOnlyList<ContactPoint> ContactPoints, string? PreferredChannel, string? Tier,
     bool Consent, bool DoNotContact, int Contacts, int Responses, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
 
-public sealed record TimelineItem(string Kind, DateTimeOffset At, ContactView? Contact, ResponseView? Response);
+/// <summary>
+/// One entry of a timeline: <c>contact</c> and <c>response</c> always, <c>alert</c> and <c>note</c> when asked for
+/// with <c>include</c>. The alert and note members are left out of the JSON when empty, so the default page reads
+/// as it always did.
+/// </summary>
+public sealed record TimelineItem(
+    string Kind, DateTimeOffset At, ContactView? Contact, ResponseView? Response,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] AlertView? Alert = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] NoteView? Note = null);
+
+public sealed class TimelineEntry
+{
+    public DateTimeOffset At { get; init; }
+    public long Id { get; init; }
+}
 
 public sealed record TimelinePage(string CustomerExternalId, IReadOnlyList<TimelineItem> Items, string? NextCursor);
 
@@ -33,7 +50,7 @@ public static class CustomerEndpoints
             .WithName("GetCustomer")
             .WithSummary("A customer's profile with their contact points.");
 
-        group.MapGet("/{externalId}/timeline", async Task<IResult> (string externalId, string? cursor, int? limit, HttpContext http, CloseloopDb db, CancellationToken ct) =>
+        group.MapGet("/{externalId}/timeline", async Task<IResult> (string externalId, string? cursor, int? limit, string? include, HttpContext http, CloseloopDb db, CancellationToken ct) =>
             {
                 var scope = CallerScope.From(http.User);
                 var customer = await VisibleCustomerAsync(db, scope, externalId, ct);
@@ -47,11 +64,16 @@ public static class CustomerEndpoints
                 {
                     return Problems.Validation("cursor", "is not a cursor this API returned");
                 }
-                return TypedResults.Ok(await TimelineAsync(db, scope, customer.Id, externalId, after, size, ct));
+                var extra = (include ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(x => x.ToLowerInvariant()).ToHashSet();
+                if (extra.Except(TimelineExtras.All).FirstOrDefault() is { } unknown)
+                {
+                    return Problems.Validation("include", $"'{unknown}' is not a kind of entry; use {string.Join(" and ", TimelineExtras.All)}, separated by commas");
+                }
+                return TypedResults.Ok(await TimelineAsync(db, scope, customer.Id, externalId, after, size, ct, extra));
             })
             .Produces<TimelinePage>()
             .WithName("GetCustomerTimeline")
-            .WithSummary("Every contact and response of a customer across channels, newest first, paged with a cursor.");
+            .WithSummary("Every contact and response of a customer across channels, newest first, paged with a cursor; include=alerts,notes adds the customer's alerts (with their recovery steps and gestures) and the notes agents wrote.");
 
         group.MapGet("/", async (string? q, int? limit, HttpContext http, CloseloopDb db, CancellationToken ct) =>
             {
@@ -143,7 +165,8 @@ public static class CustomerEndpoints
             contacts, responses, c.CreatedAt, c.UpdatedAt);
     }
 
-    public static async Task<TimelinePage> TimelineAsync(CloseloopDb db, CallerScope scope, long customerId, string externalId, TimelineCursor? after, int size, CancellationToken ct)
+    public static async Task<TimelinePage> TimelineAsync(
+        CloseloopDb db, CallerScope scope, long customerId, string externalId, TimelineCursor? after, int size, CancellationToken ct, IReadOnlySet<string>? include = null)
     {
         // Each source is read in the same order up to one page past the cursor, then the sources are merged.
         var contactQuery = db.Contacts.AsNoTracking().Where(c => c.CustomerId == customerId);
@@ -153,37 +176,53 @@ public static class CustomerEndpoints
             contactQuery = contactQuery.Where(c => c.SiteId == site);
             responseQuery = responseQuery.Where(r => r.SiteId == site);
         }
-        if (after is not null)
+        var entries = new List<(DateTimeOffset At, int Rank, long Id)>();
+        async Task ReadAsync<T>(IQueryable<T> query, int rank, Expression<Func<T, DateTimeOffset>> at, Expression<Func<T, long>> id)
         {
-            var at = after.At;
-            contactQuery = TimelineCursor.ContactRank < after.Rank ? contactQuery.Where(c => c.OccurredAt <= at)
-                : TimelineCursor.ContactRank == after.Rank ? contactQuery.Where(c => c.OccurredAt < at || (c.OccurredAt == at && c.Id < after.Id))
-                : contactQuery.Where(c => c.OccurredAt < at);
-            responseQuery = TimelineCursor.ResponseRank < after.Rank ? responseQuery.Where(r => r.RespondedAt <= at)
-                : TimelineCursor.ResponseRank == after.Rank ? responseQuery.Where(r => r.RespondedAt < at || (r.RespondedAt == at && r.Id < after.Id))
-                : responseQuery.Where(r => r.RespondedAt < at);
+            var rows = await TimelineCursor.After(query, after, rank, at, id)
+                .OrderByDescending(at).ThenByDescending(id).Take(size + 1)
+                .Select(TimelineCursor.Entry(at, id)).ToListAsync(ct);
+            entries.AddRange(rows.Select(r => (r.At, rank, r.Id)));
         }
-        var contactIds = await contactQuery.OrderByDescending(c => c.OccurredAt).ThenByDescending(c => c.Id).Take(size + 1)
-            .Select(c => new { c.Id, At = c.OccurredAt }).ToListAsync(ct);
-        var responseIds = await responseQuery.OrderByDescending(r => r.RespondedAt).ThenByDescending(r => r.Id).Take(size + 1)
-            .Select(r => new { r.Id, At = r.RespondedAt }).ToListAsync(ct);
-        var merged = contactIds.Select(c => (c.At, Rank: TimelineCursor.ContactRank, c.Id))
-            .Concat(responseIds.Select(r => (r.At, Rank: TimelineCursor.ResponseRank, r.Id)))
-            .OrderByDescending(x => x.At).ThenByDescending(x => x.Rank).ThenByDescending(x => x.Id)
-            .ToList();
+        await ReadAsync(contactQuery, TimelineCursor.ContactRank, c => c.OccurredAt, c => c.Id);
+        await ReadAsync(responseQuery, TimelineCursor.ResponseRank, r => r.RespondedAt, r => r.Id);
+        if (include?.Contains(TimelineExtras.Alerts) == true)
+        {
+            await ReadAsync(AlertViews.Visible(db, scope).Where(a => a.CustomerId == customerId), TimelineCursor.AlertRank, a => a.CreatedAt, a => a.Id);
+        }
+        if (include?.Contains(TimelineExtras.Notes) == true)
+        {
+            var notes = db.CustomerNotes.AsNoTracking().Where(n => n.CustomerId == customerId);
+            if (scope.SiteId is { } noteSite)
+            {
+                // The same rule as CustomerNote.IsVisibleTo: notes written centrally, or at the caller's site.
+                notes = notes.Where(n => n.SiteId == null || n.SiteId == noteSite);
+            }
+            await ReadAsync(notes, TimelineCursor.NoteRank, n => n.CreatedAt, n => n.Id);
+        }
+        var merged = entries.OrderByDescending(x => x.At).ThenByDescending(x => x.Rank).ThenByDescending(x => x.Id).ToList();
         var page = merged.Take(size).ToList();
+        var alertIds = page.Where(e => e.Rank == TimelineCursor.AlertRank).Select(e => e.Id).ToList();
+        var alerts = alertIds.Count == 0 ? [] : (await AlertViews.ProjectAsync(db, db.Alerts.AsNoTracking().Where(a => alertIds.Contains(a.Id)), true, ct)).ToDictionary(a => a.Id);
+        var noteIds = page.Where(e => e.Rank == TimelineCursor.NoteRank).Select(e => e.Id).ToList();
+        var notesById = noteIds.Count == 0 ? [] : (await db.CustomerNotes.AsNoTracking().Where(n => noteIds.Contains(n.Id)).ToListAsync(ct)).ToDictionary(n => n.Id, CustomerNoteEndpoints.View);
         var items = new List<TimelineItem>(page.Count);
         foreach (var entry in page)
         {
-            if (entry.Rank == TimelineCursor.ContactRank)
+            switch (entry.Rank)
             {
-                var view = await RecordViews.ContactAsync(db, scope, null, entry.Id, ct);
-                items.Add(new TimelineItem("contact", entry.At, view, null));
-            }
-            else
-            {
-                var view = await RecordViews.ResponseAsync(db, scope, null, entry.Id, ct);
-                items.Add(new TimelineItem("response", entry.At, null, view));
+                case TimelineCursor.ContactRank:
+                    items.Add(new TimelineItem("contact", entry.At, await RecordViews.ContactAsync(db, scope, null, entry.Id, ct), null));
+                    break;
+                case TimelineCursor.ResponseRank:
+                    items.Add(new TimelineItem("response", entry.At, null, await RecordViews.ResponseAsync(db, scope, null, entry.Id, ct)));
+                    break;
+                case TimelineCursor.AlertRank:
+                    items.Add(new TimelineItem("alert", entry.At, null, null, Alert: alerts[entry.Id]));
+                    break;
+                default:
+                    items.Add(new TimelineItem("note", entry.At, null, null, Note: notesById[entry.Id]));
+                    break;
             }
         }
         var next = merged.Count > size ? new TimelineCursor(page[^1].At, page[^1].Rank, page[^1].Id).ToString() : null;
@@ -191,11 +230,68 @@ public static class CustomerEndpoints
     }
 }
 
+/// <summary>The kinds of entry a timeline adds to its contacts and responses when asked (<c>?include=alerts,notes</c>).</summary>
+public static class TimelineExtras
+{
+    public const string Alerts = "alerts";
+    public const string Notes = "notes";
+
+    public static readonly string[] All = [Alerts, Notes];
+}
+
 /// <summary>An opaque position in a timeline: the instant, the kind of record and its id, newest first.</summary>
 public sealed record TimelineCursor(DateTimeOffset At, int Rank, long Id)
 {
     public const int ContactRank = 1;
     public const int ResponseRank = 2;
+    public const int AlertRank = 3;
+    public const int NoteRank = 4;
+
+    /// <summary>
+    /// The rows of one source that come after <paramref name="after"/> in the timeline's order (instant, then kind,
+    /// then id, all descending): at the cursor's instant a kind ranked below the cursor's still comes after it.
+    /// </summary>
+    public static IQueryable<T> After<T>(IQueryable<T> query, TimelineCursor? after, int rank, Expression<Func<T, DateTimeOffset>> at, Expression<Func<T, long>> id)
+    {
+        if (after is null)
+        {
+            return query;
+        }
+        var row = at.Parameters[0];
+        var atBody = at.Body;
+        var idBody = new Rebind(id.Parameters[0], row).Visit(id.Body);
+        // Through a closure object, so that EF Core sends the cursor as parameters rather than literals.
+        var bound = Expression.Constant(new Bound(after.At, after.Id));
+        var cursorAt = Expression.Field(bound, nameof(Bound.At));
+        var cursorId = Expression.Field(bound, nameof(Bound.Id));
+        Expression condition = rank < after.Rank ? Expression.LessThanOrEqual(atBody, cursorAt)
+            : rank > after.Rank ? Expression.LessThan(atBody, cursorAt)
+            : Expression.OrElse(Expression.LessThan(atBody, cursorAt), Expression.AndAlso(Expression.Equal(atBody, cursorAt), Expression.LessThan(idBody, cursorId)));
+        return query.Where(Expression.Lambda<Func<T, bool>>(condition, row));
+    }
+
+    /// <summary>The projection of a source's row to its instant and id.</summary>
+    public static Expression<Func<T, TimelineEntry>> Entry<T>(Expression<Func<T, DateTimeOffset>> at, Expression<Func<T, long>> id)
+    {
+        var row = at.Parameters[0];
+        var idBody = new Rebind(id.Parameters[0], row).Visit(id.Body);
+        return Expression.Lambda<Func<T, TimelineEntry>>(
+            Expression.MemberInit(Expression.New(typeof(TimelineEntry)),
+                Expression.Bind(typeof(TimelineEntry).GetProperty(nameof(TimelineEntry.At))!, at.Body),
+                Expression.Bind(typeof(TimelineEntry).GetProperty(nameof(TimelineEntry.Id))!, idBody!)),
+            row);
+    }
+
+    private sealed class Bound(DateTimeOffset at, long id)
+    {
+        public readonly DateTimeOffset At = at;
+        public readonly long Id = id;
+    }
+
+    private sealed class Rebind(ParameterExpression from, ParameterExpression to) : ExpressionVisitor
+    {
+        protected override Expression VisitParameter(ParameterExpression node) => node == from ? to : base.VisitParameter(node);
+    }
 
     public override string ToString() =>
         Convert.ToBase64String(Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{At.ToUnixTimeMilliseconds()}:{Rank}:{Id}")))
