@@ -96,7 +96,7 @@ public static class CustomerEndpoints
             .WithName("ListCustomers")
             .WithSummary("Customers the caller may see, most recently active first; q searches id, name, e-mail, phone and handle.");
 
-        group.MapMethods("/{externalId}", ["PATCH"], async Task<IResult> (string externalId, CustomerUpdate update, HttpContext http, CloseloopDb db, CancellationToken ct) =>
+        group.MapMethods("/{externalId}", ["PATCH"], async Task<IResult> (string externalId, CustomerUpdate update, HttpContext http, CloseloopDb db, TimeProvider time, CancellationToken ct) =>
             {
                 var scope = CallerScope.From(http.User);
                 var found = await VisibleCustomerAsync(db, scope, externalId, ct);
@@ -115,7 +115,7 @@ public static class CustomerEndpoints
                 customer.Tier = update.Tier?.Trim().ToLowerInvariant() ?? customer.Tier;
                 customer.Consent = update.Consent ?? customer.Consent;
                 customer.DoNotContact = update.DoNotContact ?? customer.DoNotContact;
-                customer.UpdatedAt = DateTimeOffset.UtcNow;
+                customer.UpdatedAt = time.GetUtcNow();
                 await db.SaveChangesAsync(ct);
                 return TypedResults.Ok(await ProfileAsync(db, scope, externalId, ct));
             })
