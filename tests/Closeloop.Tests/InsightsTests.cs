@@ -214,7 +214,7 @@ public sealed class InsightsTests
     public async Task TheCliTrainsFromACsvOfLabelledExamples()
     {
         var connection = TestDatabases.CreateDatabase(TestDatabases.Sqlite);
-        var file = Path.Combine(Path.GetTempPath(), $"examples-{Guid.NewGuid():N}.csv");
+        using var file = new TempFile("examples", ".csv");
         await File.WriteAllTextAsync(file, "text,cause\n\"the snorkel portal refuses my login\",channel.digital-self-service\n\"snorkel portal login broken\",channel.digital-self-service\nsomething,not.a-cause\n");
 
         var (exit, output) = await AppProcess.RunAsync(TestDatabases.Sqlite, connection, "insights", "train", file);

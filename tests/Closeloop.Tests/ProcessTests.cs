@@ -74,7 +74,7 @@ public sealed class ProcessTests
     {
         var connection = TestDatabases.CreateDatabase(provider);
         await AppProcess.RunAsync(provider, connection, "migrate");
-        var file = Path.Combine(Path.GetTempPath(), $"responses-{Guid.NewGuid():N}.csv");
+        using var file = new TempFile("responses", ".csv");
         await File.WriteAllTextAsync(file, """
             externalId,customerExternalId,customerEmail,metric,score,comment,respondedAt,site,team,agent,channel
             imp-1,cust-1,one@example.com,csat,5,"Quick and friendly, thanks",2026-11-01T10:00:00Z,north,north-a,ann,phone
@@ -119,7 +119,7 @@ public sealed class ProcessTests
         // earlier row, a conflicting one and bad rows land in different stages at the same time.
         var connection = TestDatabases.CreateDatabase(provider);
         await AppProcess.RunAsync(provider, connection, "migrate");
-        var file = Path.Combine(Path.GetTempPath(), $"responses-{Guid.NewGuid():N}.csv");
+        using var file = new TempFile("responses", ".csv");
         string Row(int i, int? score = null) =>
             $"big-{i},cust-{i % 900},csat,{score ?? 1 + (i % 5)},{(i % 3 == 0 ? "Fine" : "")},2026-11-{1 + (i % 28):00}T10:00:00Z,{Site(i)},phone";
         string Site(int i) => i / 3 % 2 == 0 ? "north" : "south";
@@ -177,7 +177,7 @@ public sealed class ProcessTests
     public async Task CsvImportOfContactsChainsRepeatsIntoIssues()
     {
         var connection = TestDatabases.CreateDatabase(TestDatabases.Sqlite);
-        var file = Path.Combine(Path.GetTempPath(), $"contacts-{Guid.NewGuid():N}.csv");
+        using var file = new TempFile("contacts", ".csv");
         await File.WriteAllTextAsync(file, """
             externalId;customerExternalId;channel;occurredAt;site;reason;resolved;summary
             ci-1;cust-1;phone;2026-11-01T10:00:00Z;north;billing;true;Charged twice
@@ -242,9 +242,9 @@ public sealed class ProcessTests
     public async Task TheCliAddsListsAndSwitchesOffAlertRules()
     {
         var connection = TestDatabases.CreateDatabase(TestDatabases.Sqlite);
-        var file = Path.Combine(Path.GetTempPath(), $"rule-{Guid.NewGuid():N}.json");
+        using var file = new TempFile("rule", ".json");
         await File.WriteAllTextAsync(file, """{"name":"Detractor","when":{"field":"npsCategory","op":"eq","value":"detractor"},"owner":{"kind":"pool","name":"recovery"},"deadline":"PT2H"}""");
-        var bad = Path.Combine(Path.GetTempPath(), $"rule-{Guid.NewGuid():N}.json");
+        using var bad = new TempFile("rule", ".json");
         await File.WriteAllTextAsync(bad, """{"name":"Never","when":{"all":[{"field":"metric","op":"eq","value":"csat"},{"field":"score","op":"gt","value":9}]},"owner":{"kind":"pool","name":"x"},"deadline":"PT2H"}""");
 
         var (added, addOutput) = await AppProcess.RunAsync(TestDatabases.Sqlite, connection, "rules", "add", file);

@@ -94,6 +94,11 @@ public sealed class ConsoleApp : IAsyncLifetime
             await _process.WaitForExitAsync();
         }
         _process?.Dispose();
+        // The server process is gone, so nothing holds the database any more.
+        foreach (var path in new[] { DatabaseFile, DatabaseFile + "-wal", DatabaseFile + "-shm" })
+        {
+            File.Delete(path);
+        }
     }
 
     /// <summary>A fresh browser context (its own cookies), so each person in a test has their own session.</summary>

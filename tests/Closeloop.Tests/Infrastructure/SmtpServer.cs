@@ -90,5 +90,16 @@ public sealed class SmtpServer : IDisposable
         }
     }
 
-    public void Dispose() => Stop();
+    public void Dispose()
+    {
+        Stop();
+        try
+        {
+            Directory.Delete(Maildir, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A leftover folder in /tmp is not worth failing a test for.
+        }
+    }
 }

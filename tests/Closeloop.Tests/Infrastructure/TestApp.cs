@@ -75,6 +75,12 @@ public sealed class TestApp : WebApplicationFactory<Program>
         return body.GetProperty("key").GetString()!;
     }
 
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        TestDatabases.Drop(Provider, ConnectionString);
+    }
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         foreach (var (key, value) in _settings)

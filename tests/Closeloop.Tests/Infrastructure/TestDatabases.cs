@@ -1,3 +1,4 @@
+using Microsoft.Data.Sqlite;
 using Npgsql;
 
 namespace Closeloop.Tests.Infrastructure;
@@ -50,20 +51,139 @@ public static class TestDatabases
     public static string SkipReasonForPostgres =>
         PostgresAvailable || IsCi ? null! : $"PostgreSQL is not reachable ({PostgresProblem.Value}); data-layer tests ran on SQLite only.";
 
+    /// <summary>
+    /// Names carry the test process's id, so that a later run can tell what a finished run left behind (the shared
+    /// apps, a test that failed half-way, a run that was killed) from what a concurrent run is still using.
+    /// </summary>
+    private static readonly string Tag = $"p{Environment.ProcessId}";
+
+    private static readonly string SqliteFolder = Path.Combine(Path.GetTempPath(), "closeloop-tests");
+
+    private static readonly Lazy<bool> Swept = new(() =>
+    {
+        SweepLeftovers();
+        return true;
+    });
+
     /// <summary>A fresh, empty database for one app instance, and how to connect to it.</summary>
     public static string CreateDatabase(string provider)
     {
+        _ = Swept.Value;
+        return Create(provider);
+    }
+
+    /// <summary>
+    /// Drops a database made by <see cref="CreateDatabase"/> once nothing uses it. Best effort: cleaning up must
+    /// never fail a test, and what is left the next run sweeps away.
+    /// </summary>
+    public static void Drop(string provider, string connectionString)
+    {
+        try
+        {
+            if (provider == Sqlite)
+            {
+                var file = new SqliteConnectionStringBuilder(connectionString).DataSource;
+                SqliteConnection.ClearPool(new SqliteConnection(connectionString));
+                foreach (var path in new[] { file, file + "-wal", file + "-shm", file + "-journal" })
+                {
+                    File.Delete(path);
+                }
+            }
+            else
+            {
+                NpgsqlConnection.ClearPool(new NpgsqlConnection(connectionString));
+                var name = new NpgsqlConnectionStringBuilder(connectionString).Database;
+                using var connection = new NpgsqlConnection(PostgresServer);
+                connection.Open();
+                using var command = connection.CreateCommand();
+                // FORCE ends the sessions a background worker of the app may still hold.
+                command.CommandText = $"DROP DATABASE IF EXISTS {name} WITH (FORCE)";
+                command.ExecuteNonQuery();
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NpgsqlException or InvalidOperationException)
+        {
+            // The next run's sweep takes it.
+        }
+    }
+
+    /// <summary>Deletes the databases of test processes that are no longer running.</summary>
+    private static void SweepLeftovers()
+    {
+        static bool Finished(string name)
+        {
+            var match = System.Text.RegularExpressions.Regex.Match(name, @"^p(\d+)[-_]");
+            if (!match.Success || !int.TryParse(match.Groups[1].Value, out var pid))
+            {
+                return false;
+            }
+            try
+            {
+                using var process = System.Diagnostics.Process.GetProcessById(pid);
+                return process.HasExited;
+            }
+            catch (ArgumentException)
+            {
+                return true;
+            }
+        }
+
+        if (Directory.Exists(SqliteFolder))
+        {
+            foreach (var file in Directory.GetFiles(SqliteFolder).Where(f => Finished(Path.GetFileName(f))))
+            {
+                try
+                {
+                    File.Delete(file);
+                }
+                catch (IOException)
+                {
+                }
+            }
+        }
+        if (!PostgresAvailable)
+        {
+            return;
+        }
+        try
+        {
+            using var connection = new NpgsqlConnection(PostgresServer);
+            connection.Open();
+            var names = new List<string>();
+            using (var list = connection.CreateCommand())
+            {
+                list.CommandText = "SELECT datname FROM pg_database WHERE datname LIKE 'closeloop\\_test\\_p%'";
+                using var reader = list.ExecuteReader();
+                while (reader.Read())
+                {
+                    names.Add(reader.GetString(0));
+                }
+            }
+            foreach (var name in names.Where(n => Finished(n["closeloop_test_".Length..])))
+            {
+                using var drop = connection.CreateCommand();
+                drop.CommandText = $"DROP DATABASE IF EXISTS {name} WITH (FORCE)";
+                drop.ExecuteNonQuery();
+            }
+        }
+        catch (NpgsqlException)
+        {
+            // Another run may be sweeping the same database at the same moment; what is left waits for the next one.
+        }
+    }
+
+    private static string Create(string provider)
+    {
         if (provider == Sqlite)
         {
-            var folder = Path.Combine(Path.GetTempPath(), "closeloop-tests");
-            Directory.CreateDirectory(folder);
-            return $"Data Source={Path.Combine(folder, $"{Guid.NewGuid():N}.db")}";
+            Directory.CreateDirectory(SqliteFolder);
+            return $"Data Source={Path.Combine(SqliteFolder, $"{Tag}-{Guid.NewGuid():N}.db")}";
         }
         if (!PostgresAvailable)
         {
             throw new InvalidOperationException($"CI=true but PostgreSQL is not reachable at '{PostgresServer}': {PostgresProblem.Value}");
         }
-        var name = $"closeloop_test_{Guid.NewGuid():N}";
+        var name = $"closeloop_test_{Tag}_{Guid.NewGuid():N}";
         using (var connection = new NpgsqlConnection(PostgresServer))
         {
             connection.Open();
