@@ -1,5 +1,8 @@
 using Closeloop;
 using Closeloop.Cli;
+using Closeloop.Data;
+
+SqliteRuntime.Configure();
 
 // One executable: with no verb (or "serve") it runs the web app and API; any other verb is a CLI command
 // that works on the database the configuration names, so it can run beside a running server.

@@ -9,11 +9,16 @@ namespace Closeloop.Data;
 /// Database:MigrateOnStart says so, since a production schema change should be deliberate), creates the
 /// bootstrap admin key, and loads demo data when asked.
 /// </summary>
-public sealed class StartupTasks(IServiceProvider services, IConfiguration configuration, DatabaseReadiness readiness) : IHostedService
+public sealed class StartupTasks(IServiceProvider services, IConfiguration configuration, DatabaseReadiness readiness, ILogger<StartupTasks> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var db = services.GetRequiredService<Db>();
+        if (db.IsSqlite)
+        {
+            logger.LogDebug("SQLite {Version}: multi-thread mode {Threading}, memory statistics off {MemStatus} (0 = applied)",
+                SQLitePCL.raw.sqlite3_libversion().utf8_to_string(), SqliteRuntime.Result.ThreadingMode, SqliteRuntime.Result.MemoryStatistics);
+        }
         var migrator = services.GetRequiredService<Migrator>();
         if (db.IsSqlite || configuration.GetValue<bool>("Database:MigrateOnStart"))
         {
