@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # A/B of single ingest between two Closeloop builds (e.g. before and after an optimisation), interleaved in
 # the same run so that a shared CPU affects both alike. Prints req/s and p50/p99 of each repetition.
-# Usage: bench/scripts/ab-ingest.sh A/Closeloop.dll B/Closeloop.dll [reps] [seconds] [connections]
+# Usage: [SCRIPT=bench/scripts/batch.lua] bench/scripts/ab-ingest.sh A/Closeloop.dll B/Closeloop.dll [reps] [seconds] [connections]
 set -euo pipefail
 A=$1; B=$2; REPS=${3:-3}; SECS=${4:-10}; CONN=${5:-32}
-WORK=${WORK:-/tmp/closeloop-ab}; SCRIPT=$(cd "$(dirname "$0")" && pwd)/responses.lua
+WORK=${WORK:-/tmp/closeloop-ab}; SCRIPT=${SCRIPT:-$(cd "$(dirname "$0")" && pwd)/responses.lua}
 mkdir -p "$WORK"; rm -f "$WORK"/a.db* "$WORK"/b.db*
 start() { # dll port db
   (cd "$(dirname "$1")" && CLOSELOOP_ADMIN_API_KEY=bench-key exec dotnet "$1" --urls "http://127.0.0.1:$2" \
