@@ -173,6 +173,94 @@ public sealed class ProcessTests
         Assert.Equal(1, (await (await client.GetAsync("/api/v1/responses/big-20")).ReadJsonAsync()).GetProperty("score").GetInt32());
     }
 
+    [Theory, MemberData(nameof(Providers))]
+    public async Task AnExportImportsIntoAnotherDatabaseAsTheSameRecordsAndACustomerExportsWhole(string provider)
+    {
+        var source = TestDatabases.CreateDatabase(provider);
+        var comments = new[]
+        {
+            "Charged twice, \"again\", and\nnobody called back",
+            "=HYPERLINK(\"http://evil.example\",\"click\")",
+            "-5 stars if I could",
+            "Ça marche très bien 👍",
+        };
+        await using (var server = await AppProcess.StartServerAsync(provider, source))
+        {
+            using var client = server.Client();
+            (await client.PostJsonAsync("/api/v1/contacts", Json.Contact("ex-c1", "ex-cust-1", "phone", site: "north", team: "north-care", agent: "ann",
+                reason: "billing", resolved: false, summary: "Double charge, second call", email: "ex1@example.com"))).EnsureSuccessStatusCode();
+            (await client.PostJsonAsync("/api/v1/contacts", Json.Contact("ex-c2", "ex-cust-1", "chat", at: DateTimeOffset.Parse("2026-11-03T09:00:00Z", System.Globalization.CultureInfo.InvariantCulture),
+                site: "north", team: "north-care", agent: "bob", reason: "billing", resolved: true))).EnsureSuccessStatusCode();
+            for (var i = 0; i < comments.Length; i++)
+            {
+                var response = i % 2 == 0
+                    ? Json.Response($"ex-r{i}", "ex-cust-1", "csat", 1 + i, comments[i], contact: "ex-c1")
+                    : Json.Response($"ex-r{i}", $"ex-cust-{i + 10}", "nps", 2 * i, comments[i], site: "south", team: "south-web", agent: "cy", channel: "email");
+                (await client.PostJsonAsync("/api/v1/responses", response)).EnsureSuccessStatusCode();
+            }
+            (await client.PostJsonAsync("/api/v1/customers/ex-cust-1/notes", new { kind = "preference", text = "Call after 6 pm" })).EnsureSuccessStatusCode();
+        }
+
+        using var responsesFile = new TempFile("export-responses", ".csv");
+        using var contactsFile = new TempFile("export-contacts", ".csv");
+        var (exit, output) = await AppProcess.RunAsync(provider, source, "export", "responses", responsesFile);
+        Assert.True(exit == 0, output);
+        Assert.Contains("4 responses exported", output, StringComparison.Ordinal);
+        (exit, output) = await AppProcess.RunAsync(provider, source, "export", "contacts", contactsFile, "--from", "2026-11-02", "--to", "2026-11-03");
+        Assert.True(exit == 0, output);
+        Assert.Contains("2 contacts exported", output, StringComparison.Ordinal);
+        // A spreadsheet would run this comment as a formula: the file guards it, and the import takes the guard off.
+        Assert.Contains("\"'=HYPERLINK(", await File.ReadAllTextAsync(responsesFile), StringComparison.Ordinal);
+        (exit, output) = await AppProcess.RunAsync(provider, source, "export", "contacts", "--site", "south");
+        Assert.True(exit == 0, output);
+        Assert.StartsWith("externalId,customerExternalId,channel,", output, StringComparison.Ordinal);
+        Assert.Contains("0 contacts exported", output, StringComparison.Ordinal);
+
+        var target = TestDatabases.CreateDatabase(provider);
+        (exit, output) = await AppProcess.RunAsync(provider, target, "migrate");
+        Assert.True(exit == 0, output);
+        (exit, output) = await AppProcess.RunAsync(provider, target, "import", "contacts", contactsFile);
+        Assert.True(exit == 0, output);
+        Assert.DoesNotContain("ignoring", output, StringComparison.Ordinal);
+        (exit, output) = await AppProcess.RunAsync(provider, target, "import", "responses", responsesFile);
+        Assert.True(exit == 0, output);
+        Assert.Contains("4 rows: 4 created", output, StringComparison.Ordinal);
+
+        await using (var before = await AppProcess.StartServerAsync(provider, source))
+        await using (var after = await AppProcess.StartServerAsync(provider, target))
+        {
+            using var a = before.Client();
+            using var b = after.Client();
+            static string Without(JsonElement record, params string[] names) =>
+                JsonSerializer.Serialize(record.EnumerateObject().Where(p => !names.Contains(p.Name)).ToDictionary(p => p.Name, p => p.Value));
+            for (var i = 0; i < comments.Length; i++)
+            {
+                var original = await (await a.GetAsync($"/api/v1/responses/ex-r{i}")).ReadJsonAsync();
+                var copy = await (await b.GetAsync($"/api/v1/responses/ex-r{i}")).ReadJsonAsync();
+                Assert.Equal(comments[i], copy.GetProperty("comment").GetString());
+                Assert.Equal(Without(original, "receivedAt"), Without(copy, "receivedAt"));
+            }
+            var contact = await (await b.GetAsync("/api/v1/contacts/ex-c2")).ReadJsonAsync();
+            Assert.Equal(2, contact.GetProperty("issue").GetProperty("contactCount").GetInt32());
+            var metrics = "/api/v1/metrics?from=2026-11-01&to=2026-11-30&groupBy=site";
+            Assert.Equal((await (await a.GetAsync(metrics)).ReadJsonAsync()).GetProperty("groups").GetRawText(),
+                (await (await b.GetAsync(metrics)).ReadJsonAsync()).GetProperty("groups").GetRawText());
+        }
+
+        using var customerFile = new TempFile("export-customer", ".json");
+        (exit, output) = await AppProcess.RunAsync(provider, source, "export", "customer", "ex-cust-1", customerFile);
+        Assert.True(exit == 0, output);
+        var document = JsonDocument.Parse(await File.ReadAllTextAsync(customerFile)).RootElement;
+        Assert.Equal("ex1@example.com", document.GetProperty("profile").GetProperty("contactPoints")[0].GetProperty("value").GetString());
+        Assert.Equal("Call after 6 pm", document.GetProperty("preferences").GetProperty("notes")[0].GetProperty("text").GetString());
+        Assert.Equal(["note", "contact", "response", "response", "contact"],
+            document.GetProperty("timeline").EnumerateArray().Select(e => e.GetProperty("kind").GetString()).ToList());
+        (exit, output) = await AppProcess.RunAsync(provider, source, "export", "customer", "nobody-here");
+        Assert.Equal(1, exit);
+        Assert.Contains("No customer 'nobody-here'", output, StringComparison.Ordinal);
+        Assert.False(File.Exists(customerFile + ".partial"));
+    }
+
     [Fact]
     public async Task CsvImportOfContactsChainsRepeatsIntoIssues()
     {

@@ -21,6 +21,9 @@ public static class CliVerbs
                                            create an API key and print it (shown once)
           user create --email E --password P --role R [--site S] [--team T] [--name N]
                                            create a person who signs in to the web console (the first admin, say)
+          export responses|contacts [FILE.csv] [--from D] [--to D] [--site S]
+                                           CSV in the columns import reads, with each record's analysis (stdout without FILE)
+          export customer ID [FILE.json]   everything kept about one customer: profile, preferences, notes, timeline, alerts
         Configuration: appsettings.json, environment variables, or --Database:Provider=postgres --ConnectionStrings:Closeloop="..."
         """;
 
@@ -75,6 +78,9 @@ public static class CliVerbs
                 case "user" when options.Positional.FirstOrDefault() == "create":
                     await EnsureMigratedAsync(services);
                     return await CreateUserAsync(services, options);
+                case "export":
+                    await EnsureMigratedAsync(services);
+                    return await CliExport.RunAsync(services, options, Console.Out, Console.Error);
                 case "apikey" when options.Positional.FirstOrDefault() == "create":
                     await EnsureMigratedAsync(services);
                     return await CreateApiKeyAsync(services, options);

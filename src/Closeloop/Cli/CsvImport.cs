@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Closeloop.Ingest;
 using Closeloop.Insights;
+using Closeloop.Web;
 using Spectre.Console;
 
 namespace Closeloop.Cli;
@@ -53,6 +54,12 @@ public sealed class CsvImport(IngestStore store, TextInsights insights)
         ["contact"] = "contactExternalId",
     };
 
+    /// <summary>
+    /// The columns <c>closeloop export</c> adds after the record's own: the analysis is made again on import and the
+    /// time of receipt is the importer's, so they are skipped without a warning.
+    /// </summary>
+    private static readonly HashSet<string> Derived = new(StringComparer.Ordinal) { "sentiment", "signals", "rootcause", "rootcauseconfidence", "receivedat" };
+
     private static readonly HashSet<string> Numbers = new(StringComparer.Ordinal) { "score", "waitSeconds", "transfers" };
 
     public async Task<CsvImportReport> RunAsync(string kind, string path, bool showProgress, CancellationToken cancellationToken)
@@ -79,7 +86,7 @@ public sealed class CsvImport(IngestStore store, TextInsights insights)
             var headerFields = new CsvReader(new StringReader(first)) { Delimiter = csv.Delimiter }.Read() ?? [];
             csv.SkipLines(1);
             var header = headerFields.Select(h => Aliases.GetValueOrDefault(Normalize(h))).ToArray();
-            var unknown = headerFields.Where((h, i) => header[i] is null && h.Trim().Length > 0).ToList();
+            var unknown = headerFields.Where((h, i) => header[i] is null && h.Trim().Length > 0 && !Derived.Contains(Normalize(h))).ToList();
             if (unknown.Count > 0)
             {
                 problems.Add((1, $"line 1: ignoring unknown columns {string.Join(", ", unknown)}"));
@@ -217,7 +224,8 @@ public sealed class CsvImport(IngestStore store, TextInsights insights)
         for (var i = 0; i < header.Length && i < record.Count; i++)
         {
             var field = header[i];
-            var text = record[i];
+            // A file from `closeloop export` (or the console's CSV) guards text a spreadsheet would run as a formula.
+            var text = CsvExport.Unprotect(record[i]);
             if (field is null || string.IsNullOrWhiteSpace(text))
             {
                 continue;

@@ -30,6 +30,10 @@ public static class CsvExport
         return value.AsSpan().IndexOfAny(",\"\r\n") >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
     }
 
+    /// <summary>The inverse of the formula guard in <see cref="Text"/>, for a file <c>closeloop import</c> reads back.</summary>
+    public static string Unprotect(string value) =>
+        value.Length > 1 && value[0] == '\'' && value[1] is '=' or '+' or '-' or '@' or '\t' or '\r' ? value[1..] : value;
+
     public static string Line(IEnumerable<object?> fields) => string.Join(',', fields.Select(Field)) + "\r\n";
 
     /// <summary>Writes the header and rows to the response as they come, so a large export never sits in memory.</summary>

@@ -1,0 +1,215 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Closeloop.Customers;
+using Closeloop.Data;
+using Closeloop.Security;
+using Closeloop.Web;
+using Microsoft.EntityFrameworkCore;
+
+namespace Closeloop.Cli;
+
+/// <summary>
+/// <c>closeloop export</c>: contacts or responses as CSV in the columns <c>closeloop import</c> reads (so a file moves
+/// records from one deployment to another), with their analysis beside them; or everything kept about one customer
+/// as JSON, for a customer who asks for their data.
+/// </summary>
+internal static class CliExport
+{
+    public static readonly string[] ResponseHeader =
+    [
+        "externalId", "customerExternalId", "metric", "score", "comment", "respondedAt", "contactExternalId", "site", "team", "agent", "channel",
+        "sentiment", "signals", "rootCause", "rootCauseConfidence", "receivedAt",
+    ];
+
+    public static readonly string[] ContactHeader =
+    [
+        "externalId", "customerExternalId", "channel", "occurredAt", "site", "team", "agent", "queue", "reason", "waitSeconds", "transfers", "resolved",
+        "summary", "sentiment", "signals", "rootCause", "rootCauseConfidence", "receivedAt",
+    ];
+
+    public static async Task<int> RunAsync(IServiceProvider services, CliVerbs.CliOptions options, TextWriter stdout, TextWriter stderr)
+    {
+        var what = options.Positional.ElementAtOrDefault(0);
+        await using var scope = services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<CloseloopDb>();
+        if (what == "customer")
+        {
+            if (options.Positional.ElementAtOrDefault(1) is not { } customer)
+            {
+                await stderr.WriteLineAsync("export customer needs the customer's external id: closeloop export customer CUST-42 [FILE.json]");
+                return 2;
+            }
+            return await WithOutputAsync(options.Positional.ElementAtOrDefault(2) ?? options.Named.GetValueOrDefault("out"), stdout,
+                writer => CustomerAsync(db, customer, writer, stderr));
+        }
+        if (what is not ("responses" or "contacts"))
+        {
+            await stderr.WriteLineAsync("export needs what to export: responses, contacts or customer ID");
+            return 2;
+        }
+        var (from, fromOk) = Bound(options.Named.GetValueOrDefault("from"), endOfDay: false);
+        var (to, toOk) = Bound(options.Named.GetValueOrDefault("to"), endOfDay: true);
+        if (!fromOk || !toOk)
+        {
+            await stderr.WriteLineAsync("--from and --to take an ISO 8601 date (2026-11-01, the whole day) or date and time (2026-11-01T00:00:00Z)");
+            return 2;
+        }
+        long? siteId = null;
+        if (options.Named.GetValueOrDefault("site") is { } site)
+        {
+            var code = site.Trim().ToLowerInvariant();
+            siteId = await db.Sites.Where(s => s.Code == code).Select(s => (long?)s.Id).FirstOrDefaultAsync();
+            if (siteId is null)
+            {
+                await stderr.WriteLineAsync($"No site '{site}'.");
+                return 1;
+            }
+        }
+        return await WithOutputAsync(options.Positional.ElementAtOrDefault(1) ?? options.Named.GetValueOrDefault("out"), stdout, async writer =>
+        {
+            var rows = what == "responses" ? Responses(db, from, to, siteId) : Contacts(db, from, to, siteId);
+            await writer.WriteAsync(CsvExport.Line(what == "responses" ? ResponseHeader : ContactHeader));
+            var count = 0;
+            await foreach (var row in rows)
+            {
+                await writer.WriteAsync(CsvExport.Line(row));
+                count++;
+            }
+            await stderr.WriteLineAsync($"{count} {what} exported.");
+            return 0;
+        });
+    }
+
+    /// <summary>A date alone is the whole UTC day (to the end of it for --to), as in GET /api/v1/metrics.</summary>
+    private static (DateTimeOffset? Value, bool Ok) Bound(string? text, bool endOfDay)
+    {
+        if (text is null)
+        {
+            return (null, true);
+        }
+        if (DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day))
+        {
+            var start = new DateTimeOffset(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+            return (endOfDay ? start.AddDays(1) : start, true);
+        }
+        return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var instant) ? (instant, true) : (null, false);
+    }
+
+    private static async Task<int> WithOutputAsync(string? file, TextWriter stdout, Func<TextWriter, Task<int>> write)
+    {
+        if (file is null)
+        {
+            return await write(stdout);
+        }
+        // Written beside the target and moved into place, so a failed export never leaves half a file under its name.
+        var partial = file + ".partial";
+        int exit;
+        await using (var writer = new StreamWriter(partial, false, new UTF8Encoding(false), 64 * 1024))
+        {
+            exit = await write(writer);
+        }
+        if (exit == 0)
+        {
+            File.Move(partial, file, overwrite: true);
+        }
+        else
+        {
+            File.Delete(partial);
+        }
+        return exit;
+    }
+
+    /// <summary>
+    /// A response written with its contact leaves site, team, agent and channel empty, as it was posted: they come
+    /// from the contact, and an import gives them back the same way.
+    /// </summary>
+    private static IAsyncEnumerable<object?[]> Responses(CloseloopDb db, DateTimeOffset? from, DateTimeOffset? to, long? siteId)
+    {
+        var query = db.Responses.AsNoTracking();
+        if (from is { } a)
+        {
+            query = query.Where(r => r.RespondedAt >= a);
+        }
+        if (to is { } b)
+        {
+            query = query.Where(r => r.RespondedAt < b);
+        }
+        if (siteId is { } s)
+        {
+            query = query.Where(r => r.SiteId == s);
+        }
+        return query.OrderBy(r => r.Id).Select(r => new object?[]
+        {
+            r.ExternalId,
+            db.Customers.Where(c => c.Id == r.CustomerId).Select(c => c.ExternalId).FirstOrDefault(),
+            r.Metric, r.Score, r.Comment, r.RespondedAt,
+            r.ContactId == null ? null : db.Contacts.Where(c => c.Id == r.ContactId).Select(c => c.ExternalId).FirstOrDefault(),
+            r.ContactId != null ? null : db.Sites.Where(x => x.Id == r.SiteId).Select(x => x.Code).FirstOrDefault(),
+            r.ContactId != null ? null : db.Teams.Where(x => x.Id == r.TeamId).Select(x => x.Code).FirstOrDefault(),
+            r.ContactId != null ? null : db.Agents.Where(x => x.Id == r.AgentId).Select(x => x.Code).FirstOrDefault(),
+            r.ContactId != null ? null : r.Channel,
+            r.Sentiment, r.Signals, r.RootCause, r.RootCauseConfidence, r.ReceivedAt,
+        }).AsAsyncEnumerable();
+    }
+
+    private static IAsyncEnumerable<object?[]> Contacts(CloseloopDb db, DateTimeOffset? from, DateTimeOffset? to, long? siteId)
+    {
+        var query = db.Contacts.AsNoTracking();
+        if (from is { } a)
+        {
+            query = query.Where(c => c.OccurredAt >= a);
+        }
+        if (to is { } b)
+        {
+            query = query.Where(c => c.OccurredAt < b);
+        }
+        if (siteId is { } s)
+        {
+            query = query.Where(c => c.SiteId == s);
+        }
+        return query.OrderBy(c => c.Id).Select(c => new object?[]
+        {
+            c.ExternalId,
+            db.Customers.Where(x => x.Id == c.CustomerId).Select(x => x.ExternalId).FirstOrDefault(),
+            c.Channel, c.OccurredAt,
+            db.Sites.Where(x => x.Id == c.SiteId).Select(x => x.Code).FirstOrDefault(),
+            db.Teams.Where(x => x.Id == c.TeamId).Select(x => x.Code).FirstOrDefault(),
+            db.Agents.Where(x => x.Id == c.AgentId).Select(x => x.Code).FirstOrDefault(),
+            c.Queue, c.Reason, c.WaitSeconds, c.Transfers, c.Resolved, c.Summary,
+            c.Sentiment, c.Signals, c.RootCause, c.RootCauseConfidence, c.ReceivedAt,
+        }).AsAsyncEnumerable();
+    }
+
+    /// <summary>The profile, preferences and notes, and the whole timeline with alerts, as the admin API shows them.</summary>
+    private static async Task<int> CustomerAsync(CloseloopDb db, string externalId, TextWriter writer, TextWriter stderr)
+    {
+        var everything = new CallerScope(Roles.Admin, null, null, "cli");
+        var customer = await CustomerEndpoints.VisibleCustomerAsync(db, everything, externalId, CancellationToken.None);
+        if (customer is null)
+        {
+            await stderr.WriteLineAsync($"No customer '{externalId}'.");
+            return 1;
+        }
+        var timeline = new List<TimelineItem>();
+        TimelineCursor? cursor = null;
+        var include = new HashSet<string>(TimelineExtras.All);
+        do
+        {
+            var page = await CustomerEndpoints.TimelineAsync(db, everything, customer.Id, externalId, cursor, 200, CancellationToken.None, include);
+            timeline.AddRange(page.Items);
+            cursor = page.NextCursor is { } next && TimelineCursor.TryParse(next, out var parsed) ? parsed : null;
+        }
+        while (cursor is not null);
+        var document = new
+        {
+            exportedAt = TimeProvider.System.GetUtcNow(),
+            profile = await CustomerEndpoints.ProfileAsync(db, everything, externalId, CancellationToken.None),
+            preferences = await CustomerNoteEndpoints.PreferencesAsync(db, everything, customer, CancellationToken.None),
+            timeline,
+        };
+        await writer.WriteLineAsync(JsonSerializer.Serialize(document, new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = true }));
+        await stderr.WriteLineAsync($"Customer {externalId}: {timeline.Count} timeline entries exported.");
+        return 0;
+    }
+}
