@@ -83,6 +83,9 @@ public static class CloseloopApp
         builder.Services.AddPublicSurveyLimits();
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
+        // Binding failures (?limit=abc) throw in every environment, so the handler can name the field; by default
+        // production answers them with an empty 400.
+        builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         builder.Services.AddOpenApi("v1", options =>
         {
             options.AddDocumentTransformer((document, _, _) =>

@@ -66,6 +66,25 @@ public sealed class BadInputTests
         Assert.Contains("resolved", contactErrors.Keys);
     }
 
+    [Theory, MemberData(nameof(Providers))]
+    public async Task AQueryValueOrBodyFieldOfTheWrongTypeIsNamed(string provider)
+    {
+        using var client = TestApp.Shared(provider).Admin();
+        var customer = Unique.Id("cust");
+        await client.PostJsonAsync("/api/v1/contacts", Json.Contact(Unique.Id("c"), customer));
+
+        var limit = await AssertProblemAsync(await client.GetAsync($"/api/v1/customers/{customer}/timeline?limit=abc"));
+        Assert.Equal(["must be a whole number, not 'abc'"], limit["limit"]);
+        var rule = await AssertProblemAsync(await client.GetAsync("/api/v1/alerts?rule=first"));
+        Assert.Contains("rule", rule.Keys);
+        var consent = await AssertProblemAsync(await client.PatchAsync($"/api/v1/customers/{customer}",
+            new StringContent("""{"consent": "yes"}""", Encoding.UTF8, "application/json")));
+        Assert.Contains("consent", consent.Keys);
+        var garbage = await AssertProblemAsync(await client.PatchAsync($"/api/v1/customers/{customer}",
+            new StringContent("""{"consent": tru""", Encoding.UTF8, "application/json")));
+        Assert.Equal(["body"], garbage.Keys);
+    }
+
     [Theory]
     [InlineData("{\"externalId\": ")]
     [InlineData("{'externalId': 'x'}")]
