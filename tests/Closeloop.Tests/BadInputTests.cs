@@ -83,6 +83,10 @@ public sealed class BadInputTests
         var garbage = await AssertProblemAsync(await client.PatchAsync($"/api/v1/customers/{customer}",
             new StringContent("""{"consent": tru""", Encoding.UTF8, "application/json")));
         Assert.Equal(["body"], garbage.Keys);
+        var none = await AssertProblemAsync(await client.PatchAsync($"/api/v1/customers/{customer}", new StringContent("", Encoding.UTF8, "application/json")));
+        Assert.Equal(["body"], none.Keys);
+        var array = await AssertProblemAsync(await client.PatchAsync($"/api/v1/customers/{customer}", new StringContent("[1]", Encoding.UTF8, "application/json")));
+        Assert.Equal(["must be a JSON object"], array["body"]);
     }
 
     [Theory]

@@ -52,7 +52,7 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
             var converting = json.Message.Contains("could not be converted", StringComparison.Ordinal);
             var field = json.Path is { Length: > 2 } path && path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : "body";
             return converting
-                ? (field, "has the wrong type for this field")
+                ? (field, field == "body" ? "must be a JSON object" : "has the wrong type for this field")
                 : ("body", $"is not valid JSON (line {json.LineNumber + 1}, byte {json.BytePositionInLine + 1})");
         }
         var match = BindFailure().Match(bad.Message);
@@ -69,9 +69,10 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
             var expected = type is "int" or "long" or "Int32" or "Int64" ? "a whole number" : type is "bool" or "Boolean" ? "true or false" : $"a valid {type}";
             return (name, $"must be {expected}, not '{match.Groups["value"].Value}'");
         }
-        return bad.Message.Contains("request body", StringComparison.Ordinal) ? ("body", "is not a valid JSON object for this request") : (name, "is required");
+        // "... was not provided from body", "... from the request body as JSON": the body as a whole is the field.
+        return bad.Message.Contains("body", StringComparison.Ordinal) ? ("body", "is required: a JSON object") : (name, "is required");
     }
 
-    [GeneratedRegex("""parameter "(?<type>[^"]*?)\s+(?<name>[A-Za-z_][A-Za-z0-9_]*)"(?: from "(?<value>[^"]*)")?""")]
+    [GeneratedRegex("""parameter "(?:(?<type>[^"]*?)\s+)?(?<name>[A-Za-z_][A-Za-z0-9_]*)"(?: from "(?<value>[^"]*)")?""")]
     private static partial Regex BindFailure();
 }
