@@ -16,8 +16,8 @@ public sealed class StartupTasks(IServiceProvider services, IConfiguration confi
         var db = services.GetRequiredService<Db>();
         if (db.IsSqlite)
         {
-            logger.LogDebug("SQLite {Version}: multi-thread mode {Threading}, memory statistics off {MemStatus} (0 = applied)",
-                SQLitePCL.raw.sqlite3_libversion().utf8_to_string(), SqliteRuntime.Result.ThreadingMode, SqliteRuntime.Result.MemoryStatistics);
+            logger.LogDebug("SQLite {Version}: memory statistics off {MemStatus} (0 = applied)",
+                SQLitePCL.raw.sqlite3_libversion().utf8_to_string(), SqliteRuntime.MemoryStatistics);
         }
         var migrator = services.GetRequiredService<Migrator>();
         if (db.IsSqlite || configuration.GetValue<bool>("Database:MigrateOnStart"))

@@ -113,7 +113,20 @@ public sealed class ConsoleApp : IAsyncLifetime
     {
         var page = await NewPageAsync(width, height);
         await SignInAsync(page, email, password);
-        await page.WaitForURLAsync(url => !url.Contains("/login", StringComparison.Ordinal));
+        try
+        {
+            // Sign-in hashes the password and renders the first page; with the three test projects sharing two busy
+            // cores that once took longer than the default 10 s, so it gets 30.
+            await page.WaitForURLAsync(url => !url.Contains("/login", StringComparison.Ordinal), new PageWaitForURLOptions { Timeout = 30_000 });
+        }
+        catch (TimeoutException ex)
+        {
+            var html = await page.ContentAsync();
+            var log = Output;
+            throw new TimeoutException(
+                $"Sign-in of {email} stayed on {page.Url}. Its HTML (last 1,500 characters): {html[Math.Max(0, html.Length - 1500)..]}\n" +
+                $"Server output (last 3,000 characters):\n{log[Math.Max(0, log.Length - 3000)..]}", ex);
+        }
         return page;
     }
 
