@@ -1,8 +1,8 @@
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Closeloop.Customers;
 using Closeloop.Data;
+using Closeloop.Metrics;
 using Closeloop.Security;
 using Closeloop.Web;
 using Microsoft.EntityFrameworkCore;
@@ -48,11 +48,16 @@ internal static class CliExport
             await stderr.WriteLineAsync("export needs what to export: responses, contacts or customer ID");
             return 2;
         }
-        var (from, fromOk) = Bound(options.Named.GetValueOrDefault("from"), endOfDay: false);
-        var (to, toOk) = Bound(options.Named.GetValueOrDefault("to"), endOfDay: true);
-        if (!fromOk || !toOk)
+        // The same reading of a period as GET /api/v1/metrics: a date alone is the whole UTC day.
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        var from = MetricsEndpoints.ParseBound(options.Named.GetValueOrDefault("from"), false, "from", errors);
+        var to = MetricsEndpoints.ParseBound(options.Named.GetValueOrDefault("to"), true, "to", errors);
+        if (errors.Count > 0)
         {
-            await stderr.WriteLineAsync("--from and --to take an ISO 8601 date (2026-11-01, the whole day) or date and time (2026-11-01T00:00:00Z)");
+            foreach (var (field, messages) in errors)
+            {
+                await stderr.WriteLineAsync($"--{field} {string.Join("; ", messages)}");
+            }
             return 2;
         }
         long? siteId = null;
@@ -79,21 +84,6 @@ internal static class CliExport
             await stderr.WriteLineAsync($"{count} {what} exported.");
             return 0;
         });
-    }
-
-    /// <summary>A date alone is the whole UTC day (to the end of it for --to), as in GET /api/v1/metrics.</summary>
-    private static (DateTimeOffset? Value, bool Ok) Bound(string? text, bool endOfDay)
-    {
-        if (text is null)
-        {
-            return (null, true);
-        }
-        if (DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day))
-        {
-            var start = new DateTimeOffset(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
-            return (endOfDay ? start.AddDays(1) : start, true);
-        }
-        return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var instant) ? (instant, true) : (null, false);
     }
 
     private static async Task<int> WithOutputAsync(string? file, TextWriter stdout, Func<TextWriter, Task<int>> write)
