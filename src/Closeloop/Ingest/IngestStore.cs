@@ -3,6 +3,8 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using Closeloop.Data;
 using Closeloop.Responses;
+using Microsoft.Data.Sqlite;
+using SQLitePCL;
 
 namespace Closeloop.Ingest;
 
@@ -168,10 +170,10 @@ public sealed class IngestStore : IAsyncDisposable
                 var day = IngestBatch.DayOf(occurred);
                 var insert = Command("issue.insert",
                     "INSERT INTO issues (customer_id, reason, first_at, last_at, contact_count, first_resolved, day, site_id, team_id, agent_id, channel) " +
-                    "VALUES (@c, @r, @at, @at, 1, @res, @day, @s, @t, @a, @ch) RETURNING id",
+                    "VALUES (@c, @r, @at, @at, 1, @res, @day, @s, @t, @a, @ch)" + ReturningId,
                     "@c", "@r", "@at", "@res", "@day", "@s", "@t", "@a", "@ch");
                 Set(insert, customerId, input.Reason, occurred, input.Resolved, day, siteId, teamId, agentId, input.Channel);
-                issueId = (long)(await insert.ExecuteScalarAsync(ct))!;
+                issueId = (await InsertAsync(insert, ct))!.Value;
                 batch.AddIssue(new IssueCell(day, siteId, teamId, agentId, input.Channel), 1, input.Resolved == false ? 0 : 1);
             }
         }
@@ -185,19 +187,19 @@ public sealed class IngestStore : IAsyncDisposable
             "INSERT INTO contacts (external_id, content_hash, customer_id, channel, occurred_at, site_id, team_id, agent_id, queue, reason, " +
             "wait_seconds, transfers, resolved, summary, issue_id, sentiment, signals, root_cause, root_cause_confidence, received_at, repeat_gap_ms) " +
             "VALUES (@x, @h, @c, @ch, @at, @s, @t, @a, @q, @r, @w, @tr, @res, @sum, @i, @sent, @sig, @rc, @rcc, @now, @gap) " +
-            "ON CONFLICT (external_id) DO NOTHING RETURNING id",
+            "ON CONFLICT (external_id) DO NOTHING" + ReturningId,
             "@x", "@h", "@c", "@ch", "@at", "@s", "@t", "@a", "@q", "@r", "@w", "@tr", "@res", "@sum", "@i", "@sent", "@sig", "@rc", "@rcc", "@now", "@gap");
         Set(insertContact, input.ExternalId, item.ContentHash, customerId, input.Channel, occurred, siteId, teamId, agentId, input.Queue, input.Reason,
             input.WaitSeconds, input.Transfers, input.Resolved, input.Summary, issueId, item.Findings?.Sentiment, item.Findings?.SignalsText,
             item.Findings?.RootCause, item.Findings?.RootCauseConfidence, batch.Now.ToUnixTimeMilliseconds(), repeatGapMs);
-        var id = await insertContact.ExecuteScalarAsync(ct);
+        var id = await InsertAsync(insertContact, ct);
         if (id is null)
         {
             // Another process stored the same external id between our check and insert (PostgreSQL only):
             // abort so the batch is retried and the check answers.
             throw new IngestRaceException();
         }
-        var stored = new StoredContact((long)id, input, item.Findings, customerId, siteId, teamId, agentId, issueId, repeatGapMs, siteCode, issueCount, issueFirstAt);
+        var stored = new StoredContact(id.Value, input, item.Findings, customerId, siteId, teamId, agentId, issueId, repeatGapMs, siteCode, issueCount, issueFirstAt);
         batch.Contacts.Add(stored);
         return new IngestOutcome(IngestStatus.Created, stored.Id) { Stored = stored, ReceivedAt = batch.NowMs };
     }
@@ -248,21 +250,21 @@ public sealed class IngestStore : IAsyncDisposable
             "INSERT INTO responses (external_id, content_hash, customer_id, metric, score, comment, responded_at, contact_id, site_id, team_id, agent_id, " +
             "channel, sentiment, signals, root_cause, root_cause_confidence, received_at) " +
             "VALUES (@x, @h, @c, @m, @sc, @co, @at, @ci, @s, @t, @a, @ch, @sent, @sig, @rc, @rcc, @now) " +
-            "ON CONFLICT (external_id) DO NOTHING RETURNING id",
+            "ON CONFLICT (external_id) DO NOTHING" + ReturningId,
             "@x", "@h", "@c", "@m", "@sc", "@co", "@at", "@ci", "@s", "@t", "@a", "@ch", "@sent", "@sig", "@rc", "@rcc", "@now");
         Set(insert, input.ExternalId, item.ContentHash, customerId, input.Metric, input.Score, input.Comment, responded, contactId, siteId, teamId, agentId,
             channel, item.Findings?.Sentiment, item.Findings?.SignalsText, item.Findings?.RootCause, item.Findings?.RootCauseConfidence,
             batch.Now.ToUnixTimeMilliseconds());
-        var id = await insert.ExecuteScalarAsync(ct);
+        var id = await InsertAsync(insert, ct);
         if (id is null)
         {
             return await ExistingAsync("responses", input.ExternalId, item.ContentHash, ct) ?? throw new IngestRaceException();
         }
         batch.AddResponse(new ResponseCell(IngestBatch.DayOf(responded), siteId, teamId, agentId, channel, input.Metric), input.Metric, input.Score,
             item.Findings?.RootCause);
-        var storedResponse = new StoredResponse((long)id, input, item.Findings, customerId, contactId, siteId, teamId, agentId, channel, responded, codes.Site, codes.Team, codes.Agent);
+        var storedResponse = new StoredResponse(id.Value, input, item.Findings, customerId, contactId, siteId, teamId, agentId, channel, responded, codes.Site, codes.Team, codes.Agent);
         batch.Responses.Add(storedResponse);
-        return new IngestOutcome(IngestStatus.Created, (long)id) { Stored = storedResponse, ReceivedAt = batch.NowMs };
+        return new IngestOutcome(IngestStatus.Created, id.Value) { Stored = storedResponse, ReceivedAt = batch.NowMs };
     }
 
     private async Task<IngestOutcome?> ExistingAsync(string table, string externalId, byte[] hash, CancellationToken ct)
@@ -297,10 +299,10 @@ public sealed class IngestStore : IAsyncDisposable
         // customer exists and is read back.
         var insert = Command("customer.insert",
             "INSERT INTO customers (external_id, name, email, phone, handle, created_at, updated_at) VALUES (@x, @n, @e, @p, @h, @now, @now) " +
-            "ON CONFLICT (external_id) DO NOTHING RETURNING id",
+            "ON CONFLICT (external_id) DO NOTHING" + ReturningId,
             "@x", "@n", "@e", "@p", "@h", "@now");
         Set(insert, customer.ExternalId, customer.Name, customer.Email, customer.Phone, customer.Handle, now.ToUnixTimeMilliseconds());
-        if (await insert.ExecuteScalarAsync(ct) is long newId)
+        if (await InsertAsync(insert, ct) is long newId)
         {
             batch.NewCustomers[customer.ExternalId] = new CachedCustomer(newId, customer.Name, customer.Email, customer.Phone, customer.Handle);
             return newId;
@@ -487,6 +489,24 @@ public sealed class IngestStore : IAsyncDisposable
             await _connection.DisposeAsync();
             _connection = null;
         }
+    }
+
+    /// <summary>
+    /// Appended to the writer's inserts on PostgreSQL only. On SQLite, <c>RETURNING</c> made SQLite gather the row in
+    /// a temporary table and Microsoft.Data.Sqlite open a data reader for it, per insert; the rows changed and the
+    /// connection's last rowid give the same answer for less (docs/benchmarks.md, F10).
+    /// </summary>
+    private string ReturningId => _db.IsSqlite ? "" : " RETURNING id";
+
+    /// <summary>Runs an insert (made with <see cref="ReturningId"/>) and returns the new row's id, or null when it inserted nothing.</summary>
+    private async Task<long?> InsertAsync(DbCommand insert, CancellationToken ct)
+    {
+        if (insert is SqliteCommand sqlite)
+        {
+            // One statement on the writer's own connection: nothing else can insert between the two calls.
+            return await sqlite.ExecuteNonQueryAsync(ct) == 0 ? null : raw.sqlite3_last_insert_rowid(sqlite.Connection!.Handle);
+        }
+        return await insert.ExecuteScalarAsync(ct) is long id ? id : null;
     }
 
     /// <summary>Commands are created once per connection and reused, so each statement is prepared once.</summary>
