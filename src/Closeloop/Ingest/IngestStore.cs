@@ -21,6 +21,7 @@ public sealed class IngestStore : IAsyncDisposable
     private readonly TimeSpan _repeatWindow;
     private DbConnection? _connection;
     private readonly Dictionary<string, DbCommand> _commands = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, WriterStatement> _statements = new(StringComparer.Ordinal);
     private readonly Dictionary<(char Kind, string Code), (long Id, long SiteId)> _orgs = new();
     private const int MaxCachedCustomers = 200_000;
     private readonly Dictionary<string, CachedCustomer> _customers = new(StringComparer.Ordinal);
@@ -44,6 +45,10 @@ public sealed class IngestStore : IAsyncDisposable
             foreach (var command in _commands.Values)
             {
                 command.Transaction = transaction;
+            }
+            foreach (var statement in _statements.Values)
+            {
+                statement.Transaction = transaction;
             }
             var results = new IngestOutcome[jobs.Count][];
             for (var j = 0; j < jobs.Count; j++)
@@ -159,21 +164,21 @@ public sealed class IngestStore : IAsyncDisposable
             }
             if (issueId is not null)
             {
-                var update = Command("issue.update",
+                var update = Statement("issue.update",
                     "UPDATE issues SET contact_count = contact_count + 1, last_at = CASE WHEN last_at < @at THEN @at ELSE last_at END WHERE id = @id",
                     "@at", "@id");
-                Set(update, occurred, issueId.Value);
-                await update.ExecuteNonQueryAsync(ct);
+                update.Set(occurred, issueId.Value);
+                await update.ExecuteAsync(ct);
             }
             else
             {
                 var day = IngestBatch.DayOf(occurred);
-                var insert = Command("issue.insert",
+                var insert = Statement("issue.insert",
                     "INSERT INTO issues (customer_id, reason, first_at, last_at, contact_count, first_resolved, day, site_id, team_id, agent_id, channel) " +
                     "VALUES (@c, @r, @at, @at, 1, @res, @day, @s, @t, @a, @ch)" + ReturningId,
                     "@c", "@r", "@at", "@res", "@day", "@s", "@t", "@a", "@ch");
-                Set(insert, customerId, input.Reason, occurred, input.Resolved, day, siteId, teamId, agentId, input.Channel);
-                issueId = (await InsertAsync(insert, ct))!.Value;
+                insert.Set(customerId, input.Reason, occurred, input.Resolved, day, siteId, teamId, agentId, input.Channel);
+                issueId = (await insert.InsertAsync(ct))!.Value;
                 batch.AddIssue(new IssueCell(day, siteId, teamId, agentId, input.Channel), 1, input.Resolved == false ? 0 : 1);
             }
         }
@@ -183,16 +188,16 @@ public sealed class IngestStore : IAsyncDisposable
             batch.AddIssue(new IssueCell(IngestBatch.DayOf(occurred), siteId, teamId, agentId, input.Channel), 1, input.Resolved == false ? 0 : 1);
         }
 
-        var insertContact = Command("contact.insert",
+        var insertContact = Statement("contact.insert",
             "INSERT INTO contacts (external_id, content_hash, customer_id, channel, occurred_at, site_id, team_id, agent_id, queue, reason, " +
             "wait_seconds, transfers, resolved, summary, issue_id, sentiment, signals, root_cause, root_cause_confidence, received_at, repeat_gap_ms) " +
             "VALUES (@x, @h, @c, @ch, @at, @s, @t, @a, @q, @r, @w, @tr, @res, @sum, @i, @sent, @sig, @rc, @rcc, @now, @gap) " +
             "ON CONFLICT (external_id) DO NOTHING" + ReturningId,
             "@x", "@h", "@c", "@ch", "@at", "@s", "@t", "@a", "@q", "@r", "@w", "@tr", "@res", "@sum", "@i", "@sent", "@sig", "@rc", "@rcc", "@now", "@gap");
-        Set(insertContact, input.ExternalId, item.ContentHash, customerId, input.Channel, occurred, siteId, teamId, agentId, input.Queue, input.Reason,
+        insertContact.Set(input.ExternalId, item.ContentHash, customerId, input.Channel, occurred, siteId, teamId, agentId, input.Queue, input.Reason,
             input.WaitSeconds, input.Transfers, input.Resolved, input.Summary, issueId, item.Findings?.Sentiment, item.Findings?.SignalsText,
             item.Findings?.RootCause, item.Findings?.RootCauseConfidence, batch.Now.ToUnixTimeMilliseconds(), repeatGapMs);
-        var id = await InsertAsync(insertContact, ct);
+        var id = await insertContact.InsertAsync(ct);
         if (id is null)
         {
             // Another process stored the same external id between our check and insert (PostgreSQL only):
@@ -246,16 +251,16 @@ public sealed class IngestStore : IAsyncDisposable
 
         var customerId = await UpsertCustomerAsync(input.Customer, batch, ct);
         var responded = (input.RespondedAt ?? batch.Now).ToUnixTimeMilliseconds();
-        var insert = Command("response.insert",
+        var insert = Statement("response.insert",
             "INSERT INTO responses (external_id, content_hash, customer_id, metric, score, comment, responded_at, contact_id, site_id, team_id, agent_id, " +
             "channel, sentiment, signals, root_cause, root_cause_confidence, received_at) " +
             "VALUES (@x, @h, @c, @m, @sc, @co, @at, @ci, @s, @t, @a, @ch, @sent, @sig, @rc, @rcc, @now) " +
             "ON CONFLICT (external_id) DO NOTHING" + ReturningId,
             "@x", "@h", "@c", "@m", "@sc", "@co", "@at", "@ci", "@s", "@t", "@a", "@ch", "@sent", "@sig", "@rc", "@rcc", "@now");
-        Set(insert, input.ExternalId, item.ContentHash, customerId, input.Metric, input.Score, input.Comment, responded, contactId, siteId, teamId, agentId,
+        insert.Set(input.ExternalId, item.ContentHash, customerId, input.Metric, input.Score, input.Comment, responded, contactId, siteId, teamId, agentId,
             channel, item.Findings?.Sentiment, item.Findings?.SignalsText, item.Findings?.RootCause, item.Findings?.RootCauseConfidence,
             batch.Now.ToUnixTimeMilliseconds());
-        var id = await InsertAsync(insert, ct);
+        var id = await insert.InsertAsync(ct);
         if (id is null)
         {
             return await ExistingAsync("responses", input.ExternalId, item.ContentHash, ct) ?? throw new IngestRaceException();
@@ -297,12 +302,12 @@ public sealed class IngestStore : IAsyncDisposable
         }
         // Unknown to this writer: try to insert (a new customer costs one statement); a conflict means the
         // customer exists and is read back.
-        var insert = Command("customer.insert",
+        var insert = Statement("customer.insert",
             "INSERT INTO customers (external_id, name, email, phone, handle, created_at, updated_at) VALUES (@x, @n, @e, @p, @h, @now, @now) " +
             "ON CONFLICT (external_id) DO NOTHING" + ReturningId,
             "@x", "@n", "@e", "@p", "@h", "@now");
-        Set(insert, customer.ExternalId, customer.Name, customer.Email, customer.Phone, customer.Handle, now.ToUnixTimeMilliseconds());
-        if (await InsertAsync(insert, ct) is long newId)
+        insert.Set(customer.ExternalId, customer.Name, customer.Email, customer.Phone, customer.Handle, now.ToUnixTimeMilliseconds());
+        if (await insert.InsertAsync(ct) is long newId)
         {
             batch.NewCustomers[customer.ExternalId] = new CachedCustomer(newId, customer.Name, customer.Email, customer.Phone, customer.Handle);
             return newId;
@@ -327,12 +332,12 @@ public sealed class IngestStore : IAsyncDisposable
         if (Changes(new CachedCustomer(id.Value, stored!.Name, stored.Email, stored.Phone, stored.Handle), customer))
         {
             // The newest record that names a contact point wins; absent fields never erase what is known.
-            var update = Command("customer.update",
+            var update = Statement("customer.update",
                 "UPDATE customers SET name = COALESCE(@n, name), email = COALESCE(@e, email), phone = COALESCE(@p, phone), " +
                 "handle = COALESCE(@h, handle), updated_at = @now WHERE id = @id",
                 "@n", "@e", "@p", "@h", "@now", "@id");
-            Set(update, customer.Name, customer.Email, customer.Phone, customer.Handle, now.ToUnixTimeMilliseconds(), id.Value);
-            await update.ExecuteNonQueryAsync(ct);
+            update.Set(customer.Name, customer.Email, customer.Phone, customer.Handle, now.ToUnixTimeMilliseconds(), id.Value);
+            await update.ExecuteAsync(ct);
         }
         batch.NewCustomers[customer.ExternalId] = merged;
         return id.Value;
@@ -382,72 +387,72 @@ public sealed class IngestStore : IAsyncDisposable
         const string counts = "n = {0}.n + excluded.n, top = {0}.top + excluded.top, bottom = {0}.bottom + excluded.bottom, score_sum = {0}.score_sum + excluded.score_sum";
         if (batch.ResponseCells.Count > 0)
         {
-            var upsert = Command("rollup.response",
+            var upsert = Statement("rollup.response",
                 "INSERT INTO response_rollups (day, site_id, team_id, channel, metric, n, top, bottom, score_sum) VALUES (@d, @s, @t, @ch, @m, @n, @top, @bottom, @sum) " +
                 "ON CONFLICT (day, site_id, team_id, channel, metric) DO UPDATE SET " + string.Format(CultureInfo.InvariantCulture, counts, "response_rollups"),
                 "@d", "@s", "@t", "@ch", "@m", "@n", "@top", "@bottom", "@sum");
             foreach (var group in batch.ResponseCells.GroupBy(c => (c.Key.Day, c.Key.SiteId, c.Key.TeamId, c.Key.Channel, c.Key.Metric)))
             {
                 var (d, s, t, ch, m) = group.Key;
-                Set(upsert, d, s, t, ch, m, group.Sum(g => g.Value.N), group.Sum(g => g.Value.Top), group.Sum(g => g.Value.Bottom), group.Sum(g => g.Value.Sum));
-                await upsert.ExecuteNonQueryAsync(ct);
+                upsert.Set(d, s, t, ch, m, group.Sum(g => g.Value.N), group.Sum(g => g.Value.Top), group.Sum(g => g.Value.Bottom), group.Sum(g => g.Value.Sum));
+                await upsert.ExecuteAsync(ct);
             }
-            var agents = Command("rollup.agent-response",
+            var agents = Statement("rollup.agent-response",
                 "INSERT INTO agent_response_rollups (day, agent_id, site_id, metric, n, top, bottom, score_sum) VALUES (@d, @a, @s, @m, @n, @top, @bottom, @sum) " +
                 "ON CONFLICT (day, agent_id, site_id, metric) DO UPDATE SET " + string.Format(CultureInfo.InvariantCulture, counts, "agent_response_rollups"),
                 "@d", "@a", "@s", "@m", "@n", "@top", "@bottom", "@sum");
             foreach (var group in batch.ResponseCells.GroupBy(c => (c.Key.Day, c.Key.AgentId, c.Key.SiteId, c.Key.Metric)))
             {
                 var (d, a, s, m) = group.Key;
-                Set(agents, d, a, s, m, group.Sum(g => g.Value.N), group.Sum(g => g.Value.Top), group.Sum(g => g.Value.Bottom), group.Sum(g => g.Value.Sum));
-                await agents.ExecuteNonQueryAsync(ct);
+                agents.Set(d, a, s, m, group.Sum(g => g.Value.N), group.Sum(g => g.Value.Top), group.Sum(g => g.Value.Bottom), group.Sum(g => g.Value.Sum));
+                await agents.ExecuteAsync(ct);
             }
         }
         if (batch.CauseCells.Count > 0)
         {
-            var causes = Command("rollup.cause",
+            var causes = Statement("rollup.cause",
                 "INSERT INTO cause_rollups (day, site_id, metric, root_cause, n, top, bottom) VALUES (@d, @s, @m, @rc, @n, @top, @bottom) " +
                 "ON CONFLICT (day, site_id, metric, root_cause) DO UPDATE SET n = cause_rollups.n + excluded.n, top = cause_rollups.top + excluded.top, bottom = cause_rollups.bottom + excluded.bottom",
                 "@d", "@s", "@m", "@rc", "@n", "@top", "@bottom");
             foreach (var (cell, (n, top, bottom)) in batch.CauseCells)
             {
-                Set(causes, cell.Day, cell.SiteId, cell.Metric, cell.RootCause, n, top, bottom);
-                await causes.ExecuteNonQueryAsync(ct);
+                causes.Set(cell.Day, cell.SiteId, cell.Metric, cell.RootCause, n, top, bottom);
+                await causes.ExecuteAsync(ct);
             }
         }
         if (batch.CauseGroupCells.Count > 0)
         {
-            var groups = Command("rollup.cause-group",
+            var groups = Statement("rollup.cause-group",
                 "INSERT INTO cause_group_rollups (dim, day, site_id, group_key, root_cause, n) VALUES (@dim, @d, @s, @k, @rc, @n) " +
                 "ON CONFLICT (dim, day, site_id, group_key, root_cause) DO UPDATE SET n = cause_group_rollups.n + excluded.n",
                 "@dim", "@d", "@s", "@k", "@rc", "@n");
             foreach (var (cell, n) in batch.CauseGroupCells)
             {
-                Set(groups, cell.Dim, cell.Day, cell.SiteId, cell.Key, cell.RootCause, n);
-                await groups.ExecuteNonQueryAsync(ct);
+                groups.Set(cell.Dim, cell.Day, cell.SiteId, cell.Key, cell.RootCause, n);
+                await groups.ExecuteAsync(ct);
             }
         }
         if (batch.IssueCells.Count > 0)
         {
-            var upsert = Command("rollup.issue",
+            var upsert = Statement("rollup.issue",
                 "INSERT INTO issue_rollups (day, site_id, team_id, channel, issues, fcr) VALUES (@d, @s, @t, @ch, @i, @f) " +
                 "ON CONFLICT (day, site_id, team_id, channel) DO UPDATE SET issues = issue_rollups.issues + excluded.issues, fcr = issue_rollups.fcr + excluded.fcr",
                 "@d", "@s", "@t", "@ch", "@i", "@f");
             foreach (var group in batch.IssueCells.GroupBy(c => (c.Key.Day, c.Key.SiteId, c.Key.TeamId, c.Key.Channel)))
             {
                 var (d, s, t, ch) = group.Key;
-                Set(upsert, d, s, t, ch, group.Sum(g => g.Value.Issues), group.Sum(g => g.Value.Fcr));
-                await upsert.ExecuteNonQueryAsync(ct);
+                upsert.Set(d, s, t, ch, group.Sum(g => g.Value.Issues), group.Sum(g => g.Value.Fcr));
+                await upsert.ExecuteAsync(ct);
             }
-            var agents = Command("rollup.agent-issue",
+            var agents = Statement("rollup.agent-issue",
                 "INSERT INTO agent_issue_rollups (day, agent_id, site_id, issues, fcr) VALUES (@d, @a, @s, @i, @f) " +
                 "ON CONFLICT (day, agent_id, site_id) DO UPDATE SET issues = agent_issue_rollups.issues + excluded.issues, fcr = agent_issue_rollups.fcr + excluded.fcr",
                 "@d", "@a", "@s", "@i", "@f");
             foreach (var group in batch.IssueCells.GroupBy(c => (c.Key.Day, c.Key.AgentId, c.Key.SiteId)))
             {
                 var (d, a, s) = group.Key;
-                Set(agents, d, a, s, group.Sum(g => g.Value.Issues), group.Sum(g => g.Value.Fcr));
-                await agents.ExecuteNonQueryAsync(ct);
+                agents.Set(d, a, s, group.Sum(g => g.Value.Issues), group.Sum(g => g.Value.Fcr));
+                await agents.ExecuteAsync(ct);
             }
         }
     }
@@ -479,6 +484,12 @@ public sealed class IngestStore : IAsyncDisposable
 
     private async Task ResetAsync()
     {
+        // Statements first: a pooled SQLite connection must go back to the pool with none of them open.
+        foreach (var statement in _statements.Values)
+        {
+            statement.Dispose();
+        }
+        _statements.Clear();
         foreach (var command in _commands.Values)
         {
             await command.DisposeAsync();
@@ -493,20 +504,20 @@ public sealed class IngestStore : IAsyncDisposable
 
     /// <summary>
     /// Appended to the writer's inserts on PostgreSQL only. On SQLite, <c>RETURNING</c> made SQLite gather the row in
-    /// a temporary table and Microsoft.Data.Sqlite open a data reader for it, per insert; the rows changed and the
-    /// connection's last rowid give the same answer for less (docs/benchmarks.md, F10).
+    /// a temporary table per insert; <see cref="WriterStatement.InsertAsync"/> reads the new id from the connection
+    /// instead (docs/benchmarks.md, F10).
     /// </summary>
     private string ReturningId => _db.IsSqlite ? "" : " RETURNING id";
 
-    /// <summary>Runs an insert (made with <see cref="ReturningId"/>) and returns the new row's id, or null when it inserted nothing.</summary>
-    private async Task<long?> InsertAsync(DbCommand insert, CancellationToken ct)
+    /// <summary>The writer's per-record inserts and updates (no readers), prepared once per connection.</summary>
+    private WriterStatement Statement(string key, string sql, params string[] parameterNames)
     {
-        if (insert is SqliteCommand sqlite)
+        if (!_statements.TryGetValue(key, out var statement))
         {
-            // One statement on the writer's own connection: nothing else can insert between the two calls.
-            return await sqlite.ExecuteNonQueryAsync(ct) == 0 ? null : raw.sqlite3_last_insert_rowid(sqlite.Connection!.Handle);
+            statement = new WriterStatement(_connection!, sql, parameterNames);
+            _statements[key] = statement;
         }
-        return await insert.ExecuteScalarAsync(ct) is long id ? id : null;
+        return statement;
     }
 
     /// <summary>Commands are created once per connection and reused, so each statement is prepared once.</summary>

@@ -1,0 +1,142 @@
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+using SQLitePCL;
+
+namespace Closeloop.Ingest;
+
+/// <summary>
+/// One of the ingest writer's inserts or updates, prepared once per connection and run once or more per record.
+/// On SQLite it binds by position straight through SQLitePCL: Microsoft.Data.Sqlite looks each parameter up by name,
+/// converted to UTF-8, and opens a data reader on every execution, which cost more than SQLite's own work for the
+/// writer's small statements (docs/benchmarks.md, F10). On PostgreSQL it is an ordinary <see cref="DbCommand"/>.
+/// </summary>
+internal sealed class WriterStatement : IDisposable
+{
+    private readonly DbCommand? _command;
+    private readonly sqlite3? _db;
+    private readonly sqlite3_stmt? _stmt;
+    private readonly int[] _positions = [];
+
+    public WriterStatement(DbConnection connection, string sql, string[] parameterNames)
+    {
+        if (connection is SqliteConnection sqlite)
+        {
+            _db = sqlite.Handle!;
+            Check(raw.sqlite3_prepare_v2(_db, sql, out var stmt));
+            _stmt = stmt;
+            // A name used twice in the SQL is one parameter to SQLite, so both uses take the same position.
+            _positions = parameterNames.Select(name => raw.sqlite3_bind_parameter_index(stmt, name)).ToArray();
+            if (_positions.Any(p => p == 0))
+            {
+                stmt.Dispose();
+                throw new ArgumentException($"A parameter of [{string.Join(", ", parameterNames)}] is not in: {sql}", nameof(parameterNames));
+            }
+            return;
+        }
+        _command = connection.CreateCommand();
+        _command.CommandText = sql;
+        foreach (var name in parameterNames)
+        {
+            var parameter = _command.CreateParameter();
+            parameter.ParameterName = name;
+            parameter.Value = DBNull.Value;
+            _command.Parameters.Add(parameter);
+        }
+    }
+
+    /// <summary>The writer's transaction; SQLite needs none (its transaction belongs to the connection).</summary>
+    public DbTransaction? Transaction
+    {
+        set
+        {
+            if (_command is not null)
+            {
+                _command.Transaction = value;
+            }
+        }
+    }
+
+    /// <summary>Sets the parameters in the order their names were given.</summary>
+    public void Set(params object?[] values)
+    {
+        if (_command is not null)
+        {
+            for (var i = 0; i < values.Length; i++)
+            {
+                _command.Parameters[i].Value = values[i] ?? DBNull.Value;
+            }
+            return;
+        }
+        for (var i = 0; i < values.Length; i++)
+        {
+            var position = _positions[i];
+            Check(values[i] switch
+            {
+                null => raw.sqlite3_bind_null(_stmt!, position),
+                string text => raw.sqlite3_bind_text(_stmt!, position, text),
+                long number => raw.sqlite3_bind_int64(_stmt!, position, number),
+                int number => raw.sqlite3_bind_int64(_stmt!, position, number),
+                bool flag => raw.sqlite3_bind_int64(_stmt!, position, flag ? 1 : 0),
+                double real => raw.sqlite3_bind_double(_stmt!, position, real),
+                byte[] bytes => raw.sqlite3_bind_blob(_stmt!, position, bytes),
+                var other => throw new NotSupportedException($"The ingest writer does not bind values of type {other.GetType().Name}."),
+            });
+        }
+    }
+
+    /// <summary>Runs the statement and returns the number of rows it changed.</summary>
+    public async Task<int> ExecuteAsync(CancellationToken ct)
+    {
+        if (_command is not null)
+        {
+            return await _command.ExecuteNonQueryAsync(ct);
+        }
+        Step();
+        return raw.sqlite3_changes(_db!);
+    }
+
+    /// <summary>
+    /// Runs an insert and returns the new row's id, or null when it inserted nothing (ON CONFLICT DO NOTHING). The SQL
+    /// ends with <c>RETURNING id</c> on PostgreSQL only; SQLite reports the row through the connection.
+    /// </summary>
+    public async Task<long?> InsertAsync(CancellationToken ct)
+    {
+        if (_command is not null)
+        {
+            return await _command.ExecuteScalarAsync(ct) is long id ? id : null;
+        }
+        Step();
+        // The writer owns this connection, so no other insert can come between the step and these calls.
+        return raw.sqlite3_changes(_db!) == 0 ? null : raw.sqlite3_last_insert_rowid(_db!);
+    }
+
+    private void Step()
+    {
+        var rc = raw.sqlite3_step(_stmt!);
+        // Reset at once: a statement left running would hold its read of the database and its bound values.
+        raw.sqlite3_reset(_stmt!);
+        if (rc != raw.SQLITE_DONE)
+        {
+            Fail(rc);
+        }
+    }
+
+    private void Check(int rc)
+    {
+        if (rc != raw.SQLITE_OK)
+        {
+            Fail(rc);
+        }
+    }
+
+    private void Fail(int rc) =>
+        throw new SqliteException(
+            $"SQLite Error {rc}: '{(_db is null ? "" : raw.sqlite3_errmsg(_db).utf8_to_string())}'.", rc,
+            _db is null ? rc : raw.sqlite3_extended_errcode(_db));
+
+    public void Dispose()
+    {
+        _stmt?.Dispose();
+        _command?.Dispose();
+    }
+}
