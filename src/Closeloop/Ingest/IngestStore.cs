@@ -527,7 +527,15 @@ public sealed class IngestStore : IAsyncDisposable
         {
             return command;
         }
-        command = _connection!.CreateCommand();
+        command = CreateCommand(_connection!, sql, parameterNames);
+        _commands[key] = command;
+        return command;
+    }
+
+    /// <summary>A command with its parameters declared in order, so <see cref="Set"/> can fill them by position.</summary>
+    internal static DbCommand CreateCommand(DbConnection connection, string sql, string[] parameterNames)
+    {
+        var command = connection.CreateCommand();
         command.CommandText = sql;
         foreach (var name in parameterNames)
         {
@@ -536,7 +544,6 @@ public sealed class IngestStore : IAsyncDisposable
             parameter.Value = DBNull.Value;
             command.Parameters.Add(parameter);
         }
-        _commands[key] = command;
         return command;
     }
 

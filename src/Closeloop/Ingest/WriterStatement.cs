@@ -33,15 +33,7 @@ internal sealed class WriterStatement : IDisposable
             }
             return;
         }
-        _command = connection.CreateCommand();
-        _command.CommandText = sql;
-        foreach (var name in parameterNames)
-        {
-            var parameter = _command.CreateParameter();
-            parameter.ParameterName = name;
-            parameter.Value = DBNull.Value;
-            _command.Parameters.Add(parameter);
-        }
+        _command = IngestStore.CreateCommand(connection, sql, parameterNames);
     }
 
     /// <summary>The writer's transaction; SQLite needs none (its transaction belongs to the connection).</summary>
@@ -61,10 +53,7 @@ internal sealed class WriterStatement : IDisposable
     {
         if (_command is not null)
         {
-            for (var i = 0; i < values.Length; i++)
-            {
-                _command.Parameters[i].Value = values[i] ?? DBNull.Value;
-            }
+            IngestStore.Set(_command, values);
             return;
         }
         for (var i = 0; i < values.Length; i++)
