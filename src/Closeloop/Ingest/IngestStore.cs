@@ -3,8 +3,6 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using Closeloop.Data;
 using Closeloop.Responses;
-using Microsoft.Data.Sqlite;
-using SQLitePCL;
 
 namespace Closeloop.Ingest;
 
