@@ -138,26 +138,26 @@ public sealed class IngestStore : IAsyncDisposable
         var issueFirstAt = occurred;
         if (input.Reason is not null)
         {
-            var find = Command("issue.find",
+            var find = Statement("issue.find",
                 "SELECT id, contact_count, first_resolved, day, site_id, team_id, agent_id, channel, last_at, first_at FROM issues " +
                 "WHERE customer_id = @c AND reason = @r AND last_at >= @from AND first_at <= @at ORDER BY last_at DESC LIMIT 1",
                 "@c", "@r", "@from", "@at");
-            Set(find, customerId, input.Reason, occurred - (long)_repeatWindow.TotalMilliseconds, occurred);
-            await using (var reader = await find.ExecuteReaderAsync(ct))
+            find.Set(customerId, input.Reason, occurred - (long)_repeatWindow.TotalMilliseconds, occurred);
+            using (var row = await find.ReadFirstAsync(ct))
             {
-                if (await reader.ReadAsync(ct))
+                if (row.Found)
                 {
-                    issueId = reader.GetInt64(0);
-                    var count = reader.GetInt32(1);
-                    bool? firstResolved = reader.IsDBNull(2) ? null : reader.GetBoolean(2);
+                    issueId = row.Int64(0);
+                    var count = row.Int32(1);
+                    bool? firstResolved = row.IsNull(2) ? null : row.Bool(2);
                     if (count == 1 && firstResolved != false)
                     {
                         // The first contact no longer counts as resolved: a repeat came within the window.
-                        batch.AddIssue(new IssueCell(reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5), reader.GetInt64(6), reader.GetString(7)), 0, -1);
+                        batch.AddIssue(new IssueCell(row.Int64(3), row.Int64(4), row.Int64(5), row.Int64(6), row.Text(7)), 0, -1);
                     }
-                    repeatGapMs = Math.Max(0, occurred - reader.GetInt64(8));
+                    repeatGapMs = Math.Max(0, occurred - row.Int64(8));
                     issueCount = count + 1;
-                    issueFirstAt = reader.GetInt64(9);
+                    issueFirstAt = row.Int64(9);
                 }
             }
             if (issueId is not null)
@@ -219,21 +219,23 @@ public sealed class IngestStore : IAsyncDisposable
         (string? Site, string? Team, string? Agent) codes;
         if (input.ContactExternalId is not null)
         {
-            var find = Command("contact.find",
+            var find = Statement("contact.find",
                 "SELECT c.id, c.site_id, c.team_id, c.agent_id, c.channel, s.code, t.code, a.code FROM contacts c " +
                 "LEFT JOIN sites s ON s.id = c.site_id LEFT JOIN teams t ON t.id = c.team_id LEFT JOIN agents a ON a.id = c.agent_id WHERE c.external_id = @x", "@x");
-            Set(find, input.ContactExternalId);
-            await using var reader = await find.ExecuteReaderAsync(ct);
-            if (!await reader.ReadAsync(ct) || (scope.SiteId is not null && reader.GetInt64(1) != scope.SiteId))
+            find.Set(input.ContactExternalId);
+            using (var row = await find.ReadFirstAsync(ct))
             {
-                return IngestOutcome.Invalid("contactExternalId", "no contact with this externalId");
+                if (!row.Found || (scope.SiteId is not null && row.Int64(1) != scope.SiteId))
+                {
+                    return IngestOutcome.Invalid("contactExternalId", "no contact with this externalId");
+                }
+                contactId = row.Int64(0);
+                siteId = row.Int64(1);
+                teamId = row.Int64(2);
+                agentId = row.Int64(3);
+                channel = row.Text(4);
+                codes = (row.TextOrNull(5), row.TextOrNull(6), row.TextOrNull(7));
             }
-            contactId = reader.GetInt64(0);
-            siteId = reader.GetInt64(1);
-            teamId = reader.GetInt64(2);
-            agentId = reader.GetInt64(3);
-            channel = reader.GetString(4);
-            codes = (reader.IsDBNull(5) ? null : reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetString(6), reader.IsDBNull(7) ? null : reader.GetString(7));
         }
         else
         {
@@ -272,15 +274,15 @@ public sealed class IngestStore : IAsyncDisposable
 
     private async Task<IngestOutcome?> ExistingAsync(string table, string externalId, byte[] hash, CancellationToken ct)
     {
-        var find = Command(table + ".existing", $"SELECT id, content_hash FROM {table} WHERE external_id = @x", "@x");
-        Set(find, externalId);
-        await using var reader = await find.ExecuteReaderAsync(ct);
-        if (!await reader.ReadAsync(ct))
+        var find = Statement(table + ".existing", $"SELECT id, content_hash FROM {table} WHERE external_id = @x", "@x");
+        find.Set(externalId);
+        using var row = await find.ReadFirstAsync(ct);
+        if (!row.Found)
         {
             return null;
         }
-        var id = reader.GetInt64(0);
-        var storedHash = (byte[])reader.GetValue(1);
+        var id = row.Int64(0);
+        var storedHash = row.Blob(1);
         return storedHash.AsSpan().SequenceEqual(hash)
             ? new IngestOutcome(IngestStatus.Existing, id)
             : new IngestOutcome(IngestStatus.Conflict, id, new Dictionary<string, string[]>(StringComparer.Ordinal)
@@ -310,16 +312,16 @@ public sealed class IngestStore : IAsyncDisposable
             batch.NewCustomers[customer.ExternalId] = new CachedCustomer(newId, customer.Name, customer.Email, customer.Phone, customer.Handle);
             return newId;
         }
-        var find = Command("customer.find", "SELECT id, name, email, phone, handle FROM customers WHERE external_id = @x", "@x");
-        Set(find, customer.ExternalId);
+        var find = Statement("customer.find", "SELECT id, name, email, phone, handle FROM customers WHERE external_id = @x", "@x");
+        find.Set(customer.ExternalId);
         CustomerInput? stored = null;
         long? id = null;
-        await using (var reader = await find.ExecuteReaderAsync(ct))
+        using (var row = await find.ReadFirstAsync(ct))
         {
-            if (await reader.ReadAsync(ct))
+            if (row.Found)
             {
-                id = reader.GetInt64(0);
-                stored = new CustomerInput(customer.ExternalId, Read(reader, 1), Read(reader, 2), Read(reader, 3), Read(reader, 4));
+                id = row.Int64(0);
+                stored = new CustomerInput(customer.ExternalId, row.TextOrNull(1), row.TextOrNull(2), row.TextOrNull(3), row.TextOrNull(4));
             }
         }
         if (id is null)
@@ -340,8 +342,6 @@ public sealed class IngestStore : IAsyncDisposable
         batch.NewCustomers[customer.ExternalId] = merged;
         return id.Value;
     }
-
-    private static string? Read(DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 
     /// <summary>True when the record names a contact point that differs from what is stored.</summary>
     private static bool Changes(CachedCustomer known, CustomerInput incoming) =>

@@ -99,6 +99,26 @@ internal sealed class WriterStatement : IDisposable
         return raw.sqlite3_changes(_db!) == 0 ? null : raw.sqlite3_last_insert_rowid(_db!);
     }
 
+    /// <summary>
+    /// Runs a query and stands on its first row, if any. Dispose the result as soon as the row is read: on SQLite it
+    /// resets the statement, on PostgreSQL it closes the reader.
+    /// </summary>
+    public async Task<WriterRow> ReadFirstAsync(CancellationToken ct)
+    {
+        if (_command is not null)
+        {
+            var reader = await _command.ExecuteReaderAsync(ct);
+            return new WriterRow(null, reader, await reader.ReadAsync(ct));
+        }
+        var rc = raw.sqlite3_step(_stmt!);
+        if (rc is not (raw.SQLITE_ROW or raw.SQLITE_DONE))
+        {
+            raw.sqlite3_reset(_stmt!);
+            Fail(rc);
+        }
+        return new WriterRow(_stmt, null, rc == raw.SQLITE_ROW);
+    }
+
     private void Step()
     {
         var rc = raw.sqlite3_step(_stmt!);
@@ -127,5 +147,35 @@ internal sealed class WriterStatement : IDisposable
     {
         _stmt?.Dispose();
         _command?.Dispose();
+    }
+}
+
+/// <summary>The first row of a <see cref="WriterStatement"/> query, read by column position.</summary>
+internal readonly struct WriterRow(sqlite3_stmt? stmt, DbDataReader? reader, bool found) : IDisposable
+{
+    public bool Found => found;
+
+    public bool IsNull(int i) => reader?.IsDBNull(i) ?? raw.sqlite3_column_type(stmt!, i) == raw.SQLITE_NULL;
+
+    public long Int64(int i) => reader?.GetInt64(i) ?? raw.sqlite3_column_int64(stmt!, i);
+
+    public int Int32(int i) => reader?.GetInt32(i) ?? raw.sqlite3_column_int(stmt!, i);
+
+    /// <summary>A flag: PostgreSQL's boolean, SQLite's integer 0 or 1.</summary>
+    public bool Bool(int i) => reader?.GetBoolean(i) ?? raw.sqlite3_column_int64(stmt!, i) != 0;
+
+    public string Text(int i) => reader?.GetString(i) ?? raw.sqlite3_column_text(stmt!, i).utf8_to_string();
+
+    public string? TextOrNull(int i) => IsNull(i) ? null : Text(i);
+
+    public byte[] Blob(int i) => reader is not null ? (byte[])reader.GetValue(i) : raw.sqlite3_column_blob(stmt!, i).ToArray();
+
+    public void Dispose()
+    {
+        if (stmt is not null)
+        {
+            raw.sqlite3_reset(stmt);
+        }
+        reader?.Dispose();
     }
 }
