@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A/B of single ingest between two Closeloop builds (e.g. before and after an optimisation), interleaved in
 # the same run so that a shared CPU affects both alike. Prints req/s and p50/p99 of each repetition.
-# Usage: [SCRIPT=bench/scripts/batch.lua] bench/scripts/ab-ingest.sh A/Closeloop.dll B/Closeloop.dll [reps] [seconds] [connections]
+# Usage: [SCRIPT=bench/scripts/batch.lua [KIND=contacts]] bench/scripts/ab-ingest.sh A/Closeloop.dll B/Closeloop.dll [reps] [seconds] [connections]
 set -euo pipefail
 A=$1; B=$2; REPS=${3:-3}; SECS=${4:-10}; CONN=${5:-32}
 WORK=${WORK:-/tmp/closeloop-ab}; SCRIPT=${SCRIPT:-$(cd "$(dirname "$0")" && pwd)/responses.lua}
