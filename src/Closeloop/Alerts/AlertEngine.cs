@@ -84,9 +84,9 @@ public sealed class AlertEngine(
         {
             if (await AbsorbAsync(batch, lookup, rule, customerId, siteId, ct) is { } absorbed)
             {
-                var log = batch.Command("alerts.log", AlertLog.InsertSql, "@a", "@t", "@who", "@at", "@d");
-                IngestStore.Set(log, absorbed.AlertId, ActionTypes.MatchAbsorbed, "system", now.ToUnixTimeMilliseconds(), JsonSerializer.Serialize(new { trigger }, JsonSerializerOptions.Web));
-                await log.ExecuteNonQueryAsync(ct);
+                var log = batch.Statement("alerts.log", AlertLog.InsertSql, "@a", "@t", "@who", "@at", "@d");
+                log.Set(absorbed.AlertId, ActionTypes.MatchAbsorbed, "system", now.ToUnixTimeMilliseconds(), JsonSerializer.Serialize(new { trigger }, JsonSerializerOptions.Web));
+                await log.ExecuteAsync(ct);
                 if (await publisher.InTransactionAsync(connection, transaction, absorbed, ct) is { } local)
                 {
                     events.Add(local);
@@ -127,19 +127,19 @@ public sealed class AlertEngine(
         long alertId, siteId, dueAtMs;
         string status, owner;
         int level;
-        var command = batch.Command("alerts.absorb",
+        var command = batch.Statement("alerts.absorb",
             "UPDATE alerts SET matches = matches + 1, version = version + 1 WHERE id = (" +
             "SELECT id FROM alerts WHERE customer_id = @c AND rule_id = @r AND site_id = @s AND status IN ('open', 'acknowledged', 'waiting_on_customer') ORDER BY id LIMIT 1) " +
             "RETURNING id, status, owner, site_id, due_at, escalation_level", "@c", "@r", "@s");
-        IngestStore.Set(command, customerId, rule.Id, recordSiteId);
-        await using (var reader = await command.ExecuteReaderAsync(ct))
+        command.Set(customerId, rule.Id, recordSiteId);
+        // The first step of an UPDATE … RETURNING makes every change; the row then only reports it.
+        using (var row = await command.ReadFirstAsync(ct))
         {
-            if (!await reader.ReadAsync(ct))
+            if (!row.Found)
             {
                 return null;
             }
-            (alertId, status, owner, siteId, dueAtMs, level) =
-                (reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt32(5));
+            (alertId, status, owner, siteId, dueAtMs, level) = (row.Int64(0), row.Text(1), row.Text(2), row.Int64(3), row.Int64(4), row.Int32(5));
         }
         return new AlertEvent("alert.updated", alertId, status, owner, siteId, await lookup.CodeAsync("sites", siteId, ct),
             await lookup.CustomerCodeAsync(customerId, ct), rule.Definition.Name, DateTimeOffset.FromUnixTimeMilliseconds(dueAtMs), level, DateTimeOffset.UtcNow);
@@ -221,12 +221,12 @@ public sealed class AlertEngine(
         {
             if (!_customers.TryGetValue(customerId, out var customer))
             {
-                var command = batch.Command("alerts.customer", "SELECT tier, external_id FROM customers WHERE id = @id", "@id");
-                IngestStore.Set(command, customerId);
-                await using var reader = await command.ExecuteReaderAsync(ct);
-                if (await reader.ReadAsync(ct))
+                var command = batch.Statement("alerts.customer", "SELECT tier, external_id FROM customers WHERE id = @id", "@id");
+                command.Set(customerId);
+                using var row = await command.ReadFirstAsync(ct);
+                if (row.Found)
                 {
-                    customer = (reader.IsDBNull(0) ? null : reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1));
+                    customer = (row.TextOrNull(0), row.TextOrNull(1));
                 }
                 _customers[customerId] = customer;
             }
@@ -235,15 +235,14 @@ public sealed class AlertEngine(
 
         public async Task<(string? Queue, string? Reason, bool? Resolved, long? Gap)> ContactAsync(long id, CancellationToken ct)
         {
-            var command = batch.Command("alerts.contact", "SELECT queue, reason, resolved, repeat_gap_ms FROM contacts WHERE id = @id", "@id");
-            IngestStore.Set(command, id);
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            if (!await reader.ReadAsync(ct))
+            var command = batch.Statement("alerts.contact", "SELECT queue, reason, resolved, repeat_gap_ms FROM contacts WHERE id = @id", "@id");
+            command.Set(id);
+            using var row = await command.ReadFirstAsync(ct);
+            if (!row.Found)
             {
                 return default;
             }
-            return (reader.IsDBNull(0) ? null : reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1),
-                reader.IsDBNull(2) ? null : reader.GetBoolean(2), reader.IsDBNull(3) ? null : reader.GetInt64(3));
+            return (row.TextOrNull(0), row.TextOrNull(1), row.IsNull(2) ? null : row.Bool(2), row.IsNull(3) ? null : row.Int64(3));
         }
     }
 

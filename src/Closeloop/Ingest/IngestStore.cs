@@ -36,7 +36,7 @@ public sealed class IngestStore : IAsyncDisposable
     public async Task<IngestOutcome[][]> WriteAsync(IReadOnlyList<IReadOnlyList<IngestItem>> jobs, IReadOnlyList<WriteScope> scopes, CancellationToken cancellationToken)
     {
         var connection = await ConnectionAsync(cancellationToken);
-        var batch = new IngestBatch(_time.GetUtcNow(), Command);
+        var batch = new IngestBatch(_time.GetUtcNow(), Command, Statement);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         try
         {
@@ -588,7 +588,8 @@ public sealed record StoredResponse(
     long RespondedAtMs, string? SiteCode, string? TeamCode, string? AgentCode);
 
 /// <summary>What one transaction of the writer stored, for the rollups and for observers such as the alert engine.</summary>
-public sealed class IngestBatch(DateTimeOffset now, Func<string, string, string[], DbCommand> commands)
+public sealed class IngestBatch(
+    DateTimeOffset now, Func<string, string, string[], DbCommand> commands, Func<string, string, string[], WriterStatement> statements)
 {
     public DateTimeOffset Now { get; } = now;
 
@@ -597,6 +598,12 @@ public sealed class IngestBatch(DateTimeOffset now, Func<string, string, string[
     /// an observer runs for many records. Its parameters are set in the order named, with <see cref="IngestStore.Set"/>.
     /// </summary>
     public DbCommand Command(string key, string sql, params string[] parameterNames) => commands(key, sql, parameterNames);
+
+    /// <summary>
+    /// The same for an observer's per-record statements, through <see cref="WriterStatement"/>: bound by position on
+    /// SQLite (docs/benchmarks.md, F10).
+    /// </summary>
+    public WriterStatement Statement(string key, string sql, params string[] parameterNames) => statements(key, sql, parameterNames);
 
     /// <summary>Now at the millisecond precision that is stored.</summary>
     public DateTimeOffset NowMs { get; } = DateTimeOffset.FromUnixTimeMilliseconds(now.ToUnixTimeMilliseconds());

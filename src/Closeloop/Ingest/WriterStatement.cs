@@ -10,7 +10,7 @@ namespace Closeloop.Ingest;
 /// converted to UTF-8, and opens a data reader on every execution, which cost more than SQLite's own work for the
 /// writer's small statements (docs/benchmarks.md, F10). On PostgreSQL it is an ordinary <see cref="DbCommand"/>.
 /// </summary>
-internal sealed class WriterStatement : IDisposable
+public sealed class WriterStatement : IDisposable
 {
     private readonly DbCommand? _command;
     private readonly sqlite3? _db;
@@ -151,7 +151,7 @@ internal sealed class WriterStatement : IDisposable
 }
 
 /// <summary>The first row of a <see cref="WriterStatement"/> query, read by column position.</summary>
-internal readonly struct WriterRow(sqlite3_stmt? stmt, DbDataReader? reader, bool found) : IDisposable
+public readonly struct WriterRow(sqlite3_stmt? stmt, DbDataReader? reader, bool found) : IDisposable
 {
     public bool Found => found;
 
