@@ -192,13 +192,7 @@ public static class CustomerEndpoints
         }
         if (include?.Contains(TimelineExtras.Notes) == true)
         {
-            var notes = db.CustomerNotes.AsNoTracking().Where(n => n.CustomerId == customerId);
-            if (scope.SiteId is { } noteSite)
-            {
-                // The same rule as CustomerNote.IsVisibleTo: notes written centrally, or at the caller's site.
-                notes = notes.Where(n => n.SiteId == null || n.SiteId == noteSite);
-            }
-            await ReadAsync(notes, TimelineCursor.NoteRank, n => n.CreatedAt, n => n.Id);
+            await ReadAsync(CustomerNoteEndpoints.Visible(db, scope, customerId), TimelineCursor.NoteRank, n => n.CreatedAt, n => n.Id);
         }
         var merged = entries.OrderByDescending(x => x.At).ThenByDescending(x => x.Rank).ThenByDescending(x => x.Id).ToList();
         var page = merged.Take(size).ToList();

@@ -186,13 +186,21 @@ public static class CustomerNoteEndpoints
             : null;
     }
 
-    public static async Task<List<NoteView>> ListAsync(CloseloopDb db, CallerScope scope, long customerId, string? kind, CancellationToken ct)
+    /// <summary>A customer's notes the caller may read: the rule of <see cref="CustomerNote.IsVisibleTo"/>, as a query.</summary>
+    public static IQueryable<CustomerNote> Visible(CloseloopDb db, CallerScope scope, long customerId)
     {
         var query = db.CustomerNotes.AsNoTracking().Where(n => n.CustomerId == customerId);
         if (scope.SiteId is { } site)
         {
+            // Notes written centrally, or at the caller's site.
             query = query.Where(n => n.SiteId == null || n.SiteId == site);
         }
+        return query;
+    }
+
+    public static async Task<List<NoteView>> ListAsync(CloseloopDb db, CallerScope scope, long customerId, string? kind, CancellationToken ct)
+    {
+        var query = Visible(db, scope, customerId);
         if (kind is not null)
         {
             query = query.Where(n => n.Kind == kind);
