@@ -1,3 +1,5 @@
+using Closeloop.Data;
+
 namespace Closeloop.Alerts;
 
 public static class AlertStatus
@@ -44,16 +46,7 @@ public static class ActionTypes
     /// </summary>
     public static string Canonical(string raw)
     {
-        var snake = new System.Text.StringBuilder(raw.Length + 4);
-        foreach (var ch in raw.Trim())
-        {
-            if (char.IsUpper(ch) && snake.Length > 0 && snake[^1] != '_')
-            {
-                snake.Append('_');
-            }
-            snake.Append(ch is ' ' or '-' or '.' ? '_' : char.ToLowerInvariant(ch));
-        }
-        var name = snake.ToString();
+        var name = CloseloopDb.SnakeCase(raw.Trim());
         return name switch
         {
             "ack" or "acknowledged" => Acknowledge,

@@ -150,24 +150,20 @@ public sealed class CloseloopDb(DbContextOptions<CloseloopDb> options) : DbConte
         }
     }
 
+    /// <summary>
+    /// snake_case of a PascalCase or camelCase name, for column names; spaces, hyphens and dots become underscores too,
+    /// so that a name a person typed ("Customer Reached", "root-cause") reads the same way.
+    /// </summary>
     internal static string SnakeCase(string name)
     {
         var builder = new StringBuilder(name.Length + 8);
-        for (var i = 0; i < name.Length; i++)
+        foreach (var c in name)
         {
-            var c = name[i];
-            if (char.IsUpper(c))
+            if (char.IsUpper(c) && builder.Length > 0 && builder[^1] != '_')
             {
-                if (i > 0)
-                {
-                    builder.Append('_');
-                }
-                builder.Append(char.ToLowerInvariant(c));
+                builder.Append('_');
             }
-            else
-            {
-                builder.Append(c);
-            }
+            builder.Append(c is ' ' or '-' or '.' ? '_' : char.ToLowerInvariant(c));
         }
         return builder.ToString();
     }
