@@ -92,19 +92,23 @@ public static class TestDatabases
             else
             {
                 NpgsqlConnection.ClearPool(new NpgsqlConnection(connectionString));
-                var name = new NpgsqlConnectionStringBuilder(connectionString).Database;
                 using var connection = new NpgsqlConnection(PostgresServer);
                 connection.Open();
-                using var command = connection.CreateCommand();
-                // FORCE ends the sessions a background worker of the app may still hold.
-                command.CommandText = $"DROP DATABASE IF EXISTS {name} WITH (FORCE)";
-                command.ExecuteNonQuery();
+                DropPostgres(connection, new NpgsqlConnectionStringBuilder(connectionString).Database!);
             }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NpgsqlException or InvalidOperationException)
         {
             // The next run's sweep takes it.
         }
+    }
+
+    private static void DropPostgres(NpgsqlConnection connection, string name)
+    {
+        using var command = connection.CreateCommand();
+        // FORCE ends the sessions a background worker of the app may still hold.
+        command.CommandText = $"DROP DATABASE IF EXISTS {name} WITH (FORCE)";
+        command.ExecuteNonQuery();
     }
 
     /// <summary>Deletes the databases of test processes that are no longer running.</summary>
@@ -161,9 +165,7 @@ public static class TestDatabases
             }
             foreach (var name in names.Where(n => Finished(n["closeloop_test_".Length..])))
             {
-                using var drop = connection.CreateCommand();
-                drop.CommandText = $"DROP DATABASE IF EXISTS {name} WITH (FORCE)";
-                drop.ExecuteNonQuery();
+                DropPostgres(connection, name);
             }
         }
         catch (NpgsqlException)
