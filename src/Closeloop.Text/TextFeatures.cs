@@ -93,7 +93,7 @@ internal static class TextFeatures
                 values[count++] = BigramWeight;
             }
 
-            Normalize(values[..count]);
+            Normalize(hashes[..count], values[..count]);
             return count;
         }
         finally
@@ -146,15 +146,57 @@ internal static class TextFeatures
         return h ^ (h >> 31);
     }
 
-    private static void Normalize(Span<float> values)
+    /// <summary>
+    /// Scales the values so that the vector they stand for has unit length. A hash may occur many times (a word the
+    /// text repeats, a character gram many words share), and the vector holds the sum of its values, so the length
+    /// is taken over those sums: taken over the entries, a sentence written out a hundred times weighed ten times
+    /// one written once, and the scores of long texts ran to the ends of their scale.
+    /// </summary>
+    private static void Normalize(ReadOnlySpan<ulong> hashes, Span<float> values)
     {
-        var sum = 0f;
-        foreach (var v in values)
-            sum += v * v;
-        if (sum <= 0)
+        if (values.IsEmpty)
             return;
-        var scale = 1f / MathF.Sqrt(sum);
-        foreach (ref var v in values)
-            v *= scale;
+        var size = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)(values.Length * 2));
+        var keys = ArrayPool<ulong>.Shared.Rent(size);
+        var sums = ArrayPool<float>.Shared.Rent(size);
+        var used = ArrayPool<bool>.Shared.Rent(size);
+        try
+        {
+            Array.Clear(used, 0, size);
+            var mask = size - 1;
+            for (var i = 0; i < values.Length; i++)
+            {
+                var slot = (int)(hashes[i] & (ulong)mask);
+                while (used[slot] && keys[slot] != hashes[i])
+                    slot = (slot + 1) & mask;
+                if (!used[slot])
+                {
+                    used[slot] = true;
+                    keys[slot] = hashes[i];
+                    sums[slot] = 0;
+                }
+
+                sums[slot] += values[i];
+            }
+
+            var sum = 0f;
+            for (var slot = 0; slot < size; slot++)
+            {
+                if (used[slot])
+                    sum += sums[slot] * sums[slot];
+            }
+
+            if (sum <= 0)
+                return;
+            var scale = 1f / MathF.Sqrt(sum);
+            foreach (ref var v in values)
+                v *= scale;
+        }
+        finally
+        {
+            ArrayPool<ulong>.Shared.Return(keys);
+            ArrayPool<float>.Shared.Return(sums);
+            ArrayPool<bool>.Shared.Return(used);
+        }
     }
 }

@@ -56,6 +56,23 @@ public class SentimentModelTests
         }
     }
 
+    // Length is not feeling: a factual sentence written out a hundred times is as neutral as written once (it scored
+    // -1 when the features were normalised entry by entry, which made long narratives fire "negative comment" rules).
+    [Fact]
+    public void RepeatingATextDoesNotMoveItsScore()
+    {
+        const string neutral = "The parcel was delivered on Tuesday to the front desk.";
+        var once = Score(neutral);
+        foreach (var times in new[] { 5, 20, 100 })
+        {
+            var repeated = Score(string.Join(' ', Enumerable.Repeat(neutral, times)));
+            Assert.True(Math.Abs(repeated - once) < 0.15, $"once {once:F3}, {times} times {repeated:F3}");
+        }
+        Assert.InRange(Score(new string('x', 1000)), -0.3, 0.3);
+        const string praise = "The agent was wonderful and sorted everything out in minutes, thank you!";
+        Assert.True(Score(string.Join(' ', Enumerable.Repeat(praise, 50))) > 0.3);
+    }
+
     [Fact]
     public void TextAnalyzerReportsTheModelScoreAndKeepsVadersCompound()
     {
