@@ -86,15 +86,7 @@ public static class CloseloopApp
         // Binding failures (?limit=abc) throw in every environment, so the handler can name the field; by default
         // production answers them with an empty 400.
         builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
-        builder.Services.AddOpenApi("v1", options =>
-        {
-            options.AddDocumentTransformer((document, _, _) =>
-            {
-                document.Info.Title = "Closeloop API";
-                document.Info.Description = "Contacts, survey responses, customers, alerts and measures of a contact center. Machines authenticate with Authorization: Bearer <api key>.";
-                return Task.CompletedTask;
-            });
-        });
+        builder.Services.AddOpenApi("v1", Web.OpenApiContract.Configure);
         builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
         builder.Services.ConfigureHttpJsonOptions(options =>
         {

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Closeloop.Data;
 using Closeloop.Ingest;
 using Closeloop.Security;
+using Closeloop.Web;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Closeloop.Contacts;
@@ -20,6 +21,7 @@ public static class ContactEndpoints
             .Produces<ContactView>(StatusCodes.Status201Created)
             .Produces<ContactView>()
             .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .WithName("CreateContact")
@@ -31,11 +33,12 @@ public static class ContactEndpoints
             .Accepts<ContactInput[]>("application/json")
             .Produces<BatchResult>()
             .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .WithName("CreateContactBatch")
             .WithSummary("Record up to 1,000 contacts, with a result per item (partial success).");
 
         group.MapGet("/{externalId}", async Task<Results<Ok<ContactView>, NotFound>> (string externalId, HttpContext http, CloseloopDb db) =>
-                await RecordViews.ContactAsync(db, CallerScope.From(http.User), externalId, null, http.RequestAborted) is { } view
+                await RecordViews.ContactAsync(db, CallerScope.From(http.User), RouteIds.Decode(externalId), null, http.RequestAborted) is { } view
                     ? TypedResults.Ok(view)
                     : TypedResults.NotFound())
             .RequireAuthorization(Policies.ReadRecords)

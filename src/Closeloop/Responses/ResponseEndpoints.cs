@@ -20,6 +20,7 @@ public static class ResponseEndpoints
             .Produces<ResponseView>(StatusCodes.Status201Created)
             .Produces<ResponseView>()
             .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .WithName("CreateResponse")
@@ -31,11 +32,12 @@ public static class ResponseEndpoints
             .Accepts<ResponseInput[]>("application/json")
             .Produces<BatchResult>()
             .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .WithName("CreateResponseBatch")
             .WithSummary("Record up to 1,000 survey responses, with a result per item (partial success).");
 
         group.MapGet("/{externalId}", async Task<Results<Ok<ResponseView>, NotFound>> (string externalId, HttpContext http, CloseloopDb db) =>
-                await RecordViews.ResponseAsync(db, CallerScope.From(http.User), externalId, null, http.RequestAborted) is { } view
+                await RecordViews.ResponseAsync(db, CallerScope.From(http.User), Web.RouteIds.Decode(externalId), null, http.RequestAborted) is { } view
                     ? TypedResults.Ok(view)
                     : TypedResults.NotFound())
             .RequireAuthorization(Policies.ReadRecords)
