@@ -202,4 +202,106 @@ public sealed class BadInputTests
         Assert.Contains("from", errors.Keys);
         Assert.Contains("groupBy", errors.Keys);
     }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task AnEmptyOrBlankRequiredFieldIsNamed(string provider)
+    {
+        using var client = TestApp.Shared(provider).Admin();
+
+        var errors = await AssertProblemAsync(await client.PostRawAsync("/api/v1/contacts",
+            """{"externalId": "  ", "customer": {"externalId": ""}, "channel": "", "occurredAt": "2026-11-20T10:00:00Z"}"""));
+        Assert.Equal(["channel", "customer.externalId", "externalId"], errors.Keys.Order(StringComparer.Ordinal));
+
+        var responseErrors = await AssertProblemAsync(await client.PostRawAsync("/api/v1/responses",
+            """{"externalId": "r", "customer": {"externalId": "c"}, "metric": "", "score": 3, "channel": "phone"}"""));
+        Assert.Equal(["metric"], responseErrors.Keys);
+
+        var dots = await AssertProblemAsync(await client.PostJsonAsync("/api/v1/contacts", Json.Contact("..", Unique.Id("cust"))));
+        Assert.Equal(["externalId"], dots.Keys);
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task TextThatIsNotUnicodeIsNamedAndABatchKeepsItsGoodItems(string provider)
+    {
+        using var client = TestApp.Shared(provider).Admin();
+        var customer = Unique.Id("cust");
+
+        // Half a surrogate pair, as a JSON escape.
+        var escaped = await AssertProblemAsync(await client.PostRawAsync("/api/v1/responses",
+            $$"""{"externalId": "{{Unique.Id("r")}}", "customer": {"externalId": "{{customer}}"}, "metric": "csat", "score": 3, "channel": "chat", "comment": "bad \udc00 text"}"""));
+        Assert.Equal(["comment"], escaped.Keys);
+
+        // A Latin-1 byte in what should be UTF-8 (a CRM export in the wrong encoding).
+        var latin1 = Encoding.Latin1.GetBytes($$"""{"externalId": "{{Unique.Id("r")}}", "customer": {"externalId": "{{customer}}"}, "metric": "csat", "score": 3, "channel": "chat", "comment": "café"}""");
+        var raw = await AssertProblemAsync(await client.PostAsync("/api/v1/responses", new ByteArrayContent(latin1) { Headers = { ContentType = new("application/json") } }));
+        Assert.Equal(["comment"], raw.Keys);
+
+        var good = Unique.Id("r");
+        var batch = await client.PostRawAsync("/api/v1/responses/batch",
+            $$"""
+            [{"externalId": "{{good}}", "customer": {"externalId": "{{customer}}"}, "metric": "csat", "score": 3, "channel": "chat", "comment": "fine"},
+             {"externalId": "x\ud800", "customer": {"externalId": "{{customer}}"}, "metric": "csat", "score": 3, "channel": "chat"}]
+            """);
+        Assert.Equal(HttpStatusCode.OK, batch.StatusCode);
+        var results = (await batch.ReadJsonAsync()).GetProperty("results");
+        Assert.Equal("created", results[0].GetProperty("status").GetString());
+        Assert.Equal("invalid", results[1].GetProperty("status").GetString());
+        Assert.True(results[1].GetProperty("errors").TryGetProperty("externalId", out _));
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/api/v1/responses/{good}")).StatusCode);
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task ABodyWithAByteOrderMarkIsReadAndADateMustBeIso8601(string provider)
+    {
+        using var client = TestApp.Shared(provider).Admin();
+        var id = Unique.Id("r");
+        var body = Encoding.UTF8.GetPreamble().Concat(Encoding.UTF8.GetBytes(
+            $$"""{"externalId": "{{id}}", "customer": {"externalId": "{{Unique.Id("cust")}}"}, "metric": "csat", "score": 4, "channel": "chat", "respondedAt": "2026-11-20T10:00:00.123+02:00"}""")).ToArray();
+        var created = await client.PostAsync("/api/v1/responses", new ByteArrayContent(body) { Headers = { ContentType = new("application/json") } });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        Assert.Equal(DateTimeOffset.Parse("2026-11-20T08:00:00.123Z", System.Globalization.CultureInfo.InvariantCulture), (await created.ReadJsonAsync()).GetProperty("respondedAt").GetDateTimeOffset());
+
+        foreach (var date in new[] { "11/12/2026", "Fri, 20 Nov 2026 10:00:00 GMT", "20.11.2026", "yesterday" })
+        {
+            var errors = await AssertProblemAsync(await client.PostJsonAsync("/api/v1/contacts", new
+            {
+                externalId = Unique.Id("c"), customer = new { externalId = "c" }, channel = "phone", occurredAt = date,
+            }));
+            Assert.Equal(["occurredAt"], errors.Keys);
+        }
+        foreach (var date in new[] { "2026-11-20", "2026-11-20T10:00Z", "2026-11-20 10:00:00", "2026-11-20T10:00:00.5-05:00" })
+        {
+            var ok = await client.PostJsonAsync("/api/v1/contacts", new { externalId = Unique.Id("c"), customer = new { externalId = "c" }, channel = "phone", occurredAt = date });
+            Assert.True(ok.StatusCode == HttpStatusCode.Created, $"{date}: {(int)ok.StatusCode}");
+        }
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task TheLastDayThereIsCanBeQueried(string provider)
+    {
+        using var client = TestApp.Shared(provider).Admin();
+        var site = Unique.Id("site");
+        Assert.Equal(HttpStatusCode.Created, (await client.PostJsonAsync("/api/v1/responses",
+            Json.Response(Unique.Id("r"), Unique.Id("cust"), "csat", 5, site: site, at: DateTimeOffset.Parse("9999-12-31T23:59:59Z", System.Globalization.CultureInfo.InvariantCulture)))).StatusCode);
+
+        var metrics = await client.GetAsync($"/api/v1/metrics?site={site}&from=2026-11-01&to=9999-12-31");
+        Assert.Equal(HttpStatusCode.OK, metrics.StatusCode);
+        Assert.Equal(1, (await metrics.ReadJsonAsync()).GetProperty("total").GetProperty("csat").GetProperty("n").GetInt32());
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/api/v1/metrics/records?metric=csat&site={site}&from=9999-12-31&to=9999-12-31")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/api/v1/metrics/records?metric=csat&site={site}&day=9999-12-31")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/v1/insights/pareto?from=2026-11-01&to=9999-12-31")).StatusCode);
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task AResponseAboutAnotherCustomersContactIsRefused(string provider)
+    {
+        using var client = TestApp.Shared(provider).Admin();
+        var contact = Unique.Id("c");
+        var owner = Unique.Id("cust");
+        Assert.Equal(HttpStatusCode.Created, (await client.PostJsonAsync("/api/v1/contacts", Json.Contact(contact, owner, site: Unique.Id("site")))).StatusCode);
+
+        var errors = await AssertProblemAsync(await client.PostJsonAsync("/api/v1/responses", Json.Response(Unique.Id("r"), Unique.Id("cust"), "csat", 2, contact: contact)));
+        Assert.Equal(["contactExternalId"], errors.Keys);
+        Assert.Equal(HttpStatusCode.Created, (await client.PostJsonAsync("/api/v1/responses", Json.Response(Unique.Id("r"), owner, "csat", 2, contact: contact))).StatusCode);
+    }
 }

@@ -247,4 +247,28 @@ public sealed class IngestTests
         Assert.Equal(HttpStatusCode.OK, vendor.StatusCode);
         Assert.Equal("vendor", (await vendor.ReadJsonAsync()).GetProperty("kind").GetString());
     }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task RecordsAndCustomersWhoseIdsHoldSlashesCanBeReadAtTheirLocation(string provider)
+    {
+        using var client = TestApp.Shared(provider).Admin();
+        var contactId = $"ACME/{Unique.Id("call")}/1";
+        var responseId = $"survey/{Unique.Id("r")}";
+        var customer = $"CRM/{Unique.Id("cust")} x";
+
+        var contact = await client.PostJsonAsync("/api/v1/contacts", Json.Contact(contactId, customer));
+        Assert.Equal(HttpStatusCode.Created, contact.StatusCode);
+        var response = await client.PostJsonAsync("/api/v1/responses", Json.Response(responseId, customer, "csat", 4, contact: contactId));
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+
+        var read = await client.GetAsync(contact.Headers.Location);
+        Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+        Assert.Equal(contactId, (await read.ReadJsonAsync()).GetProperty("externalId").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(response.Headers.Location)).StatusCode);
+        var escaped = Uri.EscapeDataString(customer);
+        Assert.Equal(customer, (await (await client.GetAsync($"/api/v1/customers/{escaped}")).ReadJsonAsync()).GetProperty("externalId").GetString());
+        var timeline = await (await client.GetAsync($"/api/v1/customers/{escaped}/timeline")).ReadJsonAsync();
+        Assert.Equal(customer, timeline.GetProperty("customerExternalId").GetString());
+        Assert.Equal(2, timeline.GetProperty("items").GetArrayLength());
+    }
 }

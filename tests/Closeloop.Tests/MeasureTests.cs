@@ -150,6 +150,47 @@ public sealed class MeasureTests
     }
 
     [Theory, MemberData(nameof(Providers))]
+    public async Task AContactThatArrivesAfterItsRepeatStillStartsTheIssue(string provider)
+    {
+        using var client = TestApp.Shared(provider).Admin();
+        var site = Unique.Id("site");
+        var customer = Unique.Id("cust");
+        async Task<JsonElement> Get(string id) => await (await client.GetAsync($"/api/v1/contacts/{id}")).ReadJsonAsync();
+
+        // A CRM export newest first: the repeat of June 4 comes in before the first contact of June 2, in one batch,
+        // and the reasons differ only in case.
+        var batch = await client.PostJsonAsync("/api/v1/contacts/batch", new[]
+        {
+            Json.Contact("late-" + site, customer, site: site, reason: "Card_Arrival", at: At("2026-06-04T10:00:00Z"), agent: site + "-b"),
+            Json.Contact("early-" + site, customer, site: site, reason: "card_arrival", resolved: true, at: At("2026-06-02T10:00:00Z"), agent: site + "-a"),
+        });
+        Assert.Equal(HttpStatusCode.OK, batch.StatusCode);
+        // And singly: a third contact, three days before the first, comes in last.
+        Assert.Equal(HttpStatusCode.Created, (await client.PostJsonAsync("/api/v1/contacts",
+            Json.Contact("earliest-" + site, customer, site: site, reason: "CARD_ARRIVAL", at: At("2026-05-30T10:00:00Z"), agent: site + "-a"))).StatusCode);
+
+        var issue = (await Get("late-" + site)).GetProperty("issue");
+        Assert.Equal(issue.GetProperty("id").GetInt64(), (await Get("early-" + site)).GetProperty("issue").GetProperty("id").GetInt64());
+        Assert.Equal(issue.GetProperty("id").GetInt64(), (await Get("earliest-" + site)).GetProperty("issue").GetProperty("id").GetInt64());
+        Assert.Equal(3, issue.GetProperty("contactCount").GetInt32());
+
+        // One issue, not resolved at first contact, counted on the day and agent of its first contact.
+        var fcr = Figure(await (await client.GetAsync($"/api/v1/metrics?site={site}")).ReadJsonAsync(), "fcr");
+        Assert.Equal(1, fcr.GetProperty("n").GetInt32());
+        Assert.Equal(0, fcr.GetProperty("resolved").GetInt32());
+        var byDay = await (await client.GetAsync($"/api/v1/metrics?site={site}&groupBy=day")).ReadJsonAsync();
+        var days = byDay.GetProperty("groups").EnumerateArray().Where(g => g.GetProperty("fcr").GetProperty("n").GetInt32() > 0).ToList();
+        Assert.Equal("2026-05-30", Assert.Single(days).GetProperty("key").GetString());
+        var byAgent = await (await client.GetAsync($"/api/v1/metrics?site={site}&groupBy=agent")).ReadJsonAsync();
+        var agents = byAgent.GetProperty("groups").EnumerateArray().Where(g => g.GetProperty("fcr").GetProperty("n").GetInt32() > 0).ToList();
+        Assert.Equal(site + "-a", Assert.Single(agents).GetProperty("key").GetString());
+        // The rollups and the raw rows agree (a period that cuts into the first day is computed from the rows).
+        var partial = Figure(await (await client.GetAsync($"/api/v1/metrics?site={site}&from=2026-05-30T09:00:00Z&to=2026-06-05")).ReadJsonAsync(), "fcr");
+        Assert.Equal(1, partial.GetProperty("n").GetInt32());
+        Assert.Equal(0, partial.GetProperty("resolved").GetInt32());
+    }
+
+    [Theory, MemberData(nameof(Providers))]
     public async Task TheRepeatWindowIsConfigurable(string provider)
     {
         await using var app = new TestApp(provider, new() { ["Ingest:RepeatWindow"] = "P1D" });

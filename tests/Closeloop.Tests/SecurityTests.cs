@@ -96,10 +96,57 @@ public sealed class SecurityTests
         var own = await vendorA.PostJsonAsync("/api/v1/contacts", Json.Contact(Unique.Id("c"), Unique.Id("cust")));
         Assert.Equal(HttpStatusCode.Created, own.StatusCode);
         Assert.Equal(siteA, (await own.ReadJsonAsync()).GetProperty("site").GetString());
+        // Writing a record of another site answers 404 too, and so does reusing the id of one of its records.
         var other = await vendorA.PostJsonAsync("/api/v1/contacts", Json.Contact(Unique.Id("c"), Unique.Id("cust"), site: siteB));
-        Assert.Equal(HttpStatusCode.BadRequest, other.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, other.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await vendorA.PostJsonAsync("/api/v1/responses", Json.Response(Unique.Id("r"), shared, "csat", 2, site: siteB))).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await vendorA.PostJsonAsync("/api/v1/contacts", Json.Contact(contactB, Unique.Id("cust")))).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await vendorA.PostJsonAsync("/api/v1/responses", Json.Response(responseB, onlyB, "csat", 1, "Terrible"))).StatusCode);
+        var batch = await (await vendorA.PostJsonAsync("/api/v1/contacts/batch", new[] { Json.Contact(contactB, Unique.Id("cust")), Json.Contact(Unique.Id("c"), Unique.Id("cust"), site: siteB) })).ReadJsonAsync();
+        Assert.All(batch.GetProperty("results").EnumerateArray(), r => Assert.Equal("not_found", r.GetProperty("status").GetString()));
+        Assert.Equal(2, batch.GetProperty("failed").GetInt32());
+        // A response about another site's contact names the field, as one about a contact that does not exist does.
         var aboutOther = await vendorA.PostJsonAsync("/api/v1/responses", Json.Response(Unique.Id("r"), shared, "csat", 2, contact: contactB));
         Assert.Equal(HttpStatusCode.BadRequest, aboutOther.StatusCode);
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task ASiteScopedKeyAddsToACustomersProfileButNeverReplacesIt(string provider)
+    {
+        var app = TestApp.Shared(provider);
+        using var admin = app.Admin();
+        var north = Unique.Id("north");
+        var south = Unique.Id("south");
+        var customer = Unique.Id("cust");
+        await admin.PostJsonAsync("/api/v1/contacts", Json.Contact(Unique.Id("c"), Unique.Id("cust"), site: north));
+        await admin.PostJsonAsync("/api/v1/contacts", new
+        {
+            externalId = Unique.Id("c"), customer = new { externalId = customer, name = "Dana Reyes", email = "dana@example.com" },
+            channel = "chat", occurredAt = "2026-11-21T09:00:00Z", site = south,
+        });
+        using var northKey = app.Client(await app.CreateKeyAsync("integration", north));
+
+        var written = await northKey.PostJsonAsync("/api/v1/contacts", new
+        {
+            externalId = Unique.Id("c"), customer = new { externalId = customer, name = "Renamed by north", email = "typo@example.com", phone = "+44 20 7946 0000" },
+            channel = "chat", occurredAt = "2026-11-22T09:00:00Z",
+        });
+        Assert.Equal(HttpStatusCode.Created, written.StatusCode);
+
+        var profile = await (await admin.GetAsync($"/api/v1/customers/{customer}")).ReadJsonAsync();
+        Assert.Equal("Dana Reyes", profile.GetProperty("name").GetString());
+        var points = profile.GetProperty("contactPoints").EnumerateArray().Select(p => p.GetProperty("value").GetString()).ToList();
+        Assert.Contains("dana@example.com", points);
+        Assert.DoesNotContain("typo@example.com", points);
+        Assert.Contains("+44 20 7946 0000", points);
+
+        // The company's own, unscoped feed still updates the profile.
+        await admin.PostJsonAsync("/api/v1/contacts", new
+        {
+            externalId = Unique.Id("c"), customer = new { externalId = customer, email = "dana.reyes@example.com" }, channel = "email", occurredAt = "2026-11-23T09:00:00Z", site = south,
+        });
+        var updated = await (await admin.GetAsync($"/api/v1/customers/{customer}")).ReadJsonAsync();
+        Assert.Contains("dana.reyes@example.com", updated.GetProperty("contactPoints").EnumerateArray().Select(p => p.GetProperty("value").GetString()));
     }
 
     [Fact]
@@ -109,6 +156,25 @@ public sealed class SecurityTests
 
         Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/health")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/openapi/v1.json")).StatusCode);
+    }
+
+    [Fact]
+    public async Task TheOpenApiDocumentStatesTheIngestContractAndTheKey()
+    {
+        using var client = TestApp.Shared(TestDatabases.Sqlite).Client(null);
+        var document = await (await client.GetAsync("/openapi/v1.json")).ReadJsonAsync();
+        var schemas = document.GetProperty("components").GetProperty("schemas");
+        string[] Required(string schema) => schemas.GetProperty(schema).GetProperty("required").EnumerateArray().Select(r => r.GetString()!).Order(StringComparer.Ordinal).ToArray();
+
+        Assert.Equal(["channel", "customer", "externalId", "occurredAt"], Required("ContactInput"));
+        Assert.Equal(["customer", "externalId", "metric", "score"], Required("ResponseInput"));
+        Assert.Equal(["externalId"], Required("CustomerInput"));
+        Assert.Equal("integer", schemas.GetProperty("ResponseInput").GetProperty("properties").GetProperty("score").GetProperty("type").GetString());
+
+        Assert.Equal("bearer", document.GetProperty("components").GetProperty("securitySchemes").GetProperty("bearer").GetProperty("scheme").GetString());
+        var post = document.GetProperty("paths").GetProperty("/api/v1/responses").GetProperty("post");
+        Assert.True(post.GetProperty("security")[0].TryGetProperty("bearer", out _));
+        Assert.True(post.GetProperty("responses").TryGetProperty("401", out _));
     }
 
     [Fact]

@@ -69,7 +69,7 @@ public static class CustomerEndpoints
                 {
                     return Problems.Validation("include", $"'{unknown}' is not a kind of entry; use {string.Join(" and ", TimelineExtras.All)}, separated by commas");
                 }
-                return TypedResults.Ok(await TimelineAsync(db, scope, customer.Id, externalId, after, size, ct, extra));
+                return TypedResults.Ok(await TimelineAsync(db, scope, customer.Id, customer.ExternalId, after, size, ct, extra));
             })
             .Produces<TimelinePage>()
             .WithName("GetCustomerTimeline")
@@ -129,6 +129,7 @@ public static class CustomerEndpoints
     /// <summary>A site-scoped caller sees a customer only through a record of its own site.</summary>
     internal static async Task<Customer?> VisibleCustomerAsync(CloseloopDb db, CallerScope scope, string externalId, CancellationToken ct)
     {
+        externalId = RouteIds.Decode(externalId);
         var customer = await db.Customers.AsNoTracking().FirstOrDefaultAsync(c => c.ExternalId == externalId, ct);
         if (customer is null || scope.SiteId is not { } site)
         {

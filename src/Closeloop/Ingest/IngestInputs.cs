@@ -96,7 +96,7 @@ public sealed class FieldErrors
 /// Reads ingest records from JSON by hand rather than through model binding, so that every bad field,
 /// including a wrong JSON type, is named in one 400 instead of the first one failing the whole body.
 /// </summary>
-public static class IngestParser
+public static partial class IngestParser
 {
     public const int MaxIdLength = 200;
     public const int MaxShortText = 200;
@@ -111,7 +111,7 @@ public static class IngestParser
             return null;
         }
         var r = new Reader(json, errors, prefix);
-        var externalId = r.RequiredString("externalId", MaxIdLength);
+        var externalId = r.RequiredId("externalId");
         var customer = ParseCustomer(json, errors, prefix);
         var channelText = r.RequiredString("channel", MaxShortText);
         var channel = channelText is null ? null : Channels.Normalize(channelText);
@@ -144,7 +144,7 @@ public static class IngestParser
             return null;
         }
         var r = new Reader(json, errors, prefix);
-        var externalId = r.RequiredString("externalId", MaxIdLength);
+        var externalId = r.RequiredId("externalId");
         var customer = ParseCustomer(json, errors, prefix);
         var metricText = r.RequiredString("metric", 10);
         var metric = metricText?.Trim().ToLowerInvariant();
@@ -198,7 +198,7 @@ public static class IngestParser
             return null;
         }
         var r = new Reader(customer, errors, Field(prefix, "customer") + ".");
-        var externalId = r.RequiredString("externalId", MaxIdLength);
+        var externalId = r.RequiredId("externalId");
         var name = r.OptionalString("name", MaxShortText);
         var email = r.OptionalString("email", 320);
         if (email is not null && (!email.Contains('@', StringComparison.Ordinal) || email.StartsWith('@') || email.EndsWith('@') || email.Any(char.IsWhiteSpace)))
@@ -211,6 +211,10 @@ public static class IngestParser
     }
 
     internal static string Field(string prefix, string name) => prefix + name;
+
+    /// <summary>A date, or a date and time with optional seconds, fraction and zone (Z or an offset).</summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\s*\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}([.,]\d{1,9})?)?)?\s*(Z|z|[+-]\d{2}(:?\d{2})?)?\s*$", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex IsoInstant();
 
     private sealed class Reader(JsonElement json, FieldErrors errors, string prefix)
     {
@@ -238,7 +242,49 @@ public static class IngestParser
                 Fail(name, "is required");
                 return null;
             }
-            return OptionalString(name, maxLength) is { } s ? s : null;
+            var failed = Failed;
+            Failed = false;
+            var s = OptionalString(name, maxLength);
+            if (s is null && !Failed)
+            {
+                // Present but empty or blank: as good as absent.
+                Fail(name, "is required");
+            }
+            Failed |= failed;
+            return s;
+        }
+
+        /// <summary>
+        /// An external id. It appears in URLs (<c>/api/v1/contacts/{externalId}</c>), where "." and ".." are path
+        /// segments that every HTTP stack collapses, so a record with one could never be read back.
+        /// </summary>
+        public string? RequiredId(string name)
+        {
+            var s = RequiredString(name, MaxIdLength);
+            if (s is "." or "..")
+            {
+                Fail(name, "must not be \".\" or \"..\"");
+                return null;
+            }
+            return s;
+        }
+
+        /// <summary>
+        /// The string value, or null when it is not valid Unicode: JSON escapes may encode half a surrogate pair
+        /// (<c>"\udc00"</c>) and a body may carry bytes that are not UTF-8 (a Latin-1 export), and reading either
+        /// throws. That is bad input to name, not a server error.
+        /// </summary>
+        private string? Text(string name, JsonElement value)
+        {
+            try
+            {
+                return value.GetString();
+            }
+            catch (InvalidOperationException)
+            {
+                Fail(name, "must be valid Unicode text in UTF-8");
+                return null;
+            }
         }
 
         public string? OptionalString(string name, int maxLength)
@@ -252,7 +298,10 @@ public static class IngestParser
                 Fail(name, "must be a string");
                 return null;
             }
-            var s = value.GetString()!;
+            if (Text(name, value) is not { } s)
+            {
+                return null;
+            }
             if (s.Length > maxLength)
             {
                 Fail(name, $"must be at most {maxLength} characters");
@@ -341,8 +390,16 @@ public static class IngestParser
             {
                 return null;
             }
-            if (value.ValueKind == JsonValueKind.String
-                && DateTimeOffset.TryParse(value.GetString(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AllowWhiteSpaces, out var instant)
+            string? text = null;
+            if (value.ValueKind == JsonValueKind.String && (text = Text(name, value)) is null)
+            {
+                return null;
+            }
+            // ISO 8601 only: DateTimeOffset.TryParse alone also reads "11/12/2026" (month first, silently wrong for a
+            // day-first sender) and RFC 1123 dates.
+            if (text is not null
+                && IsoInstant().IsMatch(text)
+                && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AllowWhiteSpaces, out var instant)
                 && instant.Year is >= 1970 and <= 9999)
             {
                 // Millisecond precision is what is stored, so a retry compares equal to what was kept.

@@ -20,6 +20,9 @@ public enum IngestStatus
     Existing,
     Conflict,
     Invalid,
+
+    /// <summary>The record is of a site the caller may not see or write: answered as if it did not exist.</summary>
+    NotFound,
 }
 
 /// <summary>The result for one item: its stored id, or why it was refused.</summary>
@@ -32,6 +35,9 @@ public sealed record IngestOutcome(IngestStatus Status, long Id, Dictionary<stri
 
     public static IngestOutcome Invalid(string field, string message) =>
         new(IngestStatus.Invalid, 0, new Dictionary<string, string[]>(StringComparer.Ordinal) { [field] = [message] });
+
+    public static IngestOutcome NotFound(string field, string message) =>
+        new(IngestStatus.NotFound, 0, new Dictionary<string, string[]>(StringComparer.Ordinal) { [field] = [message] });
 }
 
 /// <summary>The site a caller is confined to, if any. Null means every site.</summary>

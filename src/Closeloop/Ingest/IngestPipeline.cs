@@ -45,14 +45,16 @@ public sealed class IngestPipeline(IngestWriter writer, TextInsights insights)
                     return Problems.Validation(outcome.Errors!);
                 case IngestStatus.Conflict:
                     return Problems.Conflict($"A different record with externalId '{item.ExternalId}' already exists.");
+                case IngestStatus.NotFound:
+                    return Problems.Status(StatusCodes.Status404NotFound, "Not found", string.Join(" ", outcome.Errors!.Select(e => $"{e.Key}: {string.Join("; ", e.Value)}.")));
             }
             var view = outcome.Status == IngestStatus.Created && RecordViews.FromStored(outcome.Stored, outcome.ReceivedAt) is TView built
                 ? built
                 : await load(db, scope, outcome.Id, http.RequestAborted);
             if (view is null)
             {
-                // The same external id is taken by a record the caller may not see: say no more than that.
-                return Problems.Conflict($"A different record with externalId '{item.ExternalId}' already exists.");
+                // The same external id is taken by a record the caller may not see: answered as a read of it is.
+                return Problems.Status(StatusCodes.Status404NotFound, "Not found", "externalId: no record with this externalId at this API key's site, and the externalId is taken.");
             }
             var url = $"{location}/{Uri.EscapeDataString(item.ExternalId)}";
             return outcome.Status == IngestStatus.Created ? TypedResults.Created(url, view) : TypedResults.Ok(view);
@@ -127,6 +129,7 @@ public sealed class IngestPipeline(IngestWriter writer, TextInsights insights)
                         IngestStatus.Created => "created",
                         IngestStatus.Existing => "existing",
                         IngestStatus.Conflict => "conflict",
+                        IngestStatus.NotFound => "not_found",
                         _ => "invalid",
                     };
                     var url = outcome.Status is IngestStatus.Created or IngestStatus.Existing ? $"{location}/{Uri.EscapeDataString(externalId)}" : null;
@@ -136,12 +139,26 @@ public sealed class IngestPipeline(IngestWriter writer, TextInsights insights)
             var list = results.Select(r => r!).ToList();
             return TypedResults.Ok(new BatchResult(
                 list.Count(r => r.Status == "created"), list.Count(r => r.Status == "existing"),
-                list.Count(r => r.Status is "invalid" or "conflict"), list));
+                list.Count(r => r.Status is "invalid" or "conflict" or "not_found"), list));
         }
     }
 
     public TextFindings? Analyze(string? text) => insights.Analyze(text);
 
-    private static string? ExternalIdOf(JsonElement element) =>
-        element.ValueKind == JsonValueKind.Object && element.TryGetProperty("externalId", out var id) && id.ValueKind == JsonValueKind.String ? id.GetString() : null;
+    private static string? ExternalIdOf(JsonElement element)
+    {
+        if (element.ValueKind != JsonValueKind.Object || !element.TryGetProperty("externalId", out var id) || id.ValueKind != JsonValueKind.String)
+        {
+            return null;
+        }
+        try
+        {
+            return id.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            // Not valid Unicode: the item's errors say so.
+            return null;
+        }
+    }
 }

@@ -119,17 +119,17 @@ public sealed class IngestStore : IAsyncDisposable
         var siteCode = input.Site ?? scope.SiteCode;
         if (scope.SiteCode is not null && siteCode != scope.SiteCode)
         {
-            return IngestOutcome.Invalid("site", $"this API key may only write records of site '{scope.SiteCode}'");
+            return OtherSite(scope);
         }
 
-        var existing = await ExistingAsync("contacts", input.ExternalId, item.ContentHash, ct);
+        var existing = await ExistingAsync("contacts", input.ExternalId, item.ContentHash, scope, ct);
         if (existing is not null)
         {
             return existing;
         }
 
         var (siteId, teamId, agentId) = await ResolveOrgAsync(siteCode, input.Team, input.Agent, batch, ct);
-        var customerId = await UpsertCustomerAsync(input.Customer, batch, ct);
+        var customerId = await UpsertCustomerAsync(input.Customer, scope, batch, ct);
         var occurred = input.OccurredAt.ToUnixTimeMilliseconds();
 
         long? issueId = null;
@@ -138,11 +138,13 @@ public sealed class IngestStore : IAsyncDisposable
         var issueFirstAt = occurred;
         if (input.Reason is not null)
         {
+            // Reasons come from people and several systems: "Billing" and "billing" are one reason.
+            var reasonKey = input.Reason.ToLowerInvariant();
             var find = Statement("issue.find",
                 "SELECT id, contact_count, first_resolved, day, site_id, team_id, agent_id, channel, last_at, first_at FROM issues " +
                 "WHERE customer_id = @c AND reason = @r AND last_at >= @from AND first_at <= @at ORDER BY last_at DESC LIMIT 1",
                 "@c", "@r", "@from", "@at");
-            find.Set(customerId, input.Reason, occurred - (long)_repeatWindow.TotalMilliseconds, occurred);
+            find.Set(customerId, reasonKey, occurred - (long)_repeatWindow.TotalMilliseconds, occurred);
             using (var row = await find.ReadFirstAsync(ct))
             {
                 if (row.Found)
@@ -160,7 +162,11 @@ public sealed class IngestStore : IAsyncDisposable
                     issueFirstAt = row.Int64(9);
                 }
             }
-            if (issueId is not null)
+            if (issueId is null && await PrependToIssueAsync(input, reasonKey, customerId, occurred, siteId, teamId, agentId, batch, ct) is { } later)
+            {
+                (issueId, issueCount) = later;
+            }
+            else if (issueId is not null)
             {
                 var update = Statement("issue.update",
                     "UPDATE issues SET contact_count = contact_count + 1, last_at = CASE WHEN last_at < @at THEN @at ELSE last_at END WHERE id = @id",
@@ -175,7 +181,7 @@ public sealed class IngestStore : IAsyncDisposable
                     "INSERT INTO issues (customer_id, reason, first_at, last_at, contact_count, first_resolved, day, site_id, team_id, agent_id, channel) " +
                     "VALUES (@c, @r, @at, @at, 1, @res, @day, @s, @t, @a, @ch)" + ReturningId,
                     "@c", "@r", "@at", "@res", "@day", "@s", "@t", "@a", "@ch");
-                insert.Set(customerId, input.Reason, occurred, input.Resolved, day, siteId, teamId, agentId, input.Channel);
+                insert.Set(customerId, reasonKey, occurred, input.Resolved, day, siteId, teamId, agentId, input.Channel);
                 issueId = (await insert.InsertAsync(ct))!.Value;
                 batch.AddIssue(new IssueCell(day, siteId, teamId, agentId, input.Channel), 1, input.Resolved == false ? 0 : 1);
             }
@@ -207,6 +213,51 @@ public sealed class IngestStore : IAsyncDisposable
         return new IngestOutcome(IngestStatus.Created, stored.Id) { Stored = stored, ReceivedAt = batch.NowMs };
     }
 
+    /// <summary>
+    /// Records do not always arrive in time order (a CRM export newest first, a retry, two feeds), so a contact may
+    /// come in after the repeat that followed it. If an issue of the customer on the same reason started within the
+    /// window after this contact, the contact becomes its first: the issue moves to this contact's day, site, team,
+    /// agent and channel, and it is no longer resolved at first contact. Returns the issue and its new count.
+    /// </summary>
+    private async Task<(long Id, int Count)?> PrependToIssueAsync(
+        ContactInput input, string reasonKey, long customerId, long occurred, long siteId, long teamId, long agentId, IngestBatch batch, CancellationToken ct)
+    {
+        var find = Statement("issue.find-after",
+            "SELECT id, contact_count, first_resolved, day, site_id, team_id, agent_id, channel, first_at FROM issues " +
+            "WHERE customer_id = @c AND reason = @r AND first_at > @at AND first_at <= @to ORDER BY first_at LIMIT 1",
+            "@c", "@r", "@at", "@to");
+        find.Set(customerId, reasonKey, occurred, occurred + (long)_repeatWindow.TotalMilliseconds);
+        long id, oldFirstAt;
+        int count;
+        using (var row = await find.ReadFirstAsync(ct))
+        {
+            if (!row.Found)
+            {
+                return null;
+            }
+            id = row.Int64(0);
+            count = row.Int32(1);
+            bool? firstResolved = row.IsNull(2) ? null : row.Bool(2);
+            batch.AddIssue(new IssueCell(row.Int64(3), row.Int64(4), row.Int64(5), row.Int64(6), row.Text(7)), -1, count == 1 && firstResolved != false ? -1 : 0);
+            oldFirstAt = row.Int64(8);
+        }
+        var day = IngestBatch.DayOf(occurred);
+        batch.AddIssue(new IssueCell(day, siteId, teamId, agentId, input.Channel), 1, 0);
+        var update = Statement("issue.prepend",
+            "UPDATE issues SET contact_count = contact_count + 1, first_at = @at, first_resolved = @res, day = @day, site_id = @s, team_id = @t, " +
+            "agent_id = @a, channel = @ch WHERE id = @id",
+            "@at", "@res", "@day", "@s", "@t", "@a", "@ch", "@id");
+        update.Set(occurred, input.Resolved, day, siteId, teamId, agentId, input.Channel, id);
+        await update.ExecuteAsync(ct);
+        // The contact that was first is now a repeat, this long after the new first one.
+        var gap = Statement("issue.prepend-gap",
+            "UPDATE contacts SET repeat_gap_ms = @gap WHERE customer_id = @c AND occurred_at = @first AND issue_id = @id AND repeat_gap_ms IS NULL",
+            "@gap", "@c", "@first", "@id");
+        gap.Set(oldFirstAt - occurred, customerId, oldFirstAt, id);
+        await gap.ExecuteAsync(ct);
+        return (id, count + 1);
+    }
+
     private async Task<IngestOutcome> WriteResponseAsync(ResponseItem item, WriteScope scope, IngestBatch batch, CancellationToken ct)
     {
         var input = item.Input;
@@ -220,14 +271,20 @@ public sealed class IngestStore : IAsyncDisposable
         if (input.ContactExternalId is not null)
         {
             var find = Statement("contact.find",
-                "SELECT c.id, c.site_id, c.team_id, c.agent_id, c.channel, s.code, t.code, a.code FROM contacts c " +
-                "LEFT JOIN sites s ON s.id = c.site_id LEFT JOIN teams t ON t.id = c.team_id LEFT JOIN agents a ON a.id = c.agent_id WHERE c.external_id = @x", "@x");
+                "SELECT c.id, c.site_id, c.team_id, c.agent_id, c.channel, s.code, t.code, a.code, cu.external_id FROM contacts c " +
+                "LEFT JOIN sites s ON s.id = c.site_id LEFT JOIN teams t ON t.id = c.team_id LEFT JOIN agents a ON a.id = c.agent_id " +
+                "LEFT JOIN customers cu ON cu.id = c.customer_id WHERE c.external_id = @x", "@x");
             find.Set(input.ContactExternalId);
             using (var row = await find.ReadFirstAsync(ct))
             {
                 if (!row.Found || (scope.SiteId is not null && row.Int64(1) != scope.SiteId))
                 {
                     return IngestOutcome.Invalid("contactExternalId", "no contact with this externalId");
+                }
+                if (row.TextOrNull(8) != input.Customer.ExternalId)
+                {
+                    // Otherwise one customer's score would count for another customer's contact, and its agent.
+                    return IngestOutcome.Invalid("contactExternalId", "the contact is another customer's; a response is about a contact of its own customer");
                 }
                 contactId = row.Int64(0);
                 siteId = row.Int64(1);
@@ -242,14 +299,14 @@ public sealed class IngestStore : IAsyncDisposable
             var siteCode = input.Site ?? scope.SiteCode;
             if (scope.SiteCode is not null && siteCode != scope.SiteCode)
             {
-                return IngestOutcome.Invalid("site", $"this API key may only write records of site '{scope.SiteCode}'");
+                return OtherSite(scope);
             }
             (siteId, teamId, agentId) = await ResolveOrgAsync(siteCode, input.Team, input.Agent, batch, ct);
             channel = input.Channel!;
             codes = (siteCode, input.Team, input.Agent);
         }
 
-        var customerId = await UpsertCustomerAsync(input.Customer, batch, ct);
+        var customerId = await UpsertCustomerAsync(input.Customer, scope, batch, ct);
         var responded = (input.RespondedAt ?? batch.Now).ToUnixTimeMilliseconds();
         var insert = Statement("response.insert",
             "INSERT INTO responses (external_id, content_hash, customer_id, metric, score, comment, responded_at, contact_id, site_id, team_id, agent_id, " +
@@ -263,7 +320,7 @@ public sealed class IngestStore : IAsyncDisposable
         var id = await insert.InsertAsync(ct);
         if (id is null)
         {
-            return await ExistingAsync("responses", input.ExternalId, item.ContentHash, ct) ?? throw new IngestRaceException();
+            return await ExistingAsync("responses", input.ExternalId, item.ContentHash, scope, ct) ?? throw new IngestRaceException();
         }
         batch.AddResponse(new ResponseCell(IngestBatch.DayOf(responded), siteId, teamId, agentId, channel, input.Metric), input.Metric, input.Score,
             item.Findings?.RootCause);
@@ -272,9 +329,16 @@ public sealed class IngestStore : IAsyncDisposable
         return new IngestOutcome(IngestStatus.Created, id.Value) { Stored = storedResponse, ReceivedAt = batch.NowMs };
     }
 
-    private async Task<IngestOutcome?> ExistingAsync(string table, string externalId, byte[] hash, CancellationToken ct)
+    /// <summary>
+    /// A site-scoped caller may not write outside its site, and learns no more about another site than that its
+    /// records are not there: a 404, as a read of them answers.
+    /// </summary>
+    private static IngestOutcome OtherSite(WriteScope scope) =>
+        IngestOutcome.NotFound("site", $"this API key writes only records of site '{scope.SiteCode}'");
+
+    private async Task<IngestOutcome?> ExistingAsync(string table, string externalId, byte[] hash, WriteScope scope, CancellationToken ct)
     {
-        var find = Statement(table + ".existing", $"SELECT id, content_hash FROM {table} WHERE external_id = @x", "@x");
+        var find = Statement(table + ".existing", $"SELECT id, content_hash, site_id FROM {table} WHERE external_id = @x", "@x");
         find.Set(externalId);
         using var row = await find.ReadFirstAsync(ct);
         if (!row.Found)
@@ -283,6 +347,12 @@ public sealed class IngestStore : IAsyncDisposable
         }
         var id = row.Int64(0);
         var storedHash = row.Blob(1);
+        if (scope.SiteId is { } site && row.Int64(2) != site)
+        {
+            // The id is taken by a record of another site. Nothing about that record is told, not even that its
+            // content differs (a 409): the caller gets the 404 a read of it would get.
+            return IngestOutcome.NotFound("externalId", "no record with this externalId at this API key's site, and the externalId is taken");
+        }
         return storedHash.AsSpan().SequenceEqual(hash)
             ? new IngestOutcome(IngestStatus.Existing, id)
             : new IngestOutcome(IngestStatus.Conflict, id, new Dictionary<string, string[]>(StringComparer.Ordinal)
@@ -291,12 +361,18 @@ public sealed class IngestStore : IAsyncDisposable
             });
     }
 
-    private async Task<long> UpsertCustomerAsync(CustomerInput customer, IngestBatch batch, CancellationToken ct)
+    /// <remarks>
+    /// A customer is one person across sites, so a site-scoped caller (an outsourced vendor's feed) may add a contact
+    /// point the profile lacks but never replace one: otherwise one vendor could redirect the messages another site's
+    /// recovery sends. Unscoped callers (the company's CRM) own the profile, and the newest of their records wins.
+    /// </remarks>
+    private async Task<long> UpsertCustomerAsync(CustomerInput customer, WriteScope scope, IngestBatch batch, CancellationToken ct)
     {
         var now = batch.Now;
+        var fillOnly = scope.SiteId is not null;
         // Most records come from customers seen before: a cache of what was committed saves a lookup per record.
         if ((batch.NewCustomers.TryGetValue(customer.ExternalId, out var known) || _customers.TryGetValue(customer.ExternalId, out known))
-            && !Changes(known, customer))
+            && !(fillOnly ? FillsBlanks(known, customer) : Changes(known, customer)))
         {
             return known.Id;
         }
@@ -328,8 +404,24 @@ public sealed class IngestStore : IAsyncDisposable
         {
             throw new IngestRaceException();
         }
-        var merged = new CachedCustomer(id.Value, customer.Name ?? stored!.Name, customer.Email ?? stored!.Email, customer.Phone ?? stored!.Phone, customer.Handle ?? stored!.Handle);
-        if (Changes(new CachedCustomer(id.Value, stored!.Name, stored.Email, stored.Phone, stored.Handle), customer))
+        var before = new CachedCustomer(id.Value, stored!.Name, stored.Email, stored.Phone, stored.Handle);
+        if (fillOnly)
+        {
+            if (FillsBlanks(before, customer))
+            {
+                var fill = Statement("customer.fill",
+                    "UPDATE customers SET name = COALESCE(name, @n), email = COALESCE(email, @e), phone = COALESCE(phone, @p), " +
+                    "handle = COALESCE(handle, @h), updated_at = @now WHERE id = @id",
+                    "@n", "@e", "@p", "@h", "@now", "@id");
+                fill.Set(customer.Name, customer.Email, customer.Phone, customer.Handle, now.ToUnixTimeMilliseconds(), id.Value);
+                await fill.ExecuteAsync(ct);
+            }
+            batch.NewCustomers[customer.ExternalId] = new CachedCustomer(id.Value, stored.Name ?? customer.Name, stored.Email ?? customer.Email,
+                stored.Phone ?? customer.Phone, stored.Handle ?? customer.Handle);
+            return id.Value;
+        }
+        var merged = new CachedCustomer(id.Value, customer.Name ?? stored.Name, customer.Email ?? stored.Email, customer.Phone ?? stored.Phone, customer.Handle ?? stored.Handle);
+        if (Changes(before, customer))
         {
             // The newest record that names a contact point wins; absent fields never erase what is known.
             var update = Statement("customer.update",
@@ -342,6 +434,11 @@ public sealed class IngestStore : IAsyncDisposable
         batch.NewCustomers[customer.ExternalId] = merged;
         return id.Value;
     }
+
+    /// <summary>True when the record names a contact point the stored profile does not have at all.</summary>
+    private static bool FillsBlanks(CachedCustomer known, CustomerInput incoming) =>
+        (incoming.Name is not null && known.Name is null) || (incoming.Email is not null && known.Email is null)
+        || (incoming.Phone is not null && known.Phone is null) || (incoming.Handle is not null && known.Handle is null);
 
     /// <summary>True when the record names a contact point that differs from what is stored.</summary>
     private static bool Changes(CachedCustomer known, CustomerInput incoming) =>

@@ -159,7 +159,7 @@ public static class InsightsEndpoints
             {
                 return (0, 0, Problems.Validation("to", "must be an ISO 8601 date or date and time"));
             }
-            b = to.Length == 10 ? t.AddDays(1).ToUnixTimeMilliseconds() : t.ToUnixTimeMilliseconds();
+            b = to.Length == 10 ? (t.UtcDateTime.Date == DateTime.MaxValue.Date ? DateTimeOffset.MaxValue : t.AddDays(1)).ToUnixTimeMilliseconds() : t.ToUnixTimeMilliseconds();
         }
         return (a, b, null);
     }

@@ -59,7 +59,13 @@ public static class JsonBody
             {
                 // JsonDocument keeps the memory it parses, so it gets its own copy: the pooled buffer goes back
                 // to the pool below and may be reused by another request while this document is still read.
-                return (JsonDocument.Parse(buffer.AsSpan(0, length).ToArray(), new JsonDocumentOptions { MaxDepth = 32 }), null);
+                // A UTF-8 byte order mark is skipped: PowerShell and .NET's default encodings write one.
+                var body = buffer.AsSpan(0, length);
+                if (body.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
+                {
+                    body = body[3..];
+                }
+                return (JsonDocument.Parse(body.ToArray(), new JsonDocumentOptions { MaxDepth = 32 }), null);
             }
             catch (JsonException ex)
             {

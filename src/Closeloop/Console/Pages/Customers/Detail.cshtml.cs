@@ -81,7 +81,7 @@ public sealed class DetailModel(CloseloopDb db, TimeProvider time) : PageModel
         return Redirect(Self(externalId));
     }
 
-    private static string Self(string externalId) => $"/customers/{Uri.EscapeDataString(externalId)}";
+    private static string Self(string externalId) => $"/customers/{Uri.EscapeDataString(Web.RouteIds.Decode(externalId))}";
 
     private async Task<Customer?> WritableAsync(string externalId, CancellationToken ct) =>
         User.ReadsRecords() && CanWrite ? await CustomerEndpoints.VisibleCustomerAsync(db, Scope, externalId, ct) : null;
@@ -112,7 +112,7 @@ public sealed class DetailModel(CloseloopDb db, TimeProvider time) : PageModel
         Profile = (await CustomerEndpoints.ProfileAsync(db, scope, externalId, ct))!;
         Preferences = await CustomerNoteEndpoints.PreferencesAsync(db, scope, customer, ct);
         Notes = await CustomerNoteEndpoints.ListAsync(db, scope, customer.Id, NoteKinds.Note, ct);
-        Timeline = await CustomerEndpoints.TimelineAsync(db, scope, customer.Id, externalId, null, 100, ct);
+        Timeline = await CustomerEndpoints.TimelineAsync(db, scope, customer.Id, customer.ExternalId, null, 100, ct);
         Alerts = await AlertViews.ProjectAsync(db, AlertViews.Visible(db, scope).Where(a => a.CustomerId == customer.Id).OrderByDescending(a => a.Id).Take(50), false, ct);
         return customer;
     }
