@@ -304,4 +304,20 @@ public sealed class BadInputTests
         Assert.Equal(["contactExternalId"], errors.Keys);
         Assert.Equal(HttpStatusCode.Created, (await client.PostJsonAsync("/api/v1/responses", Json.Response(Unique.Id("r"), owner, "csat", 2, contact: contact))).StatusCode);
     }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task AnEmailAddressTheOutboxCouldNotSendToIsRefused(string provider)
+    {
+        using var client = TestApp.Shared(provider).Admin();
+        foreach (var email in new[] { "jane,doe@example.com", "jane..doe@example.com", "jane@example", "jane<doe>@example.com", "x\"onmouseover=alert(1)@example.com", "Jane <jane@example.com>" })
+        {
+            var errors = await AssertProblemAsync(await client.PostJsonAsync("/api/v1/contacts", Json.Contact(Unique.Id("c"), Unique.Id("cust"), email: email)));
+            Assert.True(errors.ContainsKey("customer.email"), email);
+        }
+        foreach (var email in new[] { "jane.doe@example.com", "Jane.Doe+tag@Example.co.uk", "o'brien@example.ie", "user@münchen.de" })
+        {
+            var created = await client.PostJsonAsync("/api/v1/contacts", Json.Contact(Unique.Id("c"), Unique.Id("cust"), email: email));
+            Assert.True(created.StatusCode == HttpStatusCode.Created, $"{email}: {await created.Content.ReadAsStringAsync()}");
+        }
+    }
 }

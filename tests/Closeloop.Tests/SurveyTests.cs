@@ -320,7 +320,8 @@ public sealed class SurveyTests
         var app = App(provider);
         using var admin = app.Admin();
         using var client = app.Client(null);
-        var (_, customer, expired) = await InvitationAsync(admin, new { expiresIn = "PT0S" });
+        var (_, customer, expired) = await InvitationAsync(admin, new { expiresIn = "PT1S" });
+        await Task.Delay(TimeSpan.FromSeconds(1.2));
 
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/s/not-a-token")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await client.PostJsonAsync("/s/not-a-token/answers", new { answers = new { csat = 1 } })).StatusCode);
@@ -329,6 +330,25 @@ public sealed class SurveyTests
         Assert.Contains("closed", await page.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.Gone, (await client.PostJsonAsync($"/s/{expired}/answers", new { answers = new { csat = 1 } })).StatusCode);
         Assert.Empty(await ResponsesOfAsync(admin, customer));
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task AnExpiryThatIsNotAPositiveDurationIsRefused(string provider)
+    {
+        var app = App(provider);
+        using var admin = app.Admin();
+        var customer = Unique.Id("cust");
+        var contact = Unique.Id("contact");
+        Assert.Equal(HttpStatusCode.Created, (await admin.PostJsonAsync("/api/v1/contacts", Json.Contact(contact, customer, site: Unique.Id("site"), at: DateTimeOffset.UtcNow.AddHours(-1)))).StatusCode);
+        foreach (var expiresIn in new object[] { "-P1D", "P0D", "PT0S", 5, "soon", "P400D" })
+        {
+            var refused = await admin.PostJsonAsync("/api/v1/survey-invitations", new { customer = new { externalId = customer }, contactExternalId = contact, expiresIn });
+            Assert.True(refused.StatusCode == HttpStatusCode.BadRequest, $"{expiresIn}: {(int)refused.StatusCode}");
+            Assert.True((await refused.ReadJsonAsync()).GetProperty("errors").TryGetProperty("expiresIn", out _));
+        }
+        // None of those used up the customer's fatigue window.
+        Assert.Equal(HttpStatusCode.Created, (await admin.PostJsonAsync("/api/v1/survey-invitations",
+            new { customer = new { externalId = customer }, contactExternalId = contact, expiresIn = "P14D" })).StatusCode);
     }
 
     [Theory, MemberData(nameof(Providers))]

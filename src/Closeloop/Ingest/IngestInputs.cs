@@ -201,7 +201,7 @@ public static partial class IngestParser
         var externalId = r.RequiredId("externalId");
         var name = r.OptionalString("name", MaxShortText);
         var email = r.OptionalString("email", 320);
-        if (email is not null && (!email.Contains('@', StringComparison.Ordinal) || email.StartsWith('@') || email.EndsWith('@') || email.Any(char.IsWhiteSpace)))
+        if (email is not null && !IsDeliverableAddress(email))
         {
             errors.Add(Field(prefix, "customer.email"), "must be an e-mail address");
         }
@@ -211,6 +211,18 @@ public static partial class IngestParser
     }
 
     internal static string Field(string prefix, string name) => prefix + name;
+
+    /// <summary>
+    /// An address the mail sender can use: the outbox hands it to System.Net.Mail, which throws on what it cannot
+    /// parse ("jane,doe@example.com"), so such an address would be accepted here and fail every delivery later.
+    /// A bare address only (no display name), with a dot in the domain, as a customer's address has.
+    /// </summary>
+    public static bool IsDeliverableAddress(string email) =>
+        System.Net.Mail.MailAddress.TryCreate(email, out var parsed)
+        && string.Equals(parsed.Address, email, StringComparison.OrdinalIgnoreCase)
+        && parsed.Host.Contains('.', StringComparison.Ordinal) && !parsed.Host.EndsWith('.')
+        && !parsed.User.Contains("..", StringComparison.Ordinal) && !parsed.User.StartsWith('.') && !parsed.User.EndsWith('.')
+        && !email.Any(c => char.IsWhiteSpace(c) || c is '"' or '<' or '>' or ',' or ';' or '(' or ')' or '[' or ']' or '\\');
 
     /// <summary>A date, or a date and time with optional seconds, fraction and zone (Z or an offset).</summary>
     [System.Text.RegularExpressions.GeneratedRegex(@"^\s*\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}([.,]\d{1,9})?)?)?\s*(Z|z|[+-]\d{2}(:?\d{2})?)?\s*$", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]

@@ -73,9 +73,12 @@ public sealed class OutboxSender(Db db, IHttpClientFactory httpClients, TimeProv
                     error = await SendWebhookAsync(connection, message, ct);
                 }
             }
-            catch (Exception ex) when (ex is SmtpException or IOException or HttpRequestException or System.Net.Sockets.SocketException or InvalidOperationException or TaskCanceledException)
+            catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
             {
-                error = ex.Message;
+                // Whatever one message does (an address the mail library refuses, a webhook URL gone bad) is that
+                // message's failure, recorded and retried with backoff: it must not abort the pass and hold back
+                // the messages claimed with it until their lease runs out.
+                error = $"{ex.GetType().Name}: {ex.Message}";
             }
             var now = time.GetUtcNow();
             await using var transaction = await connection.BeginTransactionAsync(ct);

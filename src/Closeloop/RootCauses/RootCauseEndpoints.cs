@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Closeloop.Data;
 using Closeloop.Security;
 using Closeloop.Web;
@@ -22,14 +23,52 @@ public static class RootCauseEndpoints
                 Answer(await RootCauseTaxonomy.CreateAsync(db, insights, input, time.GetUtcNow(), ct), created: true))
             .RequireAuthorization(Policies.Admin)
             .WithName("CreateRootCause").WithSummary("Add a cause: code, name, optional parent code (two levels) and owning department.");
-        group.MapPut("/{code}", async Task<IResult> (string code, RootCauseInput input, CloseloopDb db, CancellationToken ct) =>
-                Answer(await RootCauseTaxonomy.UpdateAsync(db, code, input, ct), created: false))
+        group.MapPut("/{code}", async Task<IResult> (string code, HttpRequest request, CloseloopDb db, CancellationToken ct) =>
+            {
+                // Read by hand to tell "parent": null (make it a category) from no parent at all (keep it).
+                var (document, problem) = await JsonBody.ReadAsync(request, JsonBody.SingleLimit, ct);
+                if (problem is not null)
+                {
+                    return problem;
+                }
+                using (document)
+                {
+                    var body = document!.RootElement;
+                    if (body.ValueKind != JsonValueKind.Object)
+                    {
+                        return Problems.Validation("body", "must be a JSON object");
+                    }
+                    var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+                    string? Text(string name)
+                    {
+                        if (!body.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+                        {
+                            return null;
+                        }
+                        if (value.ValueKind != JsonValueKind.String)
+                        {
+                            errors[name] = ["must be a string"];
+                            return null;
+                        }
+                        return value.GetString();
+                    }
+                    var input = new RootCauseInput(Text("code"), Text("name"), Text("parent"), Text("department"));
+                    if (errors.Count > 0)
+                    {
+                        return Problems.Validation(errors);
+                    }
+                    return Answer(await RootCauseTaxonomy.UpdateAsync(db, code, input, ct, parentGiven: body.TryGetProperty("parent", out _)), created: false);
+                }
+            })
+            .Accepts<RootCauseInput>("application/json")
+            .Produces<RootCauseView>()
+            .ProducesValidationProblem()
             .RequireAuthorization(Policies.Admin)
             .WithName("UpdateRootCause").WithSummary("Rename a cause, move it under another parent, or give it to another department.");
         group.MapDelete("/{code}", async Task<IResult> (string code, CloseloopDb db, Insights.TextInsights insights, CancellationToken ct) =>
                 Answer(await RootCauseTaxonomy.DeleteAsync(db, insights, code, ct), created: false))
             .RequireAuthorization(Policies.Admin)
-            .WithName("DeleteRootCause").WithSummary("Remove a cause that has no children; alerts that named it keep the code.");
+            .WithName("DeleteRootCause").WithSummary("Remove a cause that has no children and that no response, contact or alert carries (409 otherwise).");
         return routes;
     }
 

@@ -34,8 +34,12 @@ public static class RootCauseTaxonomy
         return new TaxonomyChange(cause);
     }
 
-    /// <summary>Changes the fields given; a field left null keeps its value.</summary>
-    public static async Task<TaxonomyChange> UpdateAsync(CloseloopDb db, string code, RootCauseInput input, CancellationToken ct)
+    /// <summary>
+    /// Changes the fields given; a field left null keeps its value, except the parent when <paramref name="parentGiven"/>:
+    /// then null or blank makes the cause a category of its own (the API's explicit <c>"parent": null</c>, the
+    /// console's "none").
+    /// </summary>
+    public static async Task<TaxonomyChange> UpdateAsync(CloseloopDb db, string code, RootCauseInput input, CancellationToken ct, bool parentGiven = false)
     {
         code = code.ToLowerInvariant();
         var cause = await db.RootCauses.FirstOrDefaultAsync(r => r.Code == code, ct);
@@ -43,14 +47,20 @@ public static class RootCauseTaxonomy
         {
             return new TaxonomyChange(null, NotFound: true);
         }
-        var errors = await ValidateAsync(db, input with { Name = input.Name ?? cause.Name, Department = input.Department ?? cause.Department }, code, ct);
+        var newParent = string.IsNullOrWhiteSpace(input.Parent) ? null : input.Parent;
+        var errors = await ValidateAsync(db, input with { Name = input.Name ?? cause.Name, Department = input.Department ?? cause.Department, Parent = newParent }, code, ct);
+        if (newParent is not null && !errors.ContainsKey("parent") && await db.RootCauses.AnyAsync(r => r.Parent == code, ct))
+        {
+            // Its children would be a third level.
+            errors["parent"] = ["a category with causes under it stays at the top: the taxonomy has two levels"];
+        }
         if (errors.Count > 0)
         {
             return new TaxonomyChange(null, errors);
         }
         cause.Name = input.Name?.Trim() ?? cause.Name;
         cause.Department = input.Department?.Trim() ?? cause.Department;
-        cause.Parent = input.Parent?.Trim().ToLowerInvariant() ?? cause.Parent;
+        cause.Parent = newParent?.Trim().ToLowerInvariant() ?? (parentGiven ? null : cause.Parent);
         await db.SaveChangesAsync(ct);
         return new TaxonomyChange(cause);
     }
@@ -66,6 +76,13 @@ public static class RootCauseTaxonomy
         if (await db.RootCauses.AnyAsync(r => r.Parent == code, ct))
         {
             return new TaxonomyChange(null, Conflict: $"'{code}' has child causes; delete or move them first.");
+        }
+        // A cause that records carry stays: deleted, it would leave those records with a code no report can name or
+        // route to a department. It can be renamed, moved or given to another department instead.
+        if (await db.Responses.AnyAsync(r => r.RootCause == code, ct) || await db.Contacts.AnyAsync(c => c.RootCause == code, ct)
+            || await db.Alerts.AnyAsync(a => a.RootCause == code, ct))
+        {
+            return new TaxonomyChange(null, Conflict: $"'{code}' is the cause of stored responses, contacts or alerts; rename it or change its department instead of deleting it.");
         }
         db.RootCauses.Remove(cause);
         await db.SaveChangesAsync(ct);

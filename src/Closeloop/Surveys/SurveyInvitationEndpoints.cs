@@ -63,15 +63,27 @@ public static class SurveyInvitationEndpoints
                     }
                     metric ??= MetricScales.Csat;
                     var expiresIn = TimeSpan.FromDays(14);
-                    if (Text(body, "expiresIn") is { } duration)
+                    if (body.ValueKind == JsonValueKind.Object && body.TryGetProperty("expiresIn", out var given) && given.ValueKind != JsonValueKind.Null)
                     {
-                        try
-                        {
-                            expiresIn = XmlConvert.ToTimeSpan(duration);
-                        }
-                        catch (FormatException)
+                        // A link that is dead on arrival would still count against the customer's fatigue window.
+                        if (given.ValueKind != JsonValueKind.String)
                         {
                             errors["expiresIn"] = ["must be an ISO 8601 duration such as P7D"];
+                        }
+                        else
+                        {
+                            try
+                            {
+                                expiresIn = XmlConvert.ToTimeSpan(given.GetString()!.Trim());
+                                if (expiresIn <= TimeSpan.Zero || expiresIn > TimeSpan.FromDays(366))
+                                {
+                                    errors["expiresIn"] = ["must be a positive duration of at most P366D"];
+                                }
+                            }
+                            catch (Exception ex) when (ex is FormatException or OverflowException)
+                            {
+                                errors["expiresIn"] = ["must be an ISO 8601 duration such as P7D"];
+                            }
                         }
                     }
                     if (errors.Count > 0)

@@ -27,7 +27,7 @@ public sealed class RootCausesModel(CloseloopDb db, TimeProvider time, TextInsig
         await AnswerAsync("", await RootCauseTaxonomy.CreateAsync(db, insights, new RootCauseInput(code, name, Blank(parent), department), time.GetUtcNow(), ct), ct);
 
     public async Task<IActionResult> OnPostUpdateAsync(string code, string? name, string? parent, string? department, CancellationToken ct) =>
-        await AnswerAsync(code, await RootCauseTaxonomy.UpdateAsync(db, code, new RootCauseInput(code, Blank(name), Blank(parent), Blank(department)), ct), ct);
+        await AnswerAsync(code, await RootCauseTaxonomy.UpdateAsync(db, code, new RootCauseInput(code, Blank(name), Blank(parent), Blank(department)), ct, parentGiven: true), ct);
 
     public async Task<IActionResult> OnPostDeleteAsync(string code, CancellationToken ct) =>
         await AnswerAsync(code, await RootCauseTaxonomy.DeleteAsync(db, insights, code, ct), ct);

@@ -1,0 +1,49 @@
+using System.Globalization;
+using Closeloop.Data;
+using Closeloop.Notifications;
+using Closeloop.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Closeloop.Tests;
+
+/// <summary>The outbox against a real SMTP server: one message that can never go out must not hold back the others.</summary>
+public sealed class OutboxTests
+{
+    public static TheoryData<string> Providers => TestDatabases.All;
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task AnAddressTheMailLibraryRefusesFailsOnItsOwnAndTheRestAreDelivered(string provider)
+    {
+        using var smtp = new SmtpServer();
+        var clock = new TestClock(DateTimeOffset.Parse("2026-11-16T09:00:00Z", CultureInfo.InvariantCulture));
+        await using var app = new TestApp(provider, new()
+        {
+            ["Smtp:Host"] = "127.0.0.1",
+            ["Smtp:Port"] = smtp.Port.ToString(CultureInfo.InvariantCulture),
+            ["Smtp:From"] = "closeloop@example.com",
+        }, services => services.AddSingleton<TimeProvider>(clock));
+        using var _ = app.Admin();
+        var db = app.Services.GetRequiredService<Db>();
+        var outbox = app.Services.GetRequiredService<Outbox>();
+        await using (var connection = await db.OpenAsync())
+        {
+            // Written before ingest checked addresses this strictly, or by a person's record: System.Net.Mail throws on it.
+            await outbox.EmailAsync(connection, null, "test.bad", "jane,doe@example.com", "Hello", "Body", null, clock.GetUtcNow(), CancellationToken.None);
+            await outbox.EmailAsync(connection, null, "test.good", "ok@example.com", "Hello", "Body", null, clock.GetUtcNow(), CancellationToken.None);
+        }
+
+        var delivered = await app.Services.GetRequiredService<OutboxSender>().DeliverDueAsync(CancellationToken.None);
+
+        Assert.Equal(1, delivered);
+        Assert.Contains("ok@example.com", Assert.Single(await smtp.WaitForAsync(m => m.Count >= 1)), StringComparison.Ordinal);
+        await using var check = await db.OpenAsync();
+        await using var command = check.CreateCommand();
+        command.CommandText = "SELECT attempts, last_error, claimed_by, sent_at FROM outbox WHERE event = 'test.bad'";
+        await using var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        Assert.Equal(1, reader.GetInt32(0));
+        Assert.Contains("FormatException", reader.GetString(1), StringComparison.Ordinal);
+        Assert.True(reader.IsDBNull(2));
+        Assert.True(reader.IsDBNull(3));
+    }
+}
