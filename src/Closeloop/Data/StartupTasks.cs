@@ -33,7 +33,17 @@ public sealed class StartupTasks(IServiceProvider services, IConfiguration confi
         var time = services.GetRequiredService<TimeProvider>();
         if (configuration["CLOSELOOP_ADMIN_API_KEY"] is { Length: > 0 } adminKey)
         {
-            await ApiKeyIssuer.EnsureBootstrapKeyAsync(context, adminKey, time.GetUtcNow(), cancellationToken);
+            try
+            {
+                await ApiKeyIssuer.EnsureBootstrapKeyAsync(context, adminKey, time.GetUtcNow(), cancellationToken);
+            }
+            catch (Microsoft.EntityFrameworkCore.DbUpdateException)
+            {
+                // Several processes started together on one PostgreSQL database each insert the key; the losers of
+                // that race find it there on a second look instead of failing to start.
+                context.ChangeTracker.Clear();
+                await ApiKeyIssuer.EnsureBootstrapKeyAsync(context, adminKey, time.GetUtcNow(), cancellationToken);
+            }
         }
         // The classifier starts from the taxonomy's keywords and every example learned before this start.
         await services.GetRequiredService<Insights.TextInsights>().LoadAsync(context, cancellationToken);

@@ -96,7 +96,7 @@ public sealed class FieldErrors
 /// Reads ingest records from JSON by hand rather than through model binding, so that every bad field,
 /// including a wrong JSON type, is named in one 400 instead of the first one failing the whole body.
 /// </summary>
-public static partial class IngestParser
+public static class IngestParser
 {
     public const int MaxIdLength = 200;
     public const int MaxShortText = 200;
@@ -224,9 +224,6 @@ public static partial class IngestParser
         && !parsed.User.Contains("..", StringComparison.Ordinal) && !parsed.User.StartsWith('.') && !parsed.User.EndsWith('.')
         && !email.Any(c => char.IsWhiteSpace(c) || c is '"' or '<' or '>' or ',' or ';' or '(' or ')' or '[' or ']' or '\\');
 
-    /// <summary>A date, or a date and time with optional seconds, fraction and zone (Z or an offset).</summary>
-    [System.Text.RegularExpressions.GeneratedRegex(@"^\s*\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}([.,]\d{1,9})?)?)?\s*(Z|z|[+-]\d{2}(:?\d{2})?)?\s*$", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
-    private static partial System.Text.RegularExpressions.Regex IsoInstant();
 
     private sealed class Reader(JsonElement json, FieldErrors errors, string prefix)
     {
@@ -407,12 +404,7 @@ public static partial class IngestParser
             {
                 return null;
             }
-            // ISO 8601 only: DateTimeOffset.TryParse alone also reads "11/12/2026" (month first, silently wrong for a
-            // day-first sender) and RFC 1123 dates.
-            if (text is not null
-                && IsoInstant().IsMatch(text)
-                && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AllowWhiteSpaces, out var instant)
-                && instant.Year is >= 1970 and <= 9999)
+            if (Web.IsoTime.TryParse(text, out var instant) && instant.Year is >= 1970 and <= 9999)
             {
                 // Millisecond precision is what is stored, so a retry compares equal to what was kept.
                 return DateTimeOffset.FromUnixTimeMilliseconds(instant.ToUnixTimeMilliseconds());

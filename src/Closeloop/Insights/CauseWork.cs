@@ -110,7 +110,7 @@ public static class CauseWork
             {
                 return null;
             }
-            if (DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at))
+            if (Web.IsoTime.TryParse(value, out var at))
             {
                 return at;
             }
@@ -142,8 +142,15 @@ public static class CauseWork
         {
             errors["causeAlertId"] = ["is not a cause alert you can see"];
         }
+        else if (causeAlert is not null && cause is not null && causeAlert.Cause != cause.Code)
+        {
+            errors["causeAlertId"] = [$"is about {causeAlert.Cause}, not {cause.Code}"];
+        }
         // The evidence period: the cause alert's window when there is one, else the last 30 days.
-        var evidenceTo = Instant(input.EvidenceTo, "evidenceTo") ?? causeAlert?.WindowEnd ?? now;
+        // A date alone is the whole UTC day, as in every period the API takes, so the end is the next midnight.
+        var evidenceTo = Instant(input.EvidenceTo, "evidenceTo") is { } end
+            ? (Web.IsoTime.IsDate(input.EvidenceTo!) && end.UtcDateTime.Date < DateTime.MaxValue.Date ? end.AddDays(1) : end)
+            : causeAlert?.WindowEnd ?? now;
         var evidenceFrom = Instant(input.EvidenceFrom, "evidenceFrom") ?? causeAlert?.WindowStart ?? evidenceTo.AddDays(-30);
         if (evidenceFrom >= evidenceTo)
         {

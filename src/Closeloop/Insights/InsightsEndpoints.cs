@@ -147,7 +147,7 @@ public static class InsightsEndpoints
         long a = 0, b = long.MaxValue / 2;
         if (from is not null)
         {
-            if (!DateTimeOffset.TryParse(from, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var f))
+            if (!IsoTime.TryParse(from, out var f))
             {
                 return (0, 0, Problems.Validation("from", "must be an ISO 8601 date or date and time"));
             }
@@ -155,11 +155,11 @@ public static class InsightsEndpoints
         }
         if (to is not null)
         {
-            if (!DateTimeOffset.TryParse(to, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t))
+            if (!IsoTime.TryParse(to, out var t))
             {
                 return (0, 0, Problems.Validation("to", "must be an ISO 8601 date or date and time"));
             }
-            b = to.Length == 10 ? (t.UtcDateTime.Date == DateTime.MaxValue.Date ? DateTimeOffset.MaxValue : t.AddDays(1)).ToUnixTimeMilliseconds() : t.ToUnixTimeMilliseconds();
+            b = IsoTime.IsDate(to) ? (t.UtcDateTime.Date == DateTime.MaxValue.Date ? DateTimeOffset.MaxValue : t.AddDays(1)).ToUnixTimeMilliseconds() : t.ToUnixTimeMilliseconds();
         }
         return (a, b, null);
     }

@@ -270,7 +270,7 @@ public static class RecurringCauseEndpoints
 
         public DateTimeOffset? Instant(string name) =>
             Text(name) is { } text
-                ? DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at : Error<DateTimeOffset?>(name, "must be an ISO 8601 date or date and time")
+                ? Web.IsoTime.TryParse(text, out var at) ? at : Error<DateTimeOffset?>(name, "must be an ISO 8601 date or date and time")
                 : null;
 
         public long? Number(string name) =>

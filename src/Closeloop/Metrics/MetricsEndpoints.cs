@@ -95,7 +95,7 @@ public static class MetricsEndpoints
             // The end of 9999-12-31 is the last instant there is; a day later does not exist.
             return !isEnd ? start : date == DateOnly.MaxValue ? DateTimeOffset.MaxValue : start.AddDays(1);
         }
-        if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var instant))
+        if (IsoTime.TryParse(text, out var instant))
         {
             return instant;
         }
