@@ -255,6 +255,32 @@ public sealed class AdminPagesTests(ConsoleApp app)
     }
 
     [Fact]
+    public async Task AnAdminCannotLeaveASiteManagerWithoutASite()
+    {
+        var site = Unique.Id("vendor");
+        await app.PostAsync("/api/v1/contacts", new
+        {
+            externalId = Unique.Id("setup"), customer = new { externalId = Unique.Id("setup-cust") }, channel = "phone",
+            occurredAt = DateTimeOffset.UtcNow.AddDays(-1).ToString("O"), site,
+        });
+        var manager = $"{Unique.Id("mgr")}@closeloop.test";
+        await app.CreateUserAsync(manager, "site_manager", site);
+        var page = await app.SignedInPageAsync(ConsoleApp.AdminEmail);
+        await page.GotoAsync("/admin/users");
+
+        // "every site" on a site manager would widen their scope to every vendor's data.
+        var row = page.Locator("tbody tr").Filter(new LocatorFilterOptions { HasText = manager });
+        await row.Locator("summary").ClickAsync();
+        await row.Locator("select[name=site]").SelectOptionAsync("");
+        await row.Locator("button[type=submit]").ClickAsync();
+
+        Assert.Contains("site: is required for a site manager", await page.Locator("p.error").TextContentAsync(), StringComparison.Ordinal);
+        var users = await app.GetAsync("/api/v1/users");
+        Assert.Equal(site, users.EnumerateArray().Single(u => u.GetProperty("email").GetString() == manager).GetProperty("site").GetString());
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
     public async Task ASupervisorSeesNoAdminMenuAndEveryAdminPageAnswers404ByUrl()
     {
         var site = Unique.Id("north");

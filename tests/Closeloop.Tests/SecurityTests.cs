@@ -56,6 +56,19 @@ public sealed class SecurityTests
         Assert.True(errors.TryGetProperty("site", out _));
     }
 
+    [Fact]
+    public async Task ASiteManagerKeyWithoutASiteIsRefused()
+    {
+        using var admin = TestApp.Shared(TestDatabases.Sqlite).Admin();
+
+        // Without a site a key sees every site, which is exactly what a site manager must not.
+        var response = await admin.PostJsonAsync("/api/v1/api-keys", new { name = "vendor", role = "site_manager" });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var errors = (await response.ReadJsonAsync()).GetProperty("errors");
+        Assert.Equal(["site"], errors.EnumerateObject().Select(e => e.Name).ToList());
+    }
+
     [Theory, MemberData(nameof(Providers))]
     public async Task ASiteScopedKeySeesAndWritesOnlyItsOwnSite(string provider)
     {

@@ -13,7 +13,29 @@ public sealed record UserView(long Id, string Email, string Name, string Role, s
 
 public sealed record PoolInput(string[]? Members);
 
-public sealed record SupervisorInput(string? Supervisor);
+/// <summary>
+/// The body of PUT /api/v1/teams/{code}/supervisor. <c>"supervisor": null</c> clears the supervisor; a body without the
+/// field (<c>{}</c>, or a misspelt name) is refused, since reading it as null once cleared supervisors by mistake.
+/// </summary>
+public sealed class SupervisorInput
+{
+    private readonly string? _supervisor;
+
+    /// <summary>The supervisor's e-mail, or null to leave the team without one.</summary>
+    public string? Supervisor
+    {
+        get => _supervisor;
+        init
+        {
+            _supervisor = value;
+            IsGiven = true;
+        }
+    }
+
+    /// <summary>Whether the body has the field at all; the JSON reader calls the setter only then, null included.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool IsGiven { get; private init; }
+}
 
 public static class PeopleEndpoints
 {
@@ -54,6 +76,10 @@ public static class PeopleEndpoints
                 {
                     return TypedResults.NotFound();
                 }
+                if (!input.IsGiven)
+                {
+                    return Problems.Validation("supervisor", "is required: the supervisor's e-mail, or null to leave the team without one");
+                }
                 long? userId = null;
                 if (input.Supervisor is { } email)
                 {
@@ -81,6 +107,12 @@ public static class PeopleEndpoints
 /// <summary>Creating people, shared by the API and the CLI's `user create`.</summary>
 public static class UserAccounts
 {
+    /// <summary>
+    /// A site manager sees only their site's data (PRODUCT.md), and a scope without a site is every site: so the role
+    /// is refused without one rather than quietly widened to all of them.
+    /// </summary>
+    internal const string SiteManagerNeedsASite = "is required for a site manager, who sees only their site's data";
+
     /// <summary>
     /// Changes a person's name, role, scope, password or disabled flag (the console's user page). An empty site or
     /// team clears it; null leaves it. A new password also lifts a lockout.
@@ -127,6 +159,10 @@ public static class UserAccounts
                     siteId = team.SiteId;
                 }
             }
+        }
+        if (!errors.ContainsKey("site") && !errors.ContainsKey("team") && (role ?? user.Role) == Roles.SiteManager && siteId is null)
+        {
+            errors["site"] = [SiteManagerNeedsASite];
         }
         if (errors.Count > 0)
         {
@@ -188,6 +224,10 @@ public static class UserAccounts
                 teamId = team.Id;
                 siteId ??= team.SiteId;
             }
+        }
+        if (!errors.ContainsKey("site") && !errors.ContainsKey("team") && role == Roles.SiteManager && siteId is null)
+        {
+            errors["site"] = [SiteManagerNeedsASite];
         }
         if (errors.Count > 0)
         {

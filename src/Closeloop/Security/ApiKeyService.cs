@@ -26,7 +26,7 @@ public static class ApiKeyIssuer
     }
 
     /// <summary>
-    /// Validates a request for a key (name, role, optional site scope) and creates it; shared by the HTTP API and the
+    /// Validates a request for a key (name, role, site scope, which a site_manager key must have) and creates it; shared by the HTTP API and the
     /// console's API keys page. The answer holds the key in clear, the only time it is ever shown.
     /// </summary>
     public static async Task<(ApiKeyCreated? Created, Dictionary<string, string[]> Errors)> CreateAsync(CloseloopDb db, ApiKeyRequest request, DateTimeOffset now,
@@ -51,6 +51,11 @@ public static class ApiKeyIssuer
             {
                 errors["site"] = ["no site with this code"];
             }
+        }
+        else if (role == Roles.SiteManager)
+        {
+            // An unscoped key sees every site: a site manager's key without a site would see what its role must not.
+            errors["site"] = ["is required for a site_manager key, which sees only that site's data"];
         }
         if (errors.Count > 0)
         {
