@@ -40,7 +40,7 @@ internal static class CliExport
                 await stderr.WriteLineAsync("export customer needs the customer's external id: closeloop export customer CUST-42 [FILE.json]");
                 return 2;
             }
-            return await WithOutputAsync(options.Positional.ElementAtOrDefault(2) ?? options.Named.GetValueOrDefault("out"), stdout,
+            return await WithOutputAsync(options.Positional.ElementAtOrDefault(2) ?? options.Named.GetValueOrDefault("out"), stdout, stderr,
                 writer => CustomerAsync(db, customer, writer, stderr));
         }
         if (what is not ("responses" or "contacts"))
@@ -71,7 +71,7 @@ internal static class CliExport
                 return 1;
             }
         }
-        return await WithOutputAsync(options.Positional.ElementAtOrDefault(1) ?? options.Named.GetValueOrDefault("out"), stdout, async writer =>
+        return await WithOutputAsync(options.Positional.ElementAtOrDefault(1) ?? options.Named.GetValueOrDefault("out"), stdout, stderr, async writer =>
         {
             var rows = what == "responses" ? Responses(db, from, to, siteId) : Contacts(db, from, to, siteId);
             await writer.WriteAsync(CsvExport.Line(what == "responses" ? ResponseHeader : ContactHeader));
@@ -86,26 +86,43 @@ internal static class CliExport
         });
     }
 
-    private static async Task<int> WithOutputAsync(string? file, TextWriter stdout, Func<TextWriter, Task<int>> write)
+    private static async Task<int> WithOutputAsync(string? file, TextWriter stdout, TextWriter stderr, Func<TextWriter, Task<int>> write)
     {
         if (file is null)
         {
             return await write(stdout);
         }
+        // Checked before the export starts, and named as the user wrote it rather than as the ".partial" file below.
+        if (Path.GetDirectoryName(Path.GetFullPath(file)) is { } directory && !Directory.Exists(directory))
+        {
+            await stderr.WriteLineAsync($"No such directory: {directory}");
+            return 2;
+        }
+        if (Directory.Exists(file))
+        {
+            await stderr.WriteLineAsync($"{file} is a directory; name the file to write.");
+            return 2;
+        }
         // Written beside the target and moved into place, so a failed export never leaves half a file under its name.
         var partial = file + ".partial";
-        int exit;
-        await using (var writer = new StreamWriter(partial, false, new UTF8Encoding(false), 64 * 1024))
+        var exit = 1;
+        try
         {
-            exit = await write(writer);
+            await using (var writer = new StreamWriter(partial, false, new UTF8Encoding(false), 64 * 1024))
+            {
+                exit = await write(writer);
+            }
+            if (exit == 0)
+            {
+                File.Move(partial, file, overwrite: true);
+            }
         }
-        if (exit == 0)
+        finally
         {
-            File.Move(partial, file, overwrite: true);
-        }
-        else
-        {
-            File.Delete(partial);
+            if (exit != 0)
+            {
+                File.Delete(partial);
+            }
         }
         return exit;
     }

@@ -18,75 +18,104 @@ public static class CliVerbs
                                            manage alert rules (the JSON of POST /api/v1/alert-rules)
           insights train FILE.csv          teach the root-cause classifier from labelled examples (text, cause)
           apikey create --name N --role R [--site S]
-                                           create an API key and print it (shown once)
-          user create --email E --password P --role R [--site S] [--team T] [--name N]
-                                           create a person who signs in to the web console (the first admin, say)
+                                           create an API key and print it (shown once); a site_manager key needs --site
+          user create --email E --password P --role R [--site S] [--team T] [--name N] [--department D]
+                                           create a person who signs in to the web console (the first admin, say);
+                                           a site_manager needs --site (or --team)
           export responses|contacts [FILE.csv] [--from D] [--to D] [--site S]
                                            CSV in the columns import reads, with each record's analysis (stdout without FILE)
           export customer ID [FILE.json]   everything kept about one customer: profile, preferences, notes, timeline, alerts
         Configuration: appsettings.json, environment variables, or --Database:Provider=postgres --ConnectionStrings:Closeloop="..."
+        Exit codes: 0 done; 1 something was refused or failed (bad rows, a rule, the database); 2 the command line is wrong
+        (an unknown option, an option without its value, a missing file or a missing or bad argument) and nothing was written.
         """;
+
+    /// <summary>
+    /// The command line each verb takes: its words, the options it knows and those it needs. An option it does not know
+    /// is refused rather than ignored, so a misspelt --form never exports everything.
+    /// </summary>
+    private sealed record VerbShape(string Usage, string Takes, Func<List<string>, bool> Words, string[] Options, string[] Required);
+
+    private static readonly Dictionary<string, VerbShape> Verbs = new(StringComparer.Ordinal)
+    {
+        ["migrate"] = new("closeloop migrate", "no arguments", w => w.Count == 0, [], []),
+        ["import"] = new("closeloop import contacts|responses FILE.csv", "what to import (contacts or responses) and the CSV file",
+            w => w is ["contacts" or "responses", _], [], []),
+        ["demo"] = new("closeloop demo", "no arguments", w => w.Count == 0, [], []),
+        ["rules"] = new("closeloop rules list | add FILE.json | enable ID | disable ID | delete ID", "list, add FILE.json, or enable, disable or delete with a rule's ID",
+            w => w is ["list"] or ["add", _] or ["enable" or "disable" or "delete", _], [], []),
+        ["insights"] = new("closeloop insights train FILE.csv", "train and the CSV file of labelled examples", w => w is ["train", _], [], []),
+        ["apikey"] = new("closeloop apikey create --name N --role R [--site S]", "create and its options", w => w is ["create"], ["name", "role", "site"], ["name", "role"]),
+        ["user"] = new("closeloop user create --email E --password P --role R [--site S] [--team T] [--name N] [--department D]", "create and its options",
+            w => w is ["create"], ["email", "password", "role", "site", "team", "name", "department"], ["email", "password", "role"]),
+        ["export"] = new("closeloop export responses|contacts [FILE.csv] [--from D] [--to D] [--site S] | export customer ID [FILE.json]",
+            "responses or contacts and an optional file, or customer with the customer's external id and an optional file",
+            w => w is ["responses" or "contacts"] or ["responses" or "contacts", _] or ["customer", _] or ["customer", _, _], ["from", "to", "site", "out"], []),
+    };
 
     public static async Task<int> RunAsync(string[] args)
     {
         var verb = args[0].ToLowerInvariant();
-        var (options, rest) = SplitOptions(args.Skip(1).ToArray());
         if (verb is "help" or "--help" or "-h")
         {
             Console.WriteLine(Usage);
             return 0;
         }
-        var builder = Host.CreateApplicationBuilder(rest.Where(a => a.StartsWith("--", StringComparison.Ordinal) && a.Contains('=', StringComparison.Ordinal)).ToArray());
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.Services.AddCloseloopCore();
-        builder.Services.AddSingleton<CsvImport>();
-        using var host = builder.Build();
-        var services = host.Services;
-        var migrator = services.GetRequiredService<Migrator>();
+        // Only the verb is repeated back: the rest of the line may hold a connection string and its password.
+        if (!Verbs.TryGetValue(verb, out var shape))
+        {
+            Console.Error.WriteLine($"Unknown command '{verb}'.");
+            Console.Error.WriteLine(Usage);
+            return 2;
+        }
+        if (args.Skip(1).Any(a => a is "--help" or "-h"))
+        {
+            Console.WriteLine($"Usage: {shape.Usage}");
+            return 0;
+        }
+        var (options, configuration, problem) = SplitOptions(args.Skip(1).ToArray(), shape.Options);
+        problem ??= !shape.Words(options.Positional) ? $"{verb} takes {shape.Takes}."
+            : shape.Required.FirstOrDefault(r => !options.Named.ContainsKey(r)) is { } missing ? $"--{missing} is required."
+            : null;
+        if (problem is not null)
+        {
+            // Refused before the configuration is read, so a wrong command line never creates or migrates a database.
+            Console.Error.WriteLine($"{problem} Usage: {shape.Usage}");
+            return 2;
+        }
         try
         {
+            var builder = Host.CreateApplicationBuilder(configuration.ToArray());
+            builder.Logging.SetMinimumLevel(LogLevel.Warning);
+            builder.Services.AddCloseloopCore();
+            builder.Services.AddSingleton<CsvImport>();
+            using var host = builder.Build();
+            var services = host.Services;
             switch (verb)
             {
                 case "migrate":
-                    var applied = await migrator.MigrateAsync();
+                    var applied = await services.GetRequiredService<Migrator>().MigrateAsync();
                     Console.WriteLine(applied.Count == 0 ? "The database is up to date." : $"Applied {string.Join(", ", applied)}.");
                     return 0;
-                case "import" when options.Positional.Count == 2 && options.Positional[0] is "contacts" or "responses":
-                    await EnsureMigratedAsync(services);
-                    var path = options.Positional[1];
-                    if (!File.Exists(path))
-                    {
-                        Console.Error.WriteLine($"No such file: {path}");
-                        return 2;
-                    }
-                    var report = await services.GetRequiredService<CsvImport>().RunAsync(options.Positional[0], path, !Console.IsOutputRedirected, CancellationToken.None);
-                    foreach (var problem in report.Problems)
-                    {
-                        Console.Error.WriteLine(problem);
-                    }
-                    Console.WriteLine($"{report.Rows} rows: {report.Created} created, {report.Existing} already present, {report.Failed} refused.");
-                    return report.Failed > 0 ? 1 : 0;
+                case "import":
+                    return await ImportAsync(services, options.Positional[0], options.Positional[1]);
                 case "demo":
                     await EnsureMigratedAsync(services);
                     return await DemoData.LoadIfEmptyAsync(services, Console.Out, CancellationToken.None) ? 0 : 1;
-                case "insights" when options.Positional.Count == 2 && options.Positional[0] == "train":
-                    await EnsureMigratedAsync(services);
+                case "insights":
                     return await TrainAsync(services, options.Positional[1]);
-                case "rules" when options.Positional.Count >= 1:
-                    await EnsureMigratedAsync(services);
+                case "rules":
                     return await RulesAsync(services, options.Positional);
-                case "user" when options.Positional.FirstOrDefault() == "create":
+                case "user":
                     await EnsureMigratedAsync(services);
                     return await CreateUserAsync(services, options);
                 case "export":
                     await EnsureMigratedAsync(services);
                     return await CliExport.RunAsync(services, options, Console.Out, Console.Error);
-                case "apikey" when options.Positional.FirstOrDefault() == "create":
+                case "apikey":
                     await EnsureMigratedAsync(services);
                     return await CreateApiKeyAsync(services, options);
                 default:
-                    Console.Error.WriteLine($"Unknown command: {string.Join(' ', args)}");
-                    Console.Error.WriteLine(Usage);
                     return 2;
             }
         }
@@ -95,56 +124,84 @@ public static class CliVerbs
             Console.Error.WriteLine(ex.Message);
             return 1;
         }
+        // A file that cannot be read or written, or a database that cannot be reached, is one line, not a stack trace.
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine(ex.Message);
+            return 1;
+        }
+        catch (System.Data.Common.DbException ex)
+        {
+            Console.Error.WriteLine($"The database failed: {ex.Message}");
+            return 1;
+        }
     }
 
-    private static async Task<int> CreateUserAsync(IServiceProvider services, CliOptions options)
+    private static async Task<int> ImportAsync(IServiceProvider services, string kind, string path)
     {
-        if (options.Named.GetValueOrDefault("password") is not { } password)
+        // Checked before migrating, so a mistyped path leaves an embedded database as it was.
+        if (!File.Exists(path))
         {
-            Console.Error.WriteLine("--password is required: a person signs in with it.");
+            Console.Error.WriteLine($"No such file: {path}");
             return 2;
         }
+        await EnsureMigratedAsync(services);
+        var report = await services.GetRequiredService<CsvImport>().RunAsync(kind, path, !Console.IsOutputRedirected, CancellationToken.None);
+        foreach (var problem in report.Problems)
+        {
+            Console.Error.WriteLine(problem);
+        }
+        if (report.FileRefused)
+        {
+            Console.Error.WriteLine("The file was refused: nothing was imported.");
+            return 2;
+        }
+        Console.WriteLine($"{report.Rows} rows: {report.Created} created, {report.Existing} already present, {report.Failed} refused.");
+        return report.Failed > 0 ? 1 : 0;
+    }
+
+    /// <summary>
+    /// Checked by the same code as POST /api/v1/users. A refusal exits with 2, as any other wrong command line does:
+    /// nothing was written.
+    /// </summary>
+    private static async Task<int> CreateUserAsync(IServiceProvider services, CliOptions options)
+    {
         await using var scope = services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<CloseloopDb>();
-        var input = new People.UserInput(options.Named.GetValueOrDefault("email"), options.Named.GetValueOrDefault("name"), password,
-            options.Named.GetValueOrDefault("role"), options.Named.GetValueOrDefault("site"), options.Named.GetValueOrDefault("team"), options.Named.GetValueOrDefault("department"));
+        var input = new People.UserInput(options.Named["email"], options.Named.GetValueOrDefault("name"), options.Named["password"],
+            options.Named["role"], options.Named.GetValueOrDefault("site"), options.Named.GetValueOrDefault("team"), options.Named.GetValueOrDefault("department"));
         var (user, errors) = await People.UserAccounts.CreateAsync(db, input, TimeProvider.System.GetUtcNow(), CancellationToken.None);
         if (user is null)
         {
-            foreach (var (field, messages) in errors)
-            {
-                Console.Error.WriteLine($"--{field}: {string.Join("; ", messages)}");
-            }
-            return 1;
+            WriteErrors(errors);
+            return 2;
         }
-        Console.WriteLine($"{user.Id}	{user.Email}	{user.Role}");
+        Console.WriteLine($"{user.Id}\t{user.Email}\t{user.Role}");
         return 0;
     }
 
+    /// <summary>Checked by the same code as POST /api/v1/api-keys, so a key made here is one the API would have made.</summary>
     private static async Task<int> CreateApiKeyAsync(IServiceProvider services, CliOptions options)
     {
-        var role = Roles.Normalize(options.Named.GetValueOrDefault("role") ?? Roles.Integration);
-        if (role is null)
-        {
-            Console.Error.WriteLine($"--role must be one of {string.Join(", ", Roles.All)}");
-            return 2;
-        }
         await using var scope = services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<CloseloopDb>();
-        long? siteId = null;
-        if (options.Named.GetValueOrDefault("site") is { } siteCode)
+        var request = new ApiKeyRequest(options.Named["name"], options.Named["role"], options.Named.GetValueOrDefault("site"));
+        var (created, errors) = await ApiKeyIssuer.CreateAsync(db, request, TimeProvider.System.GetUtcNow(), CancellationToken.None);
+        if (created is null)
         {
-            siteId = await db.Sites.Where(s => s.Code == siteCode.ToLowerInvariant()).Select(s => (long?)s.Id).FirstOrDefaultAsync();
-            if (siteId is null)
-            {
-                Console.Error.WriteLine($"No site with code '{siteCode}'.");
-                return 2;
-            }
+            WriteErrors(errors);
+            return 2;
         }
-        var name = options.Named.GetValueOrDefault("name") ?? $"{role} key";
-        var (_, key) = await ApiKeyIssuer.CreateAsync(db, name, role, siteId, TimeProvider.System.GetUtcNow(), CancellationToken.None);
-        Console.WriteLine(key);
+        Console.WriteLine(created.Key);
         return 0;
+    }
+
+    private static void WriteErrors(Dictionary<string, string[]> errors)
+    {
+        foreach (var (field, messages) in errors)
+        {
+            Console.Error.WriteLine($"--{field}: {string.Join("; ", messages)}");
+        }
     }
 
     /// <summary>
@@ -153,6 +210,12 @@ public static class CliVerbs
     /// </summary>
     private static async Task<int> RulesAsync(IServiceProvider services, List<string> args)
     {
+        if (args[0] == "add" && !File.Exists(args[1]))
+        {
+            Console.Error.WriteLine($"No such file: {args[1]}");
+            return 2;
+        }
+        await EnsureMigratedAsync(services);
         await using var scope = services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<CloseloopDb>();
         var now = TimeProvider.System.GetUtcNow();
@@ -165,7 +228,18 @@ public static class CliVerbs
                 }
                 return 0;
             case "add" when args.Count == 2:
-                using (var document = System.Text.Json.JsonDocument.Parse(await File.ReadAllTextAsync(args[1])))
+                System.Text.Json.JsonDocument document;
+                try
+                {
+                    document = System.Text.Json.JsonDocument.Parse(await File.ReadAllTextAsync(args[1]));
+                }
+                catch (System.Text.Json.JsonException ex)
+                {
+                    // Refused like a rule with a bad field: the file was read, its content is wrong.
+                    Console.Error.WriteLine($"{args[1]}: not valid JSON (line {ex.LineNumber + 1}, byte {ex.BytePositionInLine + 1})");
+                    return 1;
+                }
+                using (document)
                 {
                     var errors = new Dictionary<string, string[]>();
                     var definition = Alerts.AlertRuleDefinition.Parse(document.RootElement, errors);
@@ -217,12 +291,18 @@ public static class CliVerbs
             Console.Error.WriteLine($"No such file: {path}");
             return 2;
         }
+        await EnsureMigratedAsync(services);
         await using var scope = services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<CloseloopDb>();
         var known = (await db.RootCauses.AsNoTracking().Select(r => r.Code).ToListAsync()).ToHashSet(StringComparer.Ordinal);
-        using var reader = new StreamReader(path);
+        using var reader = CsvReader.OpenText(File.OpenRead(path));
         var csv = new CsvReader(reader);
         var header = csv.Read()?.Select(h => h.Trim().ToLowerInvariant()).ToList() ?? [];
+        if (csv.Problem is not null)
+        {
+            Console.Error.WriteLine($"line 1: {csv.Problem}");
+            return 2;
+        }
         var textColumn = header.FindIndex(h => h is "text" or "comment" or "summary" or "query");
         var causeColumn = header.FindIndex(h => h is "cause" or "label" or "category" or "rootcause" or "root_cause");
         if (textColumn < 0 || causeColumn < 0)
@@ -236,8 +316,14 @@ public static class CliVerbs
         {
             var text = row.ElementAtOrDefault(textColumn)?.Trim();
             var cause = row.ElementAtOrDefault(causeColumn)?.Trim().ToLowerInvariant();
-            if (string.IsNullOrEmpty(text) && string.IsNullOrEmpty(cause))
+            if (csv.Problem is null && string.IsNullOrEmpty(text) && string.IsNullOrEmpty(cause))
             {
+                continue;
+            }
+            if (csv.Problem is not null)
+            {
+                refused++;
+                Console.Error.WriteLine($"line {csv.RecordLine}: {csv.Problem}");
                 continue;
             }
             if (string.IsNullOrEmpty(text) || cause is null || !known.Contains(cause))
@@ -275,8 +361,12 @@ public static class CliVerbs
 
     internal sealed record CliOptions(List<string> Positional, Dictionary<string, string> Named);
 
-    /// <summary>Splits "--name value" pairs from positional words; "--Key=value" pairs go to the configuration.</summary>
-    internal static (CliOptions Options, List<string> Configuration) SplitOptions(string[] args)
+    /// <summary>
+    /// Splits a verb's options ("--name value" or "--name=value") from its words; any other "--Key=value" goes to the
+    /// configuration. An option without a value is refused: taking the next word instead once took a
+    /// "--ConnectionStrings:…=…" as a password and ran the command on the default database.
+    /// </summary>
+    internal static (CliOptions Options, List<string> Configuration, string? Problem) SplitOptions(string[] args, IReadOnlyCollection<string> known)
     {
         var positional = new List<string>();
         var named = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
@@ -284,19 +374,35 @@ public static class CliVerbs
         for (var i = 0; i < args.Length; i++)
         {
             var a = args[i];
-            if (a.StartsWith("--", StringComparison.Ordinal) && a.Contains('=', StringComparison.Ordinal))
-            {
-                configuration.Add(a);
-            }
-            else if (a.StartsWith("--", StringComparison.Ordinal) && i + 1 < args.Length)
-            {
-                named[a[2..]] = args[++i];
-            }
-            else
+            if (!a.StartsWith("--", StringComparison.Ordinal))
             {
                 positional.Add(a);
+                continue;
+            }
+            var equals = a.IndexOf('=', StringComparison.Ordinal);
+            var name = equals < 0 ? a[2..] : a[2..equals];
+            var option = known.FirstOrDefault(k => k.Equals(name, StringComparison.OrdinalIgnoreCase));
+            if (option is null && equals > 2)
+            {
+                configuration.Add(a);
+                continue;
+            }
+            // Only the option's name is repeated back, never a value: a value may be a password or a connection string.
+            if (option is null)
+            {
+                return (new CliOptions(positional, named), configuration,
+                    $"Unknown option --{name} (configuration is given as --Key=value).");
+            }
+            var value = equals >= 0 ? a[(equals + 1)..] : i + 1 < args.Length ? args[++i] : null;
+            if (string.IsNullOrEmpty(value) || value.StartsWith("--", StringComparison.Ordinal))
+            {
+                return (new CliOptions(positional, named), configuration, $"--{option} needs a value (a value may not start with --).");
+            }
+            if (!named.TryAdd(option, value))
+            {
+                return (new CliOptions(positional, named), configuration, $"--{option} is given twice.");
             }
         }
-        return (new CliOptions(positional, named), configuration);
+        return (new CliOptions(positional, named), configuration, null);
     }
 }

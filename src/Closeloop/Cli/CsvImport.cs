@@ -8,7 +8,8 @@ using Spectre.Console;
 
 namespace Closeloop.Cli;
 
-public sealed record CsvImportReport(int Rows, int Created, int Existing, int Failed, IReadOnlyList<string> Problems);
+/// <param name="FileRefused">The file as a whole was refused (empty, or a header that is not UTF-8 or names a field twice): nothing was imported.</param>
+public sealed record CsvImportReport(int Rows, int Created, int Existing, int Failed, IReadOnlyList<string> Problems, bool FileRefused = false);
 
 /// <summary>
 /// Imports contacts or responses from CSV through the same parser and writer as the HTTP API, so a row is
@@ -67,18 +68,25 @@ public sealed class CsvImport(IngestStore store, TextInsights insights)
         var isContacts = kind == "contacts";
         var problems = new List<(int Line, string Text)>();
         int rows = 0, created = 0, existing = 0, failed = 0;
+        var refused = false;
         var fileLength = new FileInfo(path).Length;
 
         async Task Work(ProgressTask? progress)
         {
             using var stream = File.OpenRead(path);
-            using var reader = new StreamReader(stream);
+            using var reader = CsvReader.OpenText(stream);
             var csv = new CsvReader(reader);
             var first = reader.ReadLine();
             if (string.IsNullOrWhiteSpace(first))
             {
                 problems.Add((1, "line 1: the file is empty; the first line must name the columns"));
-                failed++;
+                refused = true;
+                return;
+            }
+            if (first.Contains(CsvReader.NotUtf8, StringComparison.Ordinal))
+            {
+                problems.Add((1, "line 1: not valid UTF-8 text (is the file in another encoding, such as Windows-1252? Save it as UTF-8)"));
+                refused = true;
                 return;
             }
             // A semicolon-separated export (common where the decimal separator is a comma) is read as well.
@@ -86,6 +94,14 @@ public sealed class CsvImport(IngestStore store, TextInsights insights)
             var headerFields = new CsvReader(new StringReader(first)) { Delimiter = csv.Delimiter }.Read() ?? [];
             csv.SkipLines(1);
             var header = headerFields.Select(h => Aliases.GetValueOrDefault(Normalize(h))).ToArray();
+            // Two columns for one field would leave the last one winning on every row, whichever the file meant.
+            var twice = header.Select((field, i) => (field, i)).Where(c => c.field is not null).GroupBy(c => c.field).FirstOrDefault(g => g.Count() > 1);
+            if (twice is not null)
+            {
+                problems.Add((1, $"line 1: the columns {string.Join(" and ", twice.Select(c => $"'{headerFields[c.i].Trim()}'"))} both give {twice.Key}; keep one"));
+                refused = true;
+                return;
+            }
             var unknown = headerFields.Where((h, i) => header[i] is null && h.Trim().Length > 0 && !Derived.Contains(Normalize(h))).ToList();
             if (unknown.Count > 0)
             {
@@ -99,11 +115,21 @@ public sealed class CsvImport(IngestStore store, TextInsights insights)
             while (csv.Read() is { } record)
             {
                 var line = csv.RecordLine;
-                if (record.Count == 1 && record[0].Length == 0)
+                // A blank line, a line of spaces or a row of empty cells (a spreadsheet's trailing rows) holds nothing.
+                if (csv.Problem is null && record.TrueForAll(string.IsNullOrWhiteSpace))
                 {
                     continue;
                 }
                 rows++;
+                var problem = csv.Problem ?? (record.Count > headerFields.Count && !record.Skip(headerFields.Count).All(string.IsNullOrWhiteSpace)
+                    ? $"{record.Count} fields where the header names {headerFields.Count} (a {(csv.Delimiter == ';' ? "semicolon" : "comma")} in a field that is not quoted, or a stray quote?)"
+                    : null);
+                if (problem is not null)
+                {
+                    failed++;
+                    problems.Add((line, $"line {line}: {problem}"));
+                    continue;
+                }
                 chunk.Add((line, record));
                 if (chunk.Count == ChunkSize)
                 {
@@ -171,7 +197,7 @@ public sealed class CsvImport(IngestStore store, TextInsights insights)
             await Work(null);
         }
         // Parse problems of a chunk are known before the write problems of the chunk before it.
-        return new CsvImportReport(rows, created, existing, failed, problems.OrderBy(p => p.Line).Select(p => p.Text).ToList());
+        return new CsvImportReport(rows, created, existing, failed, problems.OrderBy(p => p.Line).Select(p => p.Text).ToList(), refused);
     }
 
     private sealed record ChunkResult(int Created, int Existing, List<(int Line, string Text)> Problems);

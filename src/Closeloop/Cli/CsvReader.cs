@@ -4,15 +4,39 @@ namespace Closeloop.Cli;
 
 /// <summary>
 /// A small RFC 4180 reader: quoted fields, doubled quotes, and line breaks inside quotes. It reports the
-/// line each record starts on, which is what a person fixing a bad row needs.
+/// line each record starts on, which is what a person fixing a bad row needs, and what is wrong with a record
+/// that cannot be read as written (<see cref="Problem"/>).
 /// </summary>
 public sealed class CsvReader(TextReader reader)
 {
+    /// <summary>
+    /// What a byte sequence that is not UTF-8 decodes to in a reader from <see cref="OpenText"/>: a noncharacter, which
+    /// no text means, where the usual U+FFFD would let a Windows-1252 "Café" be stored as "Caf\uFFFD" without a word.
+    /// </summary>
+    public const char NotUtf8 = '\uFDD0';
+
+    private readonly StringBuilder _replay = new();
+    private string _pending = string.Empty;
+    private int _pendingAt;
     private int _line = 1;
 
     public int RecordLine { get; private set; }
 
+    /// <summary>Why the last record read is not what its line says, or null when it is.</summary>
+    public string? Problem { get; private set; }
+
     public char Delimiter { get; set; } = ',';
+
+    /// <summary>
+    /// Reads a file as UTF-8 (a byte order mark is skipped), with each invalid byte sequence read as
+    /// <see cref="NotUtf8"/>, so the record holding it is reported with its line instead of imported garbled.
+    /// </summary>
+    public static StreamReader OpenText(Stream stream)
+    {
+        var utf8 = (Encoding)new UTF8Encoding(encoderShouldEmitUTF8Identifier: true).Clone();
+        utf8.DecoderFallback = new DecoderReplacementFallback(NotUtf8.ToString());
+        return new StreamReader(stream, utf8, detectEncodingFromByteOrderMarks: false);
+    }
 
     /// <summary>Counts lines already consumed by the caller, so that reported line numbers stay right.</summary>
     public void SkipLines(int count) => _line += count;
@@ -23,28 +47,56 @@ public sealed class CsvReader(TextReader reader)
         var field = new StringBuilder();
         var quoted = false;
         var any = false;
+        // Once a quoted field runs past the end of its line, the rest is kept: should the quote never close, those
+        // lines are read again as records of their own instead of vanishing into one field.
+        var replayLine = 0;
+        var quoteLine = 0;
         RecordLine = _line;
+        Problem = null;
         while (true)
         {
-            var c = reader.Read();
+            var c = Next();
             if (c == -1)
             {
                 if (!any && field.Length == 0 && fields.Count == 0)
                 {
                     return null;
                 }
+                if (quoted)
+                {
+                    Problem = quoteLine == RecordLine ? "unterminated quoted field" : $"unterminated quoted field (the quote opens on line {quoteLine})";
+                    if (replayLine > 0)
+                    {
+                        _pending = _replay.ToString();
+                        _pendingAt = 0;
+                        _line = replayLine;
+                    }
+                }
                 fields.Add(field.ToString());
+                _replay.Clear();
                 return fields;
             }
             any = true;
             var ch = (char)c;
+            if (replayLine > 0)
+            {
+                _replay.Append(ch);
+            }
+            if (ch == NotUtf8)
+            {
+                Problem ??= "not valid UTF-8 text (is the file in another encoding, such as Windows-1252? Save it as UTF-8)";
+            }
             if (quoted)
             {
                 if (ch == '"')
                 {
-                    if (reader.Peek() == '"')
+                    if (Peek() == '"')
                     {
-                        reader.Read();
+                        Next();
+                        if (replayLine > 0)
+                        {
+                            _replay.Append('"');
+                        }
                         field.Append('"');
                     }
                     else
@@ -54,9 +106,13 @@ public sealed class CsvReader(TextReader reader)
                 }
                 else
                 {
-                    if (ch == '\n')
+                    if (ch == '\n' || (ch == '\r' && Peek() != '\n'))
                     {
                         _line++;
+                        if (replayLine == 0)
+                        {
+                            replayLine = _line;
+                        }
                     }
                     field.Append(ch);
                 }
@@ -64,6 +120,10 @@ public sealed class CsvReader(TextReader reader)
             else if (ch == '"' && field.Length == 0)
             {
                 quoted = true;
+                quoteLine = _line;
+                // Lines before this quote were read as written: only what follows it would be read again.
+                replayLine = 0;
+                _replay.Clear();
             }
             else if (ch == Delimiter)
             {
@@ -73,18 +133,20 @@ public sealed class CsvReader(TextReader reader)
             else if (ch == '\r')
             {
                 // CRLF or a lone CR ends the record the same way as LF.
-                if (reader.Peek() == '\n')
+                if (Peek() == '\n')
                 {
-                    reader.Read();
+                    Next();
                 }
                 _line++;
                 fields.Add(field.ToString());
+                _replay.Clear();
                 return fields;
             }
             else if (ch == '\n')
             {
                 _line++;
                 fields.Add(field.ToString());
+                _replay.Clear();
                 return fields;
             }
             else
@@ -93,4 +155,9 @@ public sealed class CsvReader(TextReader reader)
             }
         }
     }
+
+    private int Next() => _pendingAt < _pending.Length ? _pending[_pendingAt++] : reader.Read();
+
+    // Lines are read again only after the end of the file was reached, so the reader has nothing left behind them.
+    private int Peek() => _pendingAt < _pending.Length ? _pending[_pendingAt] : reader.Peek();
 }

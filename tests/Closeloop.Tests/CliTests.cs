@@ -1,0 +1,223 @@
+using System.Text;
+using Closeloop.Tests.Infrastructure;
+
+namespace Closeloop.Tests;
+
+/// <summary>
+/// The CLI's command line and its CSV import, run as the real executable. Each run gets the test database's
+/// configuration appended as "--Key=value" words, as a person's shell line would carry it.
+/// </summary>
+public sealed class CliTests
+{
+    private static async Task<(int ExitCode, string Output)> RunAsync(string connection, params string[] args) =>
+        await AppProcess.RunAsync(TestDatabases.Sqlite, connection, args);
+
+    /// <summary>An error is one line and an exit code, never an unhandled exception (exit 134 and a stack trace).</summary>
+    private static void AssertNoCrash(string output)
+    {
+        Assert.DoesNotContain("Unhandled exception", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+    }
+
+    public static TheoryData<string, string[]> OptionsWithoutTheirValue => new()
+    {
+        // The value is missing and the next word, a configuration override, was once taken for it: the user landed in
+        // another database than the one configured, and the command said it had succeeded.
+        { "--password", ["user", "create", "--email", "lost@example.com", "--role", "admin", "--password", "--ConnectionStrings:Closeloop=Data Source={decoy}"] },
+        { "--site", ["apikey", "create", "--name", "k", "--role", "admin", "--site", "--ConnectionStrings:Closeloop=Data Source={decoy}"] },
+        { "--email", ["user", "create", "--role", "admin", "--password", "long enough password", "--email"] },
+        { "--from", ["export", "responses", "--from", "--to", "2026-11-01"] },
+        { "--name", ["apikey", "create", "--role", "admin", "--name="] },
+    };
+
+    [Theory, MemberData(nameof(OptionsWithoutTheirValue))]
+    public async Task AnOptionWithoutItsValueIsRefusedAndNothingIsWritten(string option, string[] args)
+    {
+        var connection = TestDatabases.CreateDatabase(TestDatabases.Sqlite);
+        using var decoy = new TempFile("decoy", ".db");
+
+        var (exit, output) = await RunAsync(connection, args.Select(a => a.Replace("{decoy}", decoy.Path, StringComparison.Ordinal)).ToArray());
+
+        Assert.Equal(2, exit);
+        Assert.Contains($"{option} needs a value", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Data Source", output, StringComparison.Ordinal);
+        Assert.False(File.Exists(decoy.Path));
+        // The configured database was not touched either: the e-mail is still free there.
+        (exit, output) = await RunAsync(connection, "user", "create", "--email", "lost@example.com", "--role", "admin", "--password", "long enough password");
+        Assert.True(exit == 0, output);
+    }
+
+    public static TheoryData<string[], string> IncompleteCommands => new()
+    {
+        { ["import"], "import takes what to import (contacts or responses) and the CSV file. Usage: closeloop import contacts|responses FILE.csv" },
+        { ["import", "contacts"], "import takes what to import (contacts or responses) and the CSV file." },
+        { ["insights", "train"], "insights takes train and the CSV file of labelled examples. Usage: closeloop insights train FILE.csv" },
+        { ["apikey", "create"], "--name is required. Usage: closeloop apikey create --name N --role R [--site S]" },
+        { ["apikey", "create", "--name", "k"], "--role is required." },
+        { ["user", "create", "--email", "a@example.com", "--role", "admin"], "--password is required." },
+        { ["export", "responses", "--form", "2026-11-01"], "Unknown option --form" },
+        { ["rules", "enable"], "Usage: closeloop rules list | add FILE.json" },
+        { ["frobnicate"], "Unknown command 'frobnicate'." },
+    };
+
+    [Theory, MemberData(nameof(IncompleteCommands))]
+    public async Task AnIncompleteCommandSaysWhatIsMissingAndNeverEchoesTheConfiguration(string[] args, string message)
+    {
+        var connection = TestDatabases.CreateDatabase(TestDatabases.Sqlite);
+
+        var (exit, output) = await RunAsync(connection, args);
+
+        Assert.Equal(2, exit);
+        Assert.Contains(message, output, StringComparison.Ordinal);
+        // The connection string may hold a password.
+        Assert.DoesNotContain(connection, output, StringComparison.Ordinal);
+        Assert.DoesNotContain("--Database:Provider=sqlite", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unknown command: ", output, StringComparison.Ordinal);
+        // Refused before the configuration is read: the database was not even created.
+        Assert.False(File.Exists(new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(connection).DataSource));
+    }
+
+    [Fact]
+    public async Task AMissingOrBrokenFileIsOneLineAndAnExitCodeNotAStackTrace()
+    {
+        var connection = TestDatabases.CreateDatabase(TestDatabases.Sqlite);
+        using var broken = new TempFile("rule", ".json");
+        await File.WriteAllTextAsync(broken, """{"name": "Detractor", "when": """);
+        var missing = Path.Combine(Path.GetTempPath(), $"missing-{Guid.NewGuid():N}.json");
+        var nowhere = Path.Combine(Path.GetTempPath(), $"no-dir-{Guid.NewGuid():N}", "x.csv");
+
+        var (exit, output) = await RunAsync(connection, "rules", "add", broken);
+        Assert.Equal(1, exit);
+        Assert.Contains($"{broken.Path}: not valid JSON (line 1,", output, StringComparison.Ordinal);
+        AssertNoCrash(output);
+
+        (exit, output) = await RunAsync(connection, "rules", "add", missing);
+        Assert.Equal(2, exit);
+        Assert.Contains($"No such file: {missing}", output, StringComparison.Ordinal);
+        AssertNoCrash(output);
+
+        (exit, output) = await RunAsync(connection, "export", "responses", nowhere);
+        Assert.Equal(2, exit);
+        Assert.Contains($"No such directory: {Path.GetDirectoryName(nowhere)}", output, StringComparison.Ordinal);
+        AssertNoCrash(output);
+
+        (exit, output) = await RunAsync(connection, "insights", "train", missing);
+        Assert.Equal(2, exit);
+        Assert.Contains($"No such file: {missing}", output, StringComparison.Ordinal);
+
+        (exit, output) = await RunAsync(connection, "rules", "list");
+        Assert.True(exit == 0, output);
+        Assert.Equal(string.Empty, output.Trim());
+    }
+
+    [Fact]
+    public async Task ASiteManagerUserOrKeyWithoutASiteIsRefused()
+    {
+        var connection = TestDatabases.CreateDatabase(TestDatabases.Sqlite);
+
+        var (exit, output) = await RunAsync(connection, "user", "create", "--email", "mia@example.com", "--role", "site_manager", "--password", "long enough password");
+        Assert.Equal(2, exit);
+        Assert.Contains("--site: is required for a site manager", output, StringComparison.Ordinal);
+
+        (exit, output) = await RunAsync(connection, "apikey", "create", "--name", "vendor", "--role", "site_manager");
+        Assert.Equal(2, exit);
+        Assert.Contains("--site: is required for a site_manager key", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("cl_", output, StringComparison.Ordinal);
+
+        // Neither was written: the e-mail is still free.
+        (exit, output) = await RunAsync(connection, "user", "create", "--email", "mia@example.com", "--role", "admin", "--password", "long enough password");
+        Assert.True(exit == 0, output);
+    }
+
+    [Fact]
+    public async Task AnUnterminatedQuoteIsReportedOnItsLineAndTheLinesAfterItAreStillImported()
+    {
+        var connection = TestDatabases.CreateDatabase(TestDatabases.Sqlite);
+        using var file = new TempFile("responses", ".csv");
+        await File.WriteAllTextAsync(file, """
+            externalId,customerExternalId,metric,score,comment,channel,site
+            imp-u-0,IMP-1,csat,4,"A quoted comment
+            over two lines",chat,south
+            imp-u-1,IMP-1,csat,2,"never closes,chat,south
+            imp-u-after,IMP-1,csat,5,fine,chat,south
+
+            """);
+
+        var (exit, output) = await RunAsync(connection, "import", "responses", file);
+
+        Assert.Equal(1, exit);
+        Assert.Contains("line 4: unterminated quoted field", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("line 5:", output, StringComparison.Ordinal);
+        Assert.Contains("3 rows: 2 created, 0 already present, 1 refused.", output, StringComparison.Ordinal);
+        (exit, output) = await RunAsync(connection, "export", "responses");
+        Assert.True(exit == 0, output);
+        Assert.Contains("imp-u-after,IMP-1,csat,5,fine,", output, StringComparison.Ordinal);
+        Assert.Contains("\"A quoted comment\nover two lines\"", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("imp-u-1,", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ALineThatIsNotUtf8IsRefusedWithItsLineAndTheOtherLinesAreImported()
+    {
+        var connection = TestDatabases.CreateDatabase(TestDatabases.Sqlite);
+        using var file = new TempFile("responses", ".csv");
+        // A byte order mark, a UTF-8 line, and a Windows-1252 line ("Café … naïve" as single bytes E9 and EF).
+        var bytes = new List<byte> { 0xEF, 0xBB, 0xBF };
+        bytes.AddRange(Encoding.UTF8.GetBytes("externalId,customerExternalId,metric,score,comment,channel,site\r\nutf-1,LAT-1,csat,4,Café au lait,chat,south\r\n"));
+        bytes.AddRange(Encoding.Latin1.GetBytes("lat-1,LAT-1,csat,2,Café service was naïve,chat,south\r\n"));
+        await File.WriteAllBytesAsync(file, bytes.ToArray());
+
+        var (exit, output) = await RunAsync(connection, "import", "responses", file);
+
+        Assert.Equal(1, exit);
+        Assert.Contains("line 3: not valid UTF-8 text", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("ignoring unknown columns", output, StringComparison.Ordinal);
+        Assert.Contains("2 rows: 1 created, 0 already present, 1 refused.", output, StringComparison.Ordinal);
+        (exit, output) = await RunAsync(connection, "export", "responses");
+        Assert.True(exit == 0, output);
+        Assert.Contains("utf-1,LAT-1,csat,4,Café au lait,", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("lat-1", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("\uFFFD", output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("externalId,customerExternalId,metric,score,score,channel,site", "the columns 'score' and 'score' both give score")]
+    [InlineData("externalId,customer,customerExternalId,metric,score,channel,site", "the columns 'customer' and 'customerExternalId' both give customer.externalId")]
+    public async Task AHeaderThatNamesAFieldTwiceRefusesTheFile(string header, string message)
+    {
+        var connection = TestDatabases.CreateDatabase(TestDatabases.Sqlite);
+        using var file = new TempFile("responses", ".csv");
+        await File.WriteAllTextAsync(file, $"{header}\ndup-1,DUP-1,csat,2,3,chat,south\n");
+
+        var (exit, output) = await RunAsync(connection, "import", "responses", file);
+
+        Assert.Equal(2, exit);
+        Assert.Contains($"line 1: {message}", output, StringComparison.Ordinal);
+        Assert.Contains("nothing was imported", output, StringComparison.Ordinal);
+        (exit, output) = await RunAsync(connection, "export", "responses");
+        Assert.True(exit == 0, output);
+        Assert.Contains("0 responses exported", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task BlankLinesAreSkippedAndARowWithMoreFieldsThanTheHeaderIsRefused()
+    {
+        var connection = TestDatabases.CreateDatabase(TestDatabases.Sqlite);
+        using var file = new TempFile("responses", ".csv");
+        await File.WriteAllTextAsync(file,
+            "externalId,customerExternalId,metric,score,channel,site,comment\n" +
+            "sp-1,SP-1,csat,4,chat,south,Fine\n" +
+            "   \n" +
+            "\t \n" +
+            ",,,,,,\n" +
+            "sp-2,SP-1,csat,2,chat,south,Slow, and rude\n" +
+            "sp-3,SP-1,csat,5,chat,south,Trailing empty cell,\n");
+
+        var (exit, output) = await RunAsync(connection, "import", "responses", file);
+
+        Assert.Equal(1, exit);
+        Assert.Contains("line 6: 8 fields where the header names 7", output, StringComparison.Ordinal);
+        Assert.Equal(1, output.Split('\n').Count(l => l.StartsWith("line ", StringComparison.Ordinal)));
+        Assert.Contains("3 rows: 2 created, 0 already present, 1 refused.", output, StringComparison.Ordinal);
+    }
+}
