@@ -37,6 +37,10 @@ public sealed class RootCauseClassifier : IDisposable
     private readonly List<string> codes = [];
     private readonly Dictionary<string, int> classOf = new(StringComparer.Ordinal);
     private readonly List<Example> examples = [];
+    // The taxonomy's keywords as examples of their causes: retraining sees them beside the learned examples, so a
+    // model taught only one cause still tells it from the others (instead of learning "every text is that cause").
+    private List<Example> seeds = [];
+    private int[] examplesOfClass = [];
     private readonly int[] rowOfBucket;
     private bool[] active = [];
     private CauseKeywords keywords = new([]);
@@ -94,6 +98,19 @@ public sealed class RootCauseClassifier : IDisposable
             foreach (var (index, _) in rules)
                 active[index] = true;
             keywords = new CauseKeywords(rules);
+            seeds = [];
+            foreach (var (index, phrases) in rules)
+            {
+                foreach (var phrase in phrases)
+                {
+                    var text = phrase.TrimEnd('*');
+                    var hashes = new ulong[TextFeatures.MaxFeatures(text.Length)];
+                    var values = new float[hashes.Length];
+                    var count = TextFeatures.Extract(text, hashes, values);
+                    if (count > 0)
+                        seeds.Add(NewExample(hashes.AsSpan(0, count), values.AsSpan(0, count), index));
+                }
+            }
         }
         finally
         {
@@ -240,11 +257,10 @@ public sealed class RootCauseClassifier : IDisposable
         Logits(hashes, values, probabilities);
         if (anyHit)
         {
-            var bonus = KeywordBonus(activeCount);
             for (var c = 0; c < classes; c++)
             {
                 if (hits[c] > 0)
-                    probabilities[c] += bonus * (1f + (0.25f * (Math.Min(hits[c], 3) - 1)));
+                    probabilities[c] += KeywordBonus(activeCount, c) * (1f + (0.25f * (Math.Min(hits[c], 3) - 1)));
             }
         }
 
@@ -252,11 +268,13 @@ public sealed class RootCauseClassifier : IDisposable
         return true;
     }
 
-    private float KeywordBonus(int activeCount)
+    private float KeywordBonus(int activeCount, int cause)
     {
         // With flat logits, a bonus of ln(1.5 (K - 1)) gives the one matched cause a probability of 0.6 among K.
+        // It fades with the examples of that cause, not of all causes: examples of one cause say nothing about
+        // how far the keywords of another can be trusted.
         var initial = MathF.Log(1.5f * Math.Max(activeCount - 1, 1));
-        return initial * KeywordFadeExamples / (KeywordFadeExamples + examples.Count);
+        return initial * KeywordFadeExamples / (KeywordFadeExamples + examplesOfClass[cause]);
     }
 
     private void Logits(ReadOnlySpan<ulong> hashes, ReadOnlySpan<float> values, Span<float> scores)
@@ -320,11 +338,10 @@ public sealed class RootCauseClassifier : IDisposable
         if (!hits.IsEmpty)
         {
             var activeCount = active.Take(codes.Count).Count(a => a);
-            var bonus = KeywordBonus(activeCount);
             for (var c = 0; c < hits.Length && c < codes.Count; c++)
             {
                 if (hits[c] > 0)
-                    probabilities[c] += bonus * (1f + (0.25f * (Math.Min(hits[c], 3) - 1)));
+                    probabilities[c] += KeywordBonus(activeCount, c) * (1f + (0.25f * (Math.Min(hits[c], 3) - 1)));
             }
         }
 
@@ -374,17 +391,19 @@ public sealed class RootCauseClassifier : IDisposable
     {
         Array.Clear(weights);
         Array.Clear(bias);
-        var order = Enumerable.Range(0, examples.Count).ToArray();
+        // The keyword seeds of causes still in the taxonomy train beside the learned examples.
+        var all = examples.Concat(seeds.Where(s => active[s.Label])).ToList();
+        var order = Enumerable.Range(0, all.Count).ToArray();
         var random = new Random(Options.Seed);
         var probabilities = new float[stride];
         var step = 0L;
-        var total = (long)Options.Epochs * examples.Count;
+        var total = (long)Options.Epochs * all.Count;
         for (var epoch = 0; epoch < Options.Epochs; epoch++)
         {
             random.Shuffle(order);
             foreach (var index in order)
             {
-                var example = examples[index];
+                var example = all[index];
                 // Learning rate decays linearly to a floor, which settles the weights without a validation set.
                 var rate = Options.LearningRate * Math.Max(Options.FinalRateFraction, 1f - ((float)step / total));
                 step++;
@@ -397,12 +416,18 @@ public sealed class RootCauseClassifier : IDisposable
 
     private Example AddExample(ReadOnlySpan<ulong> hashes, ReadOnlySpan<float> values, int label)
     {
+        var example = NewExample(hashes, values, label);
+        examples.Add(example);
+        examplesOfClass[label]++;
+        return example;
+    }
+
+    private Example NewExample(ReadOnlySpan<ulong> hashes, ReadOnlySpan<float> values, int label)
+    {
         var rows = new int[hashes.Length];
         for (var i = 0; i < hashes.Length; i++)
             rows[i] = RowFor(hashes[i]);
-        var example = new Example(rows, values.ToArray(), label);
-        examples.Add(example);
-        return example;
+        return new Example(rows, values.ToArray(), label);
     }
 
     private int RowFor(ulong hash)
@@ -426,6 +451,7 @@ public sealed class RootCauseClassifier : IDisposable
         codes.Add(code);
         classOf[code] = index;
         Array.Resize(ref active, codes.Count);
+        Array.Resize(ref examplesOfClass, codes.Count);
         if (codes.Count > stride)
             Widen(RoundUpToVector(codes.Count + Vector<float>.Count));
         return index;

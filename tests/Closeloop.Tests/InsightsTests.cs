@@ -45,6 +45,14 @@ public sealed class InsightsTests
 
         var after = await (await client.GetAsync($"/api/v1/insights/analyze?text={Uri.EscapeDataString(text)}")).ReadJsonAsync();
         Assert.Equal("product.defect", after.GetProperty("rootCause").GetProperty("code").GetString());
+
+        // The same examples again are known already: nothing is learned twice.
+        var again = await (await client.PostJsonAsync("/api/v1/insights/examples", new[]
+        {
+            new { text = "my zorblax widget is flickering again", cause = "product.defect" },
+            new { text = "zorblax widget flickering and broken", cause = "product.defect" },
+        })).ReadJsonAsync();
+        Assert.Equal(0, again.GetProperty("learned").GetInt32());
     }
 
     [Theory, MemberData(nameof(Providers))]
@@ -220,7 +228,7 @@ public sealed class InsightsTests
         var (exit, output) = await AppProcess.RunAsync(TestDatabases.Sqlite, connection, "insights", "train", file);
 
         Assert.Equal(1, exit);
-        Assert.Contains("2 examples learned, 1 refused.", output, StringComparison.Ordinal);
+        Assert.Contains("2 examples learned, 0 already known, 1 refused.", output, StringComparison.Ordinal);
         Assert.Contains("line 4:", output, StringComparison.Ordinal);
         await using var server = await AppProcess.StartServerAsync(TestDatabases.Sqlite, connection);
         using var client = server.Client();

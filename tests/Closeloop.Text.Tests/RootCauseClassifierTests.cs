@@ -11,6 +11,31 @@ public class RootCauseClassifierTests
         new("product.defect", ["broken", "crash*"]),
     ];
 
+    // Teaching one cause must not unlearn the others: a supervisor who labels thirty comments about the app must
+    // not make the classifier forget double charges and rude agents, which only the taxonomy's keywords know.
+    [Fact]
+    public void TeachingOneCauseKeepsTheOthersItsKeywordsKnow()
+    {
+        using var classifier = new RootCauseClassifier(DefaultTaxonomy.Causes);
+        string[] probes =
+        [
+            "I was charged twice, double charge on my card",
+            "The agent was rude and dismissive",
+            "package delayed, tracking says in transit for a week",
+            "The IVR menu kept looping",
+            "Waited 40 minutes on hold before anyone answered",
+        ];
+        var before = probes.Select(p => classifier.Predict(p)?.Code).ToList();
+        Assert.All(before, code => Assert.NotNull(code));
+
+        string[] things = ["The app", "The website", "The online portal", "My online account page", "The checkout page", "The mobile app"];
+        string[] faults = ["crashes every time", "froze when I tried to pay", "keeps failing to log me in", "shows an error message", "will not load at all"];
+        classifier.Train(things.SelectMany(t => faults.Select(f => ($"{t} {f}", "channel.digital-self-service"))).ToList());
+
+        Assert.Equal(before, probes.Select(p => classifier.Predict(p)?.Code).ToList());
+        Assert.Equal("channel.digital-self-service", classifier.Predict("the website crashes when I try to pay")?.Code);
+    }
+
     [Fact]
     public void KeywordsAloneGiveAModestConfidence()
     {

@@ -336,11 +336,8 @@ public static class CliVerbs
         }
         var insights = services.GetRequiredService<Insights.TextInsights>();
         await insights.LoadAsync(db, CancellationToken.None);
-        if (examples.Count > 0)
-        {
-            await insights.LearnAsync(db, examples, "import", TimeProvider.System.GetUtcNow(), CancellationToken.None);
-        }
-        Console.WriteLine($"{examples.Count} examples learned, {refused} refused.");
+        var learned = examples.Count > 0 ? await insights.LearnAsync(db, examples, "import", TimeProvider.System.GetUtcNow(), CancellationToken.None) : 0;
+        Console.WriteLine($"{learned} examples learned, {examples.Count - learned} already known, {refused} refused.");
         return refused > 0 ? 1 : 0;
     }
 

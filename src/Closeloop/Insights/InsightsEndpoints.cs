@@ -74,8 +74,8 @@ public static class InsightsEndpoints
                     {
                         return Problems.Validation(errors);
                     }
-                    await insights.LearnAsync(db, examples, "api", time.GetUtcNow(), ct);
-                    return TypedResults.Ok(new { learned = examples.Count, examples = insights.Classifier.ExampleCount });
+                    var learned = await insights.LearnAsync(db, examples, "api", time.GetUtcNow(), ct);
+                    return TypedResults.Ok(new { learned, examples = insights.Classifier.ExampleCount });
                 }
             })
             .RequireAuthorization(Policies.WorkAlerts)

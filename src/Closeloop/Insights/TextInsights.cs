@@ -85,13 +85,25 @@ public sealed class TextInsights : IDisposable
         _classifier.SetTaxonomy(codes.Select(code => new CauseDefinition(code, keywords.GetValueOrDefault(code) ?? [])));
     }
 
-    /// <summary>Learns from examples at once and keeps them for the next start.</summary>
-    public async Task LearnAsync(CloseloopDb db, IEnumerable<(string Text, string Cause)> examples, string source, DateTimeOffset now, CancellationToken ct)
+    /// <summary>
+    /// Learns from examples at once and keeps them for the next start. Returns how many were new: an example already
+    /// known with the same cause (a file imported twice, a request retried) is not learned again, because each copy
+    /// would weigh that cause more against all the others.
+    /// </summary>
+    public async Task<int> LearnAsync(CloseloopDb db, IEnumerable<(string Text, string Cause)> examples, string source, DateTimeOffset now, CancellationToken ct)
     {
-        var list = examples.ToList();
-        db.TrainingExamples.AddRange(list.Select(e => new TrainingExample { Text = e.Text, Cause = e.Cause, Source = source, CreatedAt = now }));
-        await db.SaveChangesAsync(ct);
+        var list = examples.Distinct().ToList();
+        var texts = list.Select(e => e.Text).Distinct().ToList();
+        var known = (await db.TrainingExamples.AsNoTracking().Where(e => texts.Contains(e.Text)).Select(e => new { e.Text, e.Cause }).ToListAsync(ct))
+            .Select(e => (e.Text, e.Cause)).ToHashSet();
+        var added = list.Where(e => !known.Contains(e)).ToList();
+        if (added.Count > 0)
+        {
+            db.TrainingExamples.AddRange(added.Select(e => new TrainingExample { Text = e.Text, Cause = e.Cause, Source = source, CreatedAt = now }));
+            await db.SaveChangesAsync(ct);
+        }
         await CatchUpAsync(db, ct);
+        return added.Count;
     }
 
     public void Dispose()
