@@ -191,6 +191,21 @@ public sealed class MeasureTests
     }
 
     [Theory, MemberData(nameof(Providers))]
+    public async Task AContactWithoutAReasonIsAnIssueOfItsOwnThatTheRecordsList(string provider)
+    {
+        using var client = TestApp.Shared(provider).Admin();
+        var site = Unique.Id("site");
+        await client.PostJsonAsync("/api/v1/contacts", Json.Contact(Unique.Id("c"), Unique.Id("cust"), site: site, reason: "billing", resolved: true, at: At("2026-06-20T10:00:00Z")));
+        var reasonless = await (await client.PostJsonAsync("/api/v1/contacts", Json.Contact(Unique.Id("c"), Unique.Id("cust"), site: site, at: At("2026-06-20T11:00:00Z")))).ReadJsonAsync();
+        Assert.Equal(1, reasonless.GetProperty("issue").GetProperty("contactCount").GetInt32());
+
+        var fcr = Figure(await (await client.GetAsync($"/api/v1/metrics?site={site}&from=2026-06-20&to=2026-06-20")).ReadJsonAsync(), "fcr");
+        var records = await (await client.GetAsync($"/api/v1/metrics/records?metric=fcr&site={site}&from=2026-06-20&to=2026-06-20")).ReadJsonAsync();
+        Assert.Equal(2, fcr.GetProperty("n").GetInt32());
+        Assert.Equal(fcr.GetProperty("n").GetInt32(), records.GetProperty("total").GetInt32());
+    }
+
+    [Theory, MemberData(nameof(Providers))]
     public async Task TheRepeatWindowIsConfigurable(string provider)
     {
         await using var app = new TestApp(provider, new() { ["Ingest:RepeatWindow"] = "P1D" });

@@ -136,10 +136,12 @@ public sealed class IngestStore : IAsyncDisposable
         long? repeatGapMs = null;
         var issueCount = 1;
         var issueFirstAt = occurred;
+        // Reasons come from people and several systems: "Billing" and "billing" are one reason. Without a reason a
+        // contact cannot be chained, so it is an issue of its own for FCR, stored like any other (no contact matches
+        // an empty reason), so that the records behind the FCR figure list it too.
+        var reasonKey = input.Reason?.ToLowerInvariant() ?? "";
         if (input.Reason is not null)
         {
-            // Reasons come from people and several systems: "Billing" and "billing" are one reason.
-            var reasonKey = input.Reason.ToLowerInvariant();
             var find = Statement("issue.find",
                 "SELECT id, contact_count, first_resolved, day, site_id, team_id, agent_id, channel, last_at, first_at FROM issues " +
                 "WHERE customer_id = @c AND reason = @r AND last_at >= @from AND first_at <= @at ORDER BY last_at DESC LIMIT 1",
@@ -174,23 +176,8 @@ public sealed class IngestStore : IAsyncDisposable
                 update.Set(occurred, issueId.Value);
                 await update.ExecuteAsync(ct);
             }
-            else
-            {
-                var day = IngestBatch.DayOf(occurred);
-                var insert = Statement("issue.insert",
-                    "INSERT INTO issues (customer_id, reason, first_at, last_at, contact_count, first_resolved, day, site_id, team_id, agent_id, channel) " +
-                    "VALUES (@c, @r, @at, @at, 1, @res, @day, @s, @t, @a, @ch)" + ReturningId,
-                    "@c", "@r", "@at", "@res", "@day", "@s", "@t", "@a", "@ch");
-                insert.Set(customerId, reasonKey, occurred, input.Resolved, day, siteId, teamId, agentId, input.Channel);
-                issueId = (await insert.InsertAsync(ct))!.Value;
-                batch.AddIssue(new IssueCell(day, siteId, teamId, agentId, input.Channel), 1, input.Resolved == false ? 0 : 1);
-            }
         }
-        else
-        {
-            // Without a reason a contact cannot be chained, so it is an issue of its own for FCR.
-            batch.AddIssue(new IssueCell(IngestBatch.DayOf(occurred), siteId, teamId, agentId, input.Channel), 1, input.Resolved == false ? 0 : 1);
-        }
+        issueId ??= await NewIssueAsync(input, reasonKey, customerId, occurred, siteId, teamId, agentId, batch, ct);
 
         var insertContact = Statement("contact.insert",
             "INSERT INTO contacts (external_id, content_hash, customer_id, channel, occurred_at, site_id, team_id, agent_id, queue, reason, " +
@@ -211,6 +198,21 @@ public sealed class IngestStore : IAsyncDisposable
         var stored = new StoredContact(id.Value, input, item.Findings, customerId, siteId, teamId, agentId, issueId, repeatGapMs, siteCode, issueCount, issueFirstAt);
         batch.Contacts.Add(stored);
         return new IngestOutcome(IngestStatus.Created, stored.Id) { Stored = stored, ReceivedAt = batch.NowMs };
+    }
+
+    /// <summary>An issue that starts with this contact, counted for FCR on its day, site, team, agent and channel.</summary>
+    private async Task<long> NewIssueAsync(
+        ContactInput input, string reasonKey, long customerId, long occurred, long siteId, long teamId, long agentId, IngestBatch batch, CancellationToken ct)
+    {
+        var day = IngestBatch.DayOf(occurred);
+        var insert = Statement("issue.insert",
+            "INSERT INTO issues (customer_id, reason, first_at, last_at, contact_count, first_resolved, day, site_id, team_id, agent_id, channel) " +
+            "VALUES (@c, @r, @at, @at, 1, @res, @day, @s, @t, @a, @ch)" + ReturningId,
+            "@c", "@r", "@at", "@res", "@day", "@s", "@t", "@a", "@ch");
+        insert.Set(customerId, reasonKey, occurred, input.Resolved, day, siteId, teamId, agentId, input.Channel);
+        var id = (await insert.InsertAsync(ct))!.Value;
+        batch.AddIssue(new IssueCell(day, siteId, teamId, agentId, input.Channel), 1, input.Resolved == false ? 0 : 1);
+        return id;
     }
 
     /// <summary>
