@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Closeloop.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Closeloop.Tests;
 
@@ -101,6 +102,32 @@ public sealed class InsightsTests
 
         var trend = await (await client.GetAsync("/api/v1/insights/trend?cause=logistics.late-delivery")).ReadJsonAsync();
         Assert.Equal(2, trend.EnumerateArray().Sum(p => p.GetProperty("count").GetInt32()));
+
+        // One site, asked for by name; a site that is not there, or not the caller's, is a 404.
+        var south = await (await client.GetAsync("/api/v1/insights/pareto?site=south")).ReadJsonAsync();
+        Assert.Equal(2, south.GetProperty("overall").GetProperty("total").GetInt32());
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/api/v1/insights/pareto?site=nowhere")).StatusCode);
+        using var northKey = app.Client(await app.CreateKeyAsync("site_manager", "north"));
+        Assert.Equal(HttpStatusCode.NotFound, (await northKey.GetAsync("/api/v1/insights/drivers?site=south")).StatusCode);
+        Assert.Equal(4, (await (await northKey.GetAsync("/api/v1/insights/pareto")).ReadJsonAsync()).GetProperty("overall").GetProperty("total").GetInt32());
+        Assert.Equal(HttpStatusCode.BadRequest, (await client.GetAsync("/api/v1/insights/trend?cause=no.such-cause")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await client.GetAsync("/api/v1/insights/pareto?from=2026-12-05&to=2026-12-01")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await client.GetAsync("/api/v1/insights/pareto?source=tickets")).StatusCode);
+        Assert.Contains("\r\n", csv, StringComparison.Ordinal);
+
+        // A department sees the causes it owns, and only those.
+        var departmentOfWaits = (await (await client.GetAsync("/api/v1/root-causes")).ReadJsonAsync()).EnumerateArray()
+            .First(c => c.GetProperty("code").GetString() == "process.long-wait").GetProperty("department").GetString();
+        await using var scope = app.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<Closeloop.Data.CloseloopDb>();
+        var department = new Closeloop.Security.CallerScope("department", null, null, "head") { Department = departmentOfWaits };
+        var own = await Closeloop.Insights.InsightReports.ParetoAsync(db, department, null, false, 0, long.MaxValue / 2, CancellationToken.None);
+        Assert.Equal(["process.long-wait"], own.Overall.Causes.Select(c => c.Code));
+        Assert.Equal(100.0, own.Overall.Causes[0].Share, 6);
+        var ownTrend = await Closeloop.Insights.InsightReports.TrendAsync(db, department, null, 0, long.MaxValue / 2, CancellationToken.None);
+        Assert.All(ownTrend, p => Assert.Equal("process.long-wait", p.Cause));
+        var ownDrivers = await Closeloop.Insights.InsightReports.DriversAsync(db, department, "csat", 0, long.MaxValue / 2, CancellationToken.None);
+        Assert.Equal(["process.long-wait"], ownDrivers.Drivers.Select(d => d.Code));
     }
 
     [Theory, MemberData(nameof(Providers))]

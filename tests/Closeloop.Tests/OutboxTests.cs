@@ -46,4 +46,23 @@ public sealed class OutboxTests
         Assert.True(reader.IsDBNull(2));
         Assert.True(reader.IsDBNull(3));
     }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task AWebhookSubscriptionShowsItsSiteAndASecretTooShortIsRefused(string provider)
+    {
+        using var admin = TestApp.Shared(provider).Admin();
+        var site = Unique.Id("site");
+        await admin.PostJsonAsync("/api/v1/contacts", Json.Contact(Unique.Id("c"), Unique.Id("cust"), site: site));
+
+        var refused = await admin.PostJsonAsync("/api/v1/webhooks", new { url = "http://127.0.0.1:9/hook", secret = "too-short", site });
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.True((await refused.ReadJsonAsync()).GetProperty("errors").TryGetProperty("secret", out _));
+
+        var created = await (await admin.PostJsonAsync("/api/v1/webhooks", new { url = "http://127.0.0.1:9/hook", secret = "a-secret-of-sixteen+", site })).ReadJsonAsync();
+        Assert.Equal("a-secret-of-sixteen+", created.GetProperty("secret").GetString());
+        var listed = (await (await admin.GetAsync("/api/v1/webhooks")).ReadJsonAsync()).EnumerateArray()
+            .Single(w => w.GetProperty("id").GetInt64() == created.GetProperty("id").GetInt64());
+        Assert.Equal(site, listed.GetProperty("site").GetString());
+        Assert.Equal(System.Net.HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/v1/webhooks/{created.GetProperty("id").GetInt64()}")).StatusCode);
+    }
 }

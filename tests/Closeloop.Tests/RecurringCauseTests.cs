@@ -89,6 +89,23 @@ public sealed class RecurringCauseTests
         Assert.True(SpikeDetector.Evaluate(history, 40, new SpikeSettings()).Rise);
     }
 
+    [Theory]
+    [InlineData("zorblax widget failure PIN 1234", "1234")]
+    [InlineData("born 12/03/1985, please check", "1985")]
+    [InlineData("my postcode is 90210", "90210")]
+    [InlineData("write to bob@localhost", "bob")]
+    [InlineData("IBAN GB82 WEST 1234 5698 7654 32", "GB82")]
+    [InlineData("call (555) 123-4567 today", "555")]
+    public void EvidenceMasksShortNumbersDatesAndCodesToo(string comment, string hidden)
+    {
+        var masked = RecurringCauseWorker.Mask(comment);
+        Assert.DoesNotContain(hidden, masked, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void EvidenceKeepsTheSmallNumbersThatAreTheComplaint() =>
+        Assert.Equal("Waited 40 minutes, called 3 times", RecurringCauseWorker.Mask("Waited 40 minutes, called 3 times"));
+
     [Fact]
     public void EvidenceMasksContactDetails()
     {
@@ -146,6 +163,10 @@ public sealed class RecurringCauseTests
         // Detection: one cause alert for the cause, with the evidence, and none again the same day.
         var detected = await (await admin.PostAsync("/api/v1/cause-alerts/detect", null)).ReadJsonAsync();
         var alert = Assert.Single(detected.EnumerateArray(), a => a.GetProperty("cause").GetString() == cause);
+        Assert.False(string.IsNullOrEmpty(alert.GetProperty("causeName").GetString()));
+        Assert.Equal(HttpStatusCode.BadRequest, (await admin.GetAsync("/api/v1/cause-alerts?status=bogus")).StatusCode);
+        Assert.Single((await (await admin.GetAsync($"/api/v1/cause-alerts?department={department.ToUpperInvariant()}&status=")).ReadJsonAsync()).EnumerateArray(),
+            a => a.GetProperty("cause").GetString() == cause);
         Assert.Equal(11, alert.GetProperty("observed").GetInt64());
         Assert.InRange(alert.GetProperty("expected").GetDouble(), 1, 2);
         Assert.True(alert.GetProperty("pValue").GetDouble() < 0.001);

@@ -35,7 +35,8 @@ public static class InsightReports
         ParetoGroup Build(string? key, IEnumerable<(string Cause, long Count)> counts)
         {
             // A count a person moved to another cause can leave a rollup cell at zero.
-            var list = counts.GroupBy(c => c.Cause).Select(g => (Cause: g.Key, Count: g.Sum(x => x.Count))).Where(c => c.Count > 0).OrderByDescending(c => c.Count).ThenBy(c => c.Cause, StringComparer.Ordinal).ToList();
+            var list = counts.GroupBy(c => c.Cause).Select(g => (Cause: g.Key, Count: g.Sum(x => x.Count))).Where(c => c.Count > 0 && Owns(scope, causes, c.Cause))
+                .OrderByDescending(c => c.Count).ThenBy(c => c.Cause, StringComparer.Ordinal).ToList();
             var total = list.Sum(c => c.Count);
             var running = 0L;
             return new ParetoGroup(key, total, list.Select(c =>
@@ -52,14 +53,15 @@ public static class InsightReports
 
     public static string ParetoCsv(ParetoReport report)
     {
-        var csv = new StringBuilder("group,cause,name,department,count,share,cumulative\n");
+        // RFC 4180: CRLF line ends, as the other CSV exports write them.
+        var csv = new StringBuilder("group,cause,name,department,count,share,cumulative\r\n");
         foreach (var g in report.By is null ? [report.Overall] : report.Groups)
         {
             foreach (var c in g.Causes)
             {
                 csv.Append(Csv(g.Key ?? "all")).Append(',').Append(Csv(c.Code)).Append(',').Append(Csv(c.Name)).Append(',').Append(Csv(c.Department)).Append(',')
                     .Append(c.Count.ToString(CultureInfo.InvariantCulture)).Append(',').Append(c.Share.ToString("0.##", CultureInfo.InvariantCulture)).Append(',')
-                    .Append(c.Cumulative.ToString("0.##", CultureInfo.InvariantCulture)).Append('\n');
+                    .Append(c.Cumulative.ToString("0.##", CultureInfo.InvariantCulture)).Append("\r\n");
             }
         }
         return csv.ToString();
@@ -73,7 +75,8 @@ public static class InsightReports
             "SELECT day, root_cause, SUM(n) FROM cause_rollups WHERE root_cause <> '' AND day >= @a AND day < @b" + filter + " GROUP BY day, root_cause", a, b, scope.SiteId,
             r => (Day: Long(r, 0), Cause: r.GetString(1), Count: Long(r, 2)),
             ct, ("@cause", cause?.ToLowerInvariant()));
-        return rows.GroupBy(r => (r.Day, r.Cause))
+        var causes = await db.RootCauses.AsNoTracking().ToDictionaryAsync(r => r.Code, ct);
+        return rows.Where(r => Owns(scope, causes, r.Cause)).GroupBy(r => (r.Day, r.Cause))
             .Select(g => new TrendPoint(DateOnly.FromDayNumber(DateOnly.FromDateTime(DateTime.UnixEpoch).DayNumber + (int)g.Key.Day).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
                 g.Key.Cause, g.Sum(r => r.Count)))
             .OrderBy(p => p.Day, StringComparer.Ordinal).ThenBy(p => p.Cause, StringComparer.Ordinal).ToList();
@@ -93,17 +96,21 @@ public static class InsightReports
         var top = rows.Sum(r => r.Top);
         var bottom = rows.Sum(r => r.Bottom);
         double? Score(long count, long t, long bt) => count == 0 ? null : 100.0 * (t - bt) / count;
-        var names = await db.RootCauses.AsNoTracking().ToDictionaryAsync(r => r.Code, r => r.Name, ct);
+        var causes = await db.RootCauses.AsNoTracking().ToDictionaryAsync(r => r.Code, ct);
         // The points a cause costs: how much better the score is without it, times how often it occurs.
-        var drivers = rows.Where(r => r.Cause.Length > 0).Select(r =>
+        var drivers = rows.Where(r => r.Cause.Length > 0 && Owns(scope, causes, r.Cause)).Select(r =>
         {
             var with = Score(r.N, r.Top, r.Bottom);
             var without = Score(n - r.N, top - r.Top, bottom - r.Bottom);
             var share = (double)r.N / n;
-            return new Driver(r.Cause, names.GetValueOrDefault(r.Cause), r.N, 100 * share, with, without, with is null || without is null ? null : (without - with) * share);
+            return new Driver(r.Cause, causes.GetValueOrDefault(r.Cause)?.Name, r.N, 100 * share, with, without, with is null || without is null ? null : (without - with) * share);
         }).OrderByDescending(d => d.PointsLost ?? double.MinValue).ToList();
         return new DriversReport(metric, n, Score(n, top, bottom), drivers);
     }
+
+    /// <summary>A department user sees only the causes its department owns (a cause no longer in the taxonomy has none).</summary>
+    private static bool Owns(CallerScope scope, Dictionary<string, RootCauses.RootCause> causes, string cause) =>
+        scope.Department is not { } department || (causes.TryGetValue(cause, out var known) && known.Department == department);
 
     // Cause names and codes are typed by admins: the same quoting and formula guard as every other export.
     private static string Csv(string? value) => value is null ? "" : Web.CsvExport.Text(value);

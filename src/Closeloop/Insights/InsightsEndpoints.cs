@@ -88,8 +88,16 @@ public static class InsightsEndpoints
             .RequireAuthorization(Policies.ReadRecords)
             .WithName("AnalyzeText").WithSummary("Sentiment, signals and predicted root cause of a text, without storing it.");
 
-        group.MapGet("/pareto", async Task<IResult> (HttpContext http, CloseloopDb db, string? by, string? source, string? from, string? to, string? format, CancellationToken ct) =>
+        group.MapGet("/pareto", async Task<IResult> (HttpContext http, CloseloopDb db, string? by, string? source, string? from, string? to, string? format, string? site, CancellationToken ct) =>
             {
+                if (source is not (null or "" or "responses" or "contacts"))
+                {
+                    return Problems.Validation("source", "must be responses or contacts");
+                }
+                if (format is not (null or "" or "json" or "csv"))
+                {
+                    return Problems.Validation("format", "must be json or csv");
+                }
                 var isContacts = source == "contacts";
                 var dims = isContacts ? [.. ResponseDimensions, "queue"] : ResponseDimensions;
                 if (by is not null && !dims.Contains(by))
@@ -101,29 +109,44 @@ public static class InsightsEndpoints
                 {
                     return error;
                 }
-                var report = await InsightReports.ParetoAsync(db, CallerScope.From(http.User), by, isContacts, a, b, ct);
+                var (scope, notFound) = await ScopeAsync(http, db, site, ct);
+                if (notFound is not null)
+                {
+                    return notFound;
+                }
+                var report = await InsightReports.ParetoAsync(db, scope!, by, isContacts, a, b, ct);
                 if (format == "csv")
                 {
-                    return TypedResults.Text(InsightReports.ParetoCsv(report), "text/csv");
+                    http.Response.Headers.ContentDisposition = "attachment; filename=\"closeloop-pareto.csv\"";
+                    return TypedResults.Text(InsightReports.ParetoCsv(report), "text/csv; charset=utf-8");
                 }
                 return TypedResults.Ok(report);
             })
             .RequireAuthorization()
             .WithName("GetCausePareto").WithSummary("Root causes ranked by how often they occur, overall and by site, team, agent, channel or (for contacts) queue; format=csv for CSV.");
 
-        group.MapGet("/trend", async Task<IResult> (HttpContext http, CloseloopDb db, string? cause, string? from, string? to, CancellationToken ct) =>
+        group.MapGet("/trend", async Task<IResult> (HttpContext http, CloseloopDb db, string? cause, string? from, string? to, string? site, CancellationToken ct) =>
             {
                 var (a, b, error) = Period(from, to);
                 if (error is not null)
                 {
                     return error;
                 }
-                return TypedResults.Ok(await InsightReports.TrendAsync(db, CallerScope.From(http.User), cause, a, b, ct));
+                if (!string.IsNullOrWhiteSpace(cause) && !await db.RootCauses.AnyAsync(r => r.Code == cause.Trim().ToLowerInvariant(), ct))
+                {
+                    return Problems.Validation("cause", "must be a code from GET /api/v1/root-causes");
+                }
+                var (scope, notFound) = await ScopeAsync(http, db, site, ct);
+                if (notFound is not null)
+                {
+                    return notFound;
+                }
+                return TypedResults.Ok(await InsightReports.TrendAsync(db, scope!, string.IsNullOrWhiteSpace(cause) ? null : cause.Trim(), a, b, ct));
             })
             .RequireAuthorization()
             .WithName("GetCauseTrend").WithSummary("Daily counts of each root cause (or of one, with cause=) over a period.");
 
-        group.MapGet("/drivers", async Task<IResult> (HttpContext http, CloseloopDb db, string? metric, string? from, string? to, CancellationToken ct) =>
+        group.MapGet("/drivers", async Task<IResult> (HttpContext http, CloseloopDb db, string? metric, string? from, string? to, string? site, CancellationToken ct) =>
             {
                 metric = (metric ?? "csat").ToLowerInvariant();
                 if (metric is not ("csat" or "nps"))
@@ -135,11 +158,32 @@ public static class InsightsEndpoints
                 {
                     return error;
                 }
-                return TypedResults.Ok(await InsightReports.DriversAsync(db, CallerScope.From(http.User), metric, a, b, ct));
+                var (scope, notFound) = await ScopeAsync(http, db, site, ct);
+                if (notFound is not null)
+                {
+                    return notFound;
+                }
+                return TypedResults.Ok(await InsightReports.DriversAsync(db, scope!, metric, a, b, ct));
             })
             .RequireAuthorization()
             .WithName("GetScoreDrivers").WithSummary("Which causes hurt CSAT or NPS most: the score with and without each cause, and the points it costs weighted by its share.");
         return routes;
+    }
+
+    /// <summary>
+    /// The caller's scope, narrowed to <paramref name="site"/> when one is asked for: a site the caller may not see,
+    /// or that does not exist, answers 404, as everywhere else.
+    /// </summary>
+    private static async Task<(CallerScope? Scope, IResult? NotFound)> ScopeAsync(HttpContext http, CloseloopDb db, string? site, CancellationToken ct)
+    {
+        var scope = CallerScope.From(http.User);
+        if (string.IsNullOrWhiteSpace(site))
+        {
+            return (scope, null);
+        }
+        var code = site.Trim().ToLowerInvariant();
+        var id = await db.Sites.AsNoTracking().Where(s => s.Code == code).Select(s => (long?)s.Id).FirstOrDefaultAsync(ct);
+        return id is { } siteId && scope.CanSeeSite(siteId) ? (scope with { SiteId = siteId, SiteCode = code }, null) : (null, TypedResults.NotFound());
     }
 
     internal static (long From, long To, IResult? Error) Period(string? from, string? to)
@@ -160,6 +204,10 @@ public static class InsightsEndpoints
                 return (0, 0, Problems.Validation("to", "must be an ISO 8601 date or date and time"));
             }
             b = IsoTime.IsDate(to) ? (t.UtcDateTime.Date == DateTime.MaxValue.Date ? DateTimeOffset.MaxValue : t.AddDays(1)).ToUnixTimeMilliseconds() : t.ToUnixTimeMilliseconds();
+        }
+        if (a > b)
+        {
+            return (0, 0, Problems.Validation("to", "must not be before from"));
         }
         return (a, b, null);
     }

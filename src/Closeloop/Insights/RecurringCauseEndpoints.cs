@@ -40,12 +40,19 @@ public static class RecurringCauseEndpoints
     {
         var alerts = routes.MapGroup("/api/v1/cause-alerts").WithTags("Recurring causes");
 
-        alerts.MapGet("/", async (HttpContext http, CloseloopDb db, string? status, string? department, string? cause, int? limit, CancellationToken ct) =>
+        alerts.MapGet("/", async Task<IResult> (HttpContext http, CloseloopDb db, string? status, string? department, string? cause, int? limit, CancellationToken ct) =>
             {
+                // An empty filter is no filter; a status that does not exist is a mistake to name, not an empty list.
+                status = string.IsNullOrWhiteSpace(status) ? null : status.Trim().ToLowerInvariant();
+                if (status is not (null or CauseAlertStatus.Open or CauseAlertStatus.Acknowledged or CauseAlertStatus.Closed))
+                {
+                    return Problems.Validation("status", "must be open, acknowledged or closed");
+                }
                 var query = CauseWork.Visible(db.CauseAlerts.AsNoTracking(), http.User);
                 query = status is null ? query : query.Where(a => a.Status == status);
-                query = department is null ? query : query.Where(a => a.Department == department);
-                query = cause is null ? query : query.Where(a => a.Cause == cause);
+                // Department names are typed by admins ("Billing"); a filter matches them without case.
+                query = string.IsNullOrWhiteSpace(department) ? query : query.Where(a => a.Department.ToLower() == department.Trim().ToLower());
+                query = string.IsNullOrWhiteSpace(cause) ? query : query.Where(a => a.Cause == cause.Trim().ToLower());
                 var list = await query.OrderByDescending(a => a.CreatedAt).Take(Math.Clamp(limit ?? 100, 1, 1000)).ToListAsync(ct);
                 var names = await db.RootCauses.AsNoTracking().ToDictionaryAsync(c => c.Code, c => c.Name, ct);
                 return TypedResults.Ok(list.Select(a => CauseAlertView.From(a, names.GetValueOrDefault(a.Cause))).ToList());
@@ -67,7 +74,7 @@ public static class RecurringCauseEndpoints
                     var (alert, conflict) = await CauseWork.ChangeAlertAsync(db, publisher, http.User, id, verb, time.GetUtcNow(), ct);
                     return alert is null ? TypedResults.NotFound()
                         : conflict is not null ? Problems.Conflict(conflict)
-                        : TypedResults.Ok(CauseAlertView.From(alert, null));
+                        : TypedResults.Ok(CauseAlertView.From(alert, await db.RootCauses.Where(c => c.Code == alert.Cause).Select(c => c.Name).FirstOrDefaultAsync(ct)));
                 })
                 .RequireAuthorization(Policies.WorkCauses)
                 .WithName(verb == "acknowledge" ? "AcknowledgeCauseAlert" : "CloseCauseAlert")
@@ -112,8 +119,12 @@ public static class RecurringCauseEndpoints
             .RequireAuthorization(Policies.ReadCauses)
             .WithName("StreamCauseAlerts").WithSummary("Server-Sent Events: cause alerts raised and updated, for the departments the caller may see.");
 
-        alerts.MapPost("/detect", async (RecurringCauseWorker worker, CancellationToken ct) =>
-                TypedResults.Ok((await worker.DetectAsync(ct)).Select(a => CauseAlertView.From(a, null)).ToList()))
+        alerts.MapPost("/detect", async (RecurringCauseWorker worker, CloseloopDb db, CancellationToken ct) =>
+            {
+                var raised = await worker.DetectAsync(ct);
+                var names = await db.RootCauses.AsNoTracking().ToDictionaryAsync(c => c.Code, c => c.Name, ct);
+                return TypedResults.Ok(raised.Select(a => CauseAlertView.From(a, names.GetValueOrDefault(a.Cause))).ToList());
+            })
             .RequireAuthorization(Policies.Admin)
             .WithName("DetectRisingCauses").WithSummary("Run the spike detector now (it also runs every few minutes) and return the cause alerts it raised.");
 
@@ -128,10 +139,15 @@ public static class RecurringCauseEndpoints
 
     private static void MapImprovementActions(RouteGroupBuilder actions)
     {
-        actions.MapGet("/", async (HttpContext http, CloseloopDb db, TimeProvider time, string? cause, string? status, CancellationToken ct) =>
+        actions.MapGet("/", async Task<IResult> (HttpContext http, CloseloopDb db, TimeProvider time, string? cause, string? status, CancellationToken ct) =>
             {
+                status = string.IsNullOrWhiteSpace(status) ? null : status.Trim().ToLowerInvariant();
+                if (status is not null && !ImprovementStatus.All.Contains(status))
+                {
+                    return Problems.Validation("status", $"must be one of {string.Join(", ", ImprovementStatus.All)}");
+                }
                 var query = CauseWork.Visible(db.ImprovementActions.AsNoTracking(), http.User);
-                query = cause is null ? query : query.Where(a => a.Cause == cause);
+                query = string.IsNullOrWhiteSpace(cause) ? query : query.Where(a => a.Cause == cause.Trim().ToLower());
                 query = status is null ? query : query.Where(a => a.Status == status);
                 var now = time.GetUtcNow();
                 return TypedResults.Ok((await query.OrderByDescending(a => a.CreatedAt).Take(1000).ToListAsync(ct)).Select(a => ImprovementActionView.From(a, now)).ToList());

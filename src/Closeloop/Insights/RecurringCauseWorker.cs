@@ -189,18 +189,28 @@ public sealed partial class RecurringCauseWorker(
     /// Departments see aggregated evidence with customer details masked (PRODUCT.md), so e-mail addresses and
     /// phone or account numbers in a comment are replaced before it leaves the record it belongs to.
     /// </summary>
+    /// <remarks>
+    /// Any run of digits (with the spaces, dashes, dots, slashes and brackets that group them) holding three digits
+    /// or more is masked: phone, card and account numbers, but also a PIN, a postcode or a date of birth. A code
+    /// that mixes letters with two digits or more ("GB82", "AB123456") is masked too. Short numbers ("3 calls",
+    /// "40 minutes") stay: they are the evidence, not the person.
+    /// </remarks>
     public static string Mask(string text)
     {
         var masked = EmailPattern().Replace(text, "[email]");
-        masked = NumberPattern().Replace(masked, "[number]");
+        masked = NumberPattern().Replace(masked, m => m.Value.Count(char.IsAsciiDigit) >= 3 ? "[number]" : m.Value);
+        masked = CodePattern().Replace(masked, m => m.Value.Count(char.IsAsciiDigit) >= 2 ? "[code]" : m.Value);
         return masked.Length > 500 ? masked[..500] + "…" : masked;
     }
 
-    [GeneratedRegex(@"[\w.+-]+@[\w-]+(\.[\w-]+)+")]
+    [GeneratedRegex(@"[\w.+-]+@[\w-]+(\.[\w-]+)*")]
     private static partial Regex EmailPattern();
 
-    [GeneratedRegex(@"\+?\d[\d \-().]{5,}\d")]
+    [GeneratedRegex(@"\+?\(?\d[\d \-/.()]*\d")]
     private static partial Regex NumberPattern();
+
+    [GeneratedRegex(@"\b(?=\w*\d)(?=\w*[A-Za-z])\w{3,}\b")]
+    private static partial Regex CodePattern();
 
     /// <summary>The department's people, or the admins when the department has nobody yet, so a rise is never unseen.</summary>
     internal static async Task<List<string>> RecipientsAsync(CloseloopDb db, string department, CancellationToken ct)

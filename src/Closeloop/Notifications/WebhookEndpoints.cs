@@ -18,8 +18,12 @@ public static class WebhookEndpoints
     {
         var group = routes.MapGroup("/api/v1/webhooks").WithTags("Webhooks").RequireAuthorization(Policies.Admin);
         group.MapGet("/", async (CloseloopDb db, CancellationToken ct) =>
-                TypedResults.Ok((await db.WebhookSubscriptions.AsNoTracking().OrderBy(w => w.Id).ToListAsync(ct))
-                    .Select(w => new WebhookView(w.Id, w.Url, w.Events.Split(','), null, w.Enabled, w.CreatedAt))))
+            {
+                var rows = await db.WebhookSubscriptions.AsNoTracking().OrderBy(w => w.Id)
+                    .Select(w => new { w.Id, w.Url, w.Events, Site = db.Sites.Where(s => s.Id == w.SiteId).Select(s => s.Code).FirstOrDefault(), w.Enabled, w.CreatedAt })
+                    .ToListAsync(ct);
+                return TypedResults.Ok(rows.Select(w => new WebhookView(w.Id, w.Url, w.Events.Split(','), w.Site, w.Enabled, w.CreatedAt)).ToList());
+            })
             .WithName("ListWebhooks").WithSummary("Outbound webhook subscriptions (without their secrets).");
         group.MapPost("/", async Task<IResult> (WebhookInput input, CloseloopDb db, TimeProvider time, CancellationToken ct) =>
             {
@@ -59,6 +63,11 @@ public static class WebhookSubscriptions
             {
                 errors["site"] = ["no site with this code"];
             }
+        }
+        if (!string.IsNullOrEmpty(input.Secret) && input.Secret.Length < 16)
+        {
+            // Replacing it silently would leave a receiver set up with its own secret failing every signature check.
+            errors["secret"] = ["must be at least 16 characters; leave it out and one is generated"];
         }
         if (errors.Count > 0)
         {

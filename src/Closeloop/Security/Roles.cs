@@ -76,6 +76,9 @@ public sealed record CallerScope(string Role, long? SiteId, string? SiteCode, st
 
     public long? UserId { get; init; }
 
+    /// <summary>The department of a <c>department</c> user, who sees only the causes it owns; null for every other role.</summary>
+    public string? Department { get; init; }
+
     public bool IsSiteScoped => SiteId is not null;
 
     public bool CanSeeSite(long siteId) => SiteId is null || SiteId == siteId;
@@ -91,6 +94,7 @@ public sealed record CallerScope(string Role, long? SiteId, string? SiteCode, st
             UserEmail = user.FindFirstValue(ClaimTypes.Email),
             TeamId = user.FindFirstValue(ClaimNames.TeamId) is { } team ? long.Parse(team, System.Globalization.CultureInfo.InvariantCulture) : null,
             UserId = user.FindFirstValue(ClaimNames.UserId) is { } id ? long.Parse(id, System.Globalization.CultureInfo.InvariantCulture) : null,
+            Department = role == Roles.Department ? user.FindFirstValue(ClaimNames.Department) ?? "" : null,
         };
     }
 }
