@@ -385,6 +385,33 @@ public sealed class AlertFlowTests
         Assert.Equal(40, messages.Select(m => m.Split('\n').First(l => l.StartsWith("Message-ID", StringComparison.OrdinalIgnoreCase)).Trim()).Distinct().Count());
     }
 
+    [Theory, MemberData(nameof(Providers))]
+    public async Task AnEmptyQueryParameterIsNoFilter(string provider)
+    {
+        using var smtp = new SmtpServer();
+        var (app, _) = NewApp(provider, smtp);
+        await using var __ = app;
+        using var admin = app.Admin();
+        await admin.CreatePoolAsync("recovery");
+        await admin.PostRawAsync("/api/v1/alert-rules", ExampleRule);
+        await admin.PostJsonAsync("/api/v1/responses", Json.Response("empty-1", "cust-empty-1", "csat", 1, site: "north"));
+        await admin.PostJsonAsync("/api/v1/responses", Json.Response("empty-2", "cust-empty-2", "csat", 2, site: "south"));
+
+        foreach (var query in new[] { "", "?status=&site=&team=&owner=&rule=&customer=", "?status=", "?site=", "?owner=", "?rule=", "?team=&customer=", "?cursor=&limit=", "?site=%20" })
+        {
+            var response = await admin.GetAsync($"/api/v1/alerts{query}");
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"{query}: {response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            Assert.Equal(2, (await response.ReadJsonAsync()).GetProperty("items").GetArrayLength());
+        }
+        // A value that is given is still a filter, and a bad one is named.
+        Assert.Equal(1, (await (await admin.GetAsync("/api/v1/alerts?site=north&rule=")).ReadJsonAsync()).GetProperty("items").GetArrayLength());
+        Assert.Equal(1, (await (await admin.GetAsync("/api/v1/alerts?limit=1&status=")).ReadJsonAsync()).GetProperty("items").GetArrayLength());
+        var bad = await admin.GetAsync("/api/v1/alerts?rule=abc&limit=x&status=late");
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        var errors = (await bad.ReadJsonAsync()).GetProperty("errors");
+        Assert.Equal(["limit", "rule", "status"], errors.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal).ToList());
+    }
+
     private static async Task<JsonElement> SlaAsync(HttpClient client) =>
         (await (await client.GetAsync("/api/v1/metrics")).ReadJsonAsync()).GetProperty("total").GetProperty("alerts").GetProperty("slaAdherence");
 }

@@ -6,6 +6,7 @@ using Closeloop.Security;
 using Closeloop.Web;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.OpenApi;
 
 namespace Closeloop.Alerts;
 
@@ -56,58 +57,86 @@ public static class AlertEndpoints
             .WithSummary("Evaluate a rule (as it would be saved) against the responses of the last 7 days: how many it would have matched, of how many, and a few examples.");
 
         var alerts = routes.MapGroup("/api/v1/alerts").WithTags("Alerts");
-        alerts.MapGet("/", async (HttpContext http, CloseloopDb db, string? status, string? site, string? owner, string? team, long? rule, string? customer, long? cursor, int? limit, CancellationToken ct) =>
+        // The query is read as text: an empty parameter (?rule=, what a form with blank fields sends) means no filter,
+        // where binding "" to a number would refuse it.
+        alerts.MapGet("/", async Task<IResult> (HttpContext http, CloseloopDb db, string? status, string? site, string? owner, string? team, string? rule, string? customer,
+                string? cursor, string? limit, CancellationToken ct) =>
             {
                 var scope = CallerScope.From(http.User);
                 var query = AlertViews.Visible(db, scope);
-                if (status is not null)
+                var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+                var ruleId = WholeNumber(rule, "rule", errors);
+                var before = WholeNumber(cursor, "cursor", errors);
+                var size = WholeNumber(limit, "limit", errors) ?? 50;
+                if (Given(status) is { } statusList)
                 {
-                    var statuses = status.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(s => s.ToLowerInvariant()).ToArray();
+                    var statuses = statusList.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(s => s.ToLowerInvariant()).ToArray();
                     if (statuses.Any(s => !AlertStatus.All.Contains(s) && s != "active"))
                     {
-                        return Problems.Validation("status", $"must be one or more of {string.Join(", ", AlertStatus.All)}, or active");
+                        errors["status"] = [$"must be one or more of {string.Join(", ", AlertStatus.All)}, or active"];
                     }
                     if (statuses.Contains("active"))
                     {
                         statuses = [.. statuses.Where(s => s != "active"), .. AlertStatus.Active];
                     }
-                    query = query.Where(a => statuses.Contains(a.Status));
+                    if (statuses.Length > 0)
+                    {
+                        query = query.Where(a => statuses.Contains(a.Status));
+                    }
                 }
-                if (site is not null)
+                if (errors.Count > 0)
                 {
-                    var code = site.ToLowerInvariant();
+                    return Problems.Validation(errors);
+                }
+                if (Given(site) is { } siteCode)
+                {
+                    var code = siteCode.ToLowerInvariant();
                     query = query.Where(a => db.Sites.Any(s => s.Id == a.SiteId && s.Code == code));
                 }
-                if (team is not null)
+                if (Given(team) is { } teamCode)
                 {
-                    var code = team.ToLowerInvariant();
+                    var code = teamCode.ToLowerInvariant();
                     query = query.Where(a => db.Teams.Any(t => t.Id == a.TeamId && t.Code == code));
                 }
-                if (owner is not null)
+                if (Given(owner) is { } ownerName)
                 {
-                    var who = owner.ToLowerInvariant();
+                    var who = ownerName.ToLowerInvariant();
                     query = query.Where(a => a.Owner == who);
                 }
-                if (rule is not null)
+                if (ruleId is not null)
                 {
-                    query = query.Where(a => a.RuleId == rule);
+                    query = query.Where(a => a.RuleId == ruleId);
                 }
-                if (customer is not null)
+                // An external id is matched as it is written (it may hold any character), once it is not blank.
+                if (Given(customer) is not null)
                 {
                     query = query.Where(a => db.Customers.Any(c => c.Id == a.CustomerId && c.ExternalId == customer));
                 }
-                if (cursor is not null)
+                if (before is not null)
                 {
-                    query = query.Where(a => a.Id < cursor);
+                    query = query.Where(a => a.Id < before);
                 }
-                var size = Math.Clamp(limit ?? 50, 1, 500);
-                var items = await AlertViews.ProjectAsync(db, query.OrderByDescending(a => a.Id).Take(size + 1), false, ct);
-                var page = items.Take(size).ToList();
-                return TypedResults.Ok(new AlertPage(page, items.Count > size ? page[^1].Id : null));
+                var take = (int)Math.Clamp(size, 1, 500);
+                var items = await AlertViews.ProjectAsync(db, query.OrderByDescending(a => a.Id).Take(take + 1), false, ct);
+                var page = items.Take(take).ToList();
+                return TypedResults.Ok(new AlertPage(page, items.Count > take ? page[^1].Id : null));
             })
             .RequireAuthorization(Policies.ReadRecords)
             .Produces<AlertPage>()
-            .WithName("ListAlerts").WithSummary("Alerts the caller may see, newest first; filter by status (or active), site, team, owner, rule and customer (external id).");
+            .ProducesValidationProblem()
+            .AddOpenApiOperationTransformer((operation, _, _) =>
+            {
+                // Read as text (see above), but numbers all the same.
+                foreach (var parameter in operation.Parameters?.OfType<OpenApiParameter>() ?? [])
+                {
+                    if (parameter.Name is "rule" or "cursor" or "limit")
+                    {
+                        parameter.Schema = new OpenApiSchema { Type = JsonSchemaType.Integer, Format = parameter.Name == "limit" ? "int32" : "int64" };
+                    }
+                }
+                return Task.CompletedTask;
+            })
+            .WithName("ListAlerts").WithSummary("Alerts the caller may see, newest first; filter by status (or active), site, team, owner, rule and customer (external id). An empty parameter is no filter.");
 
         alerts.MapGet("/{id:long}", async Task<IResult> (long id, HttpContext http, CloseloopDb db, CancellationToken ct) =>
                 (await AlertViews.ProjectAsync(db, AlertViews.Visible(db, CallerScope.From(http.User)).Where(a => a.Id == id), true, ct)).FirstOrDefault() is { } view
@@ -209,6 +238,23 @@ public static class AlertEndpoints
             .RequireAuthorization(Policies.ReadRecords)
             .WithName("StreamAlertEvents").WithSummary("Server-Sent Events: every alert created, changed or escalated that the caller may see, as it happens.");
         return routes;
+    }
+
+    /// <summary>A query value that filters: null for a missing or blank one.</summary>
+    private static string? Given(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+
+    private static long? WholeNumber(string? value, string name, Dictionary<string, string[]> errors)
+    {
+        if (Given(value) is not { } text)
+        {
+            return null;
+        }
+        if (long.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var number))
+        {
+            return number;
+        }
+        errors[name] = [$"must be a whole number, not '{value}'"];
+        return null;
     }
 
     private static object RuleView(AlertRule rule)
