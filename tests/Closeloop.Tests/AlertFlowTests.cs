@@ -412,6 +412,36 @@ public sealed class AlertFlowTests
         Assert.Equal(["limit", "rule", "status"], errors.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal).ToList());
     }
 
+    [Theory, MemberData(nameof(Providers))]
+    public async Task ARecoveryStepWithSeveralBadFieldsNamesEachOfThem(string provider)
+    {
+        using var smtp = new SmtpServer();
+        var (app, _) = NewApp(provider, smtp);
+        await using var __ = app;
+        using var admin = app.Admin();
+        await admin.CreatePoolAsync("recovery");
+        await admin.PostRawAsync("/api/v1/alert-rules", ExampleRule);
+        await admin.PostJsonAsync("/api/v1/responses", Json.Response("fields-1", "cust-fields", "csat", 1, site: "north"));
+        var id = (await (await admin.GetAsync("/api/v1/alerts")).ReadJsonAsync()).GetProperty("items")[0].GetProperty("id").GetInt64();
+
+        async Task<List<string>> BadFieldsAsync(object body)
+        {
+            var response = await admin.PostJsonAsync($"/api/v1/alerts/{id}/actions", body);
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            return [.. (await response.ReadJsonAsync()).GetProperty("errors").EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal)];
+        }
+
+        Assert.Equal(["outcome", "rootCause"], await BadFieldsAsync(new { type = "resolve" }));
+        Assert.Equal(["note", "outcome", "rootCause"], await BadFieldsAsync(new { type = "resolve", rootCause = "no.such-cause", note = 5 }));
+        Assert.Equal(["outcome"], await BadFieldsAsync(new { type = "resolve", rootCause = "process.long-wait", outcome = "" }));
+        Assert.Equal(["kind", "value"], await BadFieldsAsync(new { type = "gesture_offered", value = -5 }));
+        Assert.Equal(["at", "note"], await BadFieldsAsync(new { type = "callback_scheduled", at = "tomorrow", note = new[] { "x" } }));
+        // Nothing was applied along the way.
+        var alert = await (await admin.GetAsync($"/api/v1/alerts/{id}")).ReadJsonAsync();
+        Assert.Equal("open", alert.GetProperty("status").GetString());
+        Assert.Equal(["created"], alert.GetProperty("actions").EnumerateArray().Select(a => a.GetProperty("type").GetString()).ToList());
+    }
+
     private static async Task<JsonElement> SlaAsync(HttpClient client) =>
         (await (await client.GetAsync("/api/v1/metrics")).ReadJsonAsync()).GetProperty("total").GetProperty("alerts").GetProperty("slaAdherence");
 }

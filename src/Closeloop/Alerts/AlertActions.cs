@@ -10,10 +10,25 @@ using Microsoft.EntityFrameworkCore.Storage;
 
 namespace Closeloop.Alerts;
 
-public sealed class AlertActionException(int status, string field, string message) : Exception(message)
+public sealed class AlertActionException : Exception
 {
-    public int Status { get; } = status;
-    public string Field { get; } = field;
+    public AlertActionException(int status, string field, string message) : base(message)
+    {
+        Status = status;
+        Errors = new Dictionary<string, string[]>(StringComparer.Ordinal) { [field] = [message] };
+    }
+
+    /// <summary>A 400 that names every bad field of the step at once.</summary>
+    public AlertActionException(Dictionary<string, string[]> errors)
+        : base(errors.Count == 1 ? string.Join(", ", errors.First().Value) : string.Join("; ", errors.Select(e => $"{e.Key}: {string.Join(", ", e.Value)}")))
+    {
+        Status = 400;
+        Errors = errors;
+    }
+
+    public int Status { get; }
+
+    public IReadOnlyDictionary<string, string[]> Errors { get; }
 }
 
 /// <summary>
@@ -27,8 +42,11 @@ public sealed class AlertActions(
 {
     public async Task<Alert> ApplyAsync(CloseloopDb db, Alert alert, JsonElement body, CallerScope caller, CancellationToken ct)
     {
+        // Every field is read before the step is applied, and every bad one is named in the same 400.
+        var fields = new StepFields(body);
         // "action" is what other help desks call the field; "type" is ours. ("kind" is not: a gesture's kind is a voucher.)
-        var named = Text(body, "type") ?? Text(body, "action");
+        var named = fields.Text("type") ?? fields.Text("action");
+        fields.ThrowIfAny();
         var type = named is null
             ? throw new AlertActionException(400, "type", $"is required: one of {string.Join(", ", ActionTypes.Manual)}")
             : ActionTypes.Canonical(named);
@@ -41,22 +59,29 @@ public sealed class AlertActions(
         var connection = db.Database.GetDbConnection();
         var dbTransaction = transaction.GetDbTransaction();
         var calendar = await calendars.ForSiteAsync(connection, dbTransaction, alert.SiteId, ct);
-        var note = Text(body, "note");
+        var note = fields.Text("note");
         object data = new { note };
         var customer = await db.Customers.FirstAsync(c => c.Id == alert.CustomerId, ct);
 
         switch (type)
         {
             case ActionTypes.Acknowledge:
+                fields.ThrowIfAny();
                 alert.Acknowledge(now);
                 break;
             case ActionTypes.Note:
-                var text = Text(body, "text") ?? note ?? throw new AlertActionException(400, "text", "is required for a note");
+                var text = fields.Text("text") ?? note;
+                if (text is null && !fields.Errors.ContainsKey("note"))
+                {
+                    fields.Fail("text", "is required for a note");
+                }
+                fields.ThrowIfAny();
                 alert.Note();
                 data = new { text };
                 break;
             case ActionTypes.ContactAttempted or ActionTypes.CustomerReached:
-                var channel = Text(body, "channel");
+                var channel = fields.Text("channel");
+                fields.ThrowIfAny();
                 if (type == ActionTypes.CustomerReached)
                 {
                     alert.CustomerReached(now, calendar);
@@ -68,30 +93,34 @@ public sealed class AlertActions(
                 data = new { channel, note };
                 break;
             case ActionTypes.CallbackScheduled:
-                var at = Instant(body, "at") ?? throw new AlertActionException(400, "at", "is required: when the callback will be made (ISO 8601)");
+                var at = fields.Instant("at", "is required: when the callback will be made (ISO 8601)");
                 if (at < now)
                 {
-                    throw new AlertActionException(400, "at", "must be in the future");
+                    fields.Fail("at", "must be in the future");
                 }
-                if (customer.CallbackWindow is { } window && !InWindow(window, at, calendar.TimeZone))
+                else if (at is { } when && customer.CallbackWindow is { } window && !InWindow(window, when, calendar.TimeZone))
                 {
-                    throw new AlertActionException(400, "at", $"must be within the customer's preferred callback window {window} ({calendar.TimeZone.Id})");
+                    fields.Fail("at", $"must be within the customer's preferred callback window {window} ({calendar.TimeZone.Id})");
                 }
+                fields.ThrowIfAny();
                 alert.RecordStep(type, now, calendar);
                 data = new { at, note };
                 break;
             case ActionTypes.GestureOffered:
-                var kind = Text(body, "kind") ?? throw new AlertActionException(400, "kind", "is required, for example credit, refund, voucher");
-                var value = Number(body, "value") ?? throw new AlertActionException(400, "value", "is required: the gesture's value");
+                var kind = fields.Text("kind", "is required, for example credit, refund, voucher");
+                var value = fields.Number("value", "is required: the gesture's value");
+                var currency = fields.Text("currency");
                 if (value < 0)
                 {
-                    throw new AlertActionException(400, "value", "must not be negative");
+                    fields.Fail("value", "must not be negative");
                 }
+                fields.ThrowIfAny();
                 alert.RecordStep(type, now, calendar);
                 var limit = GestureLimit(caller.Role);
-                data = new { kind, value, currency = Text(body, "currency"), note, limit, pendingApproval = value > limit };
+                data = new { kind, value, currency, note, limit, pendingApproval = value > limit };
                 break;
             case ActionTypes.GestureApproved:
+                fields.ThrowIfAny();
                 var pending = await db.AlertActions.AsNoTracking().Where(x => x.AlertId == alert.Id && x.Type == ActionTypes.GestureOffered).OrderByDescending(x => x.Id).FirstOrDefaultAsync(ct)
                     ?? throw new AlertTransitionException("There is no gesture to approve.");
                 var offered = JsonDocument.Parse(pending.Data ?? "{}").RootElement;
@@ -104,31 +133,37 @@ public sealed class AlertActions(
                 data = new { gesture = pending.Id, value = offeredValue, note };
                 break;
             case ActionTypes.WaitOnCustomer:
+                fields.ThrowIfAny();
                 alert.WaitOnCustomer(now, calendar);
                 break;
             case ActionTypes.RootCauseTagged:
-                var tagged = await RootCauseAsync(db, body, ct);
-                alert.TagRootCause(tagged);
+                var tagged = await RootCauseAsync(db, fields, ct);
+                fields.ThrowIfAny();
+                alert.TagRootCause(tagged!);
                 data = new { rootCause = tagged, note };
                 break;
             case ActionTypes.Resolve:
-                var cause = await RootCauseAsync(db, body, ct);
-                var outcome = Text(body, "outcome") ?? throw new AlertActionException(400, "outcome", "is required: what was done for the customer");
-                alert.Resolve(cause, outcome, now);
+                var cause = await RootCauseAsync(db, fields, ct);
+                var outcome = fields.Text("outcome", "is required: what was done for the customer");
+                fields.ThrowIfAny();
+                alert.Resolve(cause!, outcome!, now);
                 data = new { rootCause = cause, outcome, note };
                 break;
             case ActionTypes.Close:
+                fields.ThrowIfAny();
                 alert.Close(now);
                 break;
             case ActionTypes.Reopen:
+                fields.ThrowIfAny();
                 var rule = await AlertRuleCache.LoadAsync(db, alert.RuleId, ct);
                 var deadline = rule?.Deadline ?? TimeSpan.FromHours(2);
                 alert.Reopen(now, alert.Clock == AlertRuleDefinition.ClockBusiness ? calendar.Add(now, deadline) : now + deadline);
                 data = new { note, dueAt = alert.DueAt };
                 break;
             case ActionTypes.Reassign:
-                var owner = Text(body, "owner")?.ToLowerInvariant() ?? throw new AlertActionException(400, "owner", "is required: an e-mail address or pool:NAME");
-                if (owner.StartsWith("pool:", StringComparison.Ordinal))
+                var owner = fields.Text("owner", "is required: an e-mail address or pool:NAME")?.ToLowerInvariant();
+                fields.ThrowIfAny();
+                if (owner!.StartsWith("pool:", StringComparison.Ordinal))
                 {
                     owner = await owners.ResolveAsync(connection, dbTransaction, new OwnerSpec("pool", owner[5..]), alert.SiteId, alert.TeamId, ct);
                 }
@@ -300,12 +335,14 @@ public sealed class AlertActions(
             _ => 25,
         };
 
-    private static async Task<string> RootCauseAsync(CloseloopDb db, JsonElement body, CancellationToken ct)
+    /// <summary>The code of a cause from the taxonomy, or null with the problem noted in <paramref name="fields"/>.</summary>
+    private static async Task<string?> RootCauseAsync(CloseloopDb db, StepFields fields, CancellationToken ct)
     {
-        var code = Text(body, "rootCause")?.ToLowerInvariant() ?? throw new AlertActionException(400, "rootCause", "is required: a code from GET /api/v1/root-causes");
-        if (!await db.RootCauses.AnyAsync(r => r.Code == code, ct))
+        var code = fields.Text("rootCause", "is required: a code from GET /api/v1/root-causes")?.ToLowerInvariant();
+        if (code is not null && !await db.RootCauses.AnyAsync(r => r.Code == code, ct))
         {
-            throw new AlertActionException(400, "rootCause", $"'{code}' is not in the root-cause taxonomy");
+            fields.Fail("rootCause", $"'{code}' is not in the root-cause taxonomy");
+            return null;
         }
         return code;
     }
@@ -321,19 +358,73 @@ public sealed class AlertActions(
         return from <= to ? local >= from && local <= to : local >= from || local <= to;
     }
 
-    private static string? Text(JsonElement body, string name) =>
-        body.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String && value.GetString()!.Trim() is { Length: > 0 } s
-            ? s
-            : body.TryGetProperty(name, out value) && value.ValueKind is not (JsonValueKind.Null or JsonValueKind.Undefined)
-                ? throw new AlertActionException(400, name, "must be a non-empty string")
-                : null;
+    /// <summary>Reads the fields of one step and gathers what is wrong with them, so that one 400 names every bad field.</summary>
+    private sealed class StepFields(JsonElement body)
+    {
+        public Dictionary<string, string[]> Errors { get; } = new(StringComparer.Ordinal);
 
-    private static double? Number(JsonElement body, string name) =>
-        !body.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null ? null
-        : value.ValueKind == JsonValueKind.Number ? value.GetDouble() : throw new AlertActionException(400, name, "must be a number");
+        public void Fail(string name, string message) => Errors.TryAdd(name, [message]);
 
-    private static DateTimeOffset? Instant(JsonElement body, string name) =>
-        Text(body, name) is { } text
-            ? DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at : throw new AlertActionException(400, name, "must be an ISO 8601 date and time")
-            : null;
+        public void ThrowIfAny()
+        {
+            if (Errors.Count > 0)
+            {
+                throw new AlertActionException(Errors);
+            }
+        }
+
+        /// <summary>A non-empty string, or null; <paramref name="required"/> is the complaint when it is missing.</summary>
+        public string? Text(string name, string? required = null)
+        {
+            if (!body.TryGetProperty(name, out var value) || value.ValueKind is JsonValueKind.Null or JsonValueKind.Undefined)
+            {
+                Missing(name, required);
+                return null;
+            }
+            if (value.ValueKind == JsonValueKind.String && value.GetString()!.Trim() is { Length: > 0 } text)
+            {
+                return text;
+            }
+            Fail(name, "must be a non-empty string");
+            return null;
+        }
+
+        public double? Number(string name, string? required = null)
+        {
+            if (!body.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+            {
+                Missing(name, required);
+                return null;
+            }
+            if (value.ValueKind == JsonValueKind.Number)
+            {
+                return value.GetDouble();
+            }
+            Fail(name, "must be a number");
+            return null;
+        }
+
+        public DateTimeOffset? Instant(string name, string? required = null)
+        {
+            var text = Text(name, required);
+            if (text is null)
+            {
+                return null;
+            }
+            if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at))
+            {
+                return at;
+            }
+            Fail(name, "must be an ISO 8601 date and time");
+            return null;
+        }
+
+        private void Missing(string name, string? required)
+        {
+            if (required is not null)
+            {
+                Fail(name, required);
+            }
+        }
+    }
 }

@@ -170,7 +170,7 @@ public static class AlertEndpoints
                     }
                     catch (AlertActionException ex) when (ex.Status == 400)
                     {
-                        return Problems.Validation(ex.Field, ex.Message);
+                        return Problems.Validation(ex.Errors.ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal));
                     }
                     catch (AlertActionException ex)
                     {

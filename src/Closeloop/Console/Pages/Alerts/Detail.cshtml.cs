@@ -79,7 +79,8 @@ public sealed class DetailModel(CloseloopDb db, AlertActions actions) : PageMode
         }
         catch (AlertActionException ex)
         {
-            return await FailAsync(id, ex.Field, ex.Message, ct, ex.Status);
+            // One bad field is shown beside its input; several are all named in the message.
+            return await FailAsync(id, ex.Errors.Count == 1 ? ex.Errors.Keys.First() : null, ex.Message, ct, ex.Status);
         }
         catch (AlertTransitionException ex)
         {
