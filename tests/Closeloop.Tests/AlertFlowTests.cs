@@ -305,8 +305,16 @@ public sealed class AlertFlowTests
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         var rule = await created.ReadJsonAsync();
         Assert.False(rule.TryGetProperty("condition", out _));
-        Assert.Equal("<=", rule.GetProperty("when").GetProperty("all")[1].GetProperty("op").GetString());
+        // The operators are stored in their long form, and read back so from the list as well.
+        Assert.Equal(["eq", "lte"], rule.GetProperty("when").GetProperty("all").EnumerateArray().Select(c => c.GetProperty("op").GetString()).ToList());
+        var listed = (await (await admin.GetAsync("/api/v1/alert-rules")).ReadJsonAsync()).EnumerateArray().Single(r => r.GetProperty("name").GetString() == "Low score");
+        Assert.Equal(["eq", "lte"], listed.GetProperty("when").GetProperty("all").EnumerateArray().Select(c => c.GetProperty("op").GetString()).ToList());
         Assert.Equal("teamSupervisor", rule.GetProperty("owner").GetProperty("kind").GetString());
+        var nested = await (await admin.PostRawAsync("/api/v1/alert-rules", """
+            {"name":"Nested","enabled":false,"when":{"any":[{"field":"score","op":"=","value":1},{"not":{"field":"channel","op":"!=","value":"chat"}}]},"deadline":"PT2H"}
+            """)).ReadJsonAsync();
+        Assert.Equal("eq", nested.GetProperty("when").GetProperty("any")[0].GetProperty("op").GetString());
+        Assert.Equal("neq", nested.GetProperty("when").GetProperty("any")[1].GetProperty("not").GetProperty("op").GetString());
 
         var pool = await (await admin.PostRawAsync("/api/v1/alert-rules", """
             {"name":"Detractors","when":{"field":"npsCategory","op":"eq","value":"detractor"},"owner":"pool:Retention","deadline":"P1D"}
@@ -383,6 +391,33 @@ public sealed class AlertFlowTests
         messages = smtp.Messages();
         Assert.Equal(40, messages.Count);
         Assert.Equal(40, messages.Select(m => m.Split('\n').First(l => l.StartsWith("Message-ID", StringComparison.OrdinalIgnoreCase)).Trim()).Distinct().Count());
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task DeadlinesInWeeksAndInFractionsOfAnHourAreUnderstood(string provider)
+    {
+        using var smtp = new SmtpServer();
+        var (app, _) = NewApp(provider, smtp);
+        await using var __ = app;
+        using var admin = app.Admin();
+        await admin.CreatePoolAsync("recovery");
+
+        foreach (var (deadline, site, due) in new[] { ("P2W", "north", TimeSpan.FromDays(14)), ("PT1.5H", "south", TimeSpan.FromMinutes(90)), ("PT2,5M", "east", TimeSpan.FromSeconds(150)) })
+        {
+            var created = await admin.PostRawAsync("/api/v1/alert-rules", $$"""
+                {"name":"Due in {{deadline}}","when":{"all":[{"field":"site","op":"eq","value":"{{site}}"},{"field":"score","op":"lte","value":2}]},"owner":"pool:recovery","deadline":"{{deadline}}"}
+                """);
+            Assert.True(created.StatusCode == HttpStatusCode.Created, $"{deadline}: {created.StatusCode} {await created.Content.ReadAsStringAsync()}");
+            await admin.PostJsonAsync("/api/v1/responses", Json.Response($"due-{site}", $"cust-due-{site}", "csat", 1, site: site));
+            var alert = (await (await admin.GetAsync($"/api/v1/alerts?site={site}")).ReadJsonAsync()).GetProperty("items")[0];
+            Assert.Equal(Start + due, alert.GetProperty("dueAt").GetDateTimeOffset());
+        }
+        foreach (var bad in new[] { "P1.5DT2H", "PT", "P", "P1DT", "2 weeks" })
+        {
+            var refused = await admin.PostRawAsync("/api/v1/alert-rules", $$"""{"name":"Bad","when":{"field":"score","op":"lte","value":2},"owner":"pool:recovery","deadline":"{{bad}}"}""");
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.True((await refused.ReadJsonAsync()).GetProperty("errors").TryGetProperty("deadline", out _), bad);
+        }
     }
 
     [Theory, MemberData(nameof(Providers))]

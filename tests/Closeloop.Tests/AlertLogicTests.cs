@@ -251,6 +251,37 @@ public sealed class AlertLogicTests
         Assert.Contains("escalation[0].to.email", errors.Keys);
     }
 
+    [Theory]
+    [InlineData("PT2H", 7200.0)]
+    [InlineData("P1DT30M", 88200.0)]
+    [InlineData("PT0.5S", 0.5)]
+    [InlineData("P2W", 1209600.0)]
+    [InlineData("P1W2D", 777600.0)]
+    [InlineData("PT1.5H", 5400.0)]
+    [InlineData("PT2,5M", 150.0)]
+    [InlineData("P0.5D", 43200.0)]
+    [InlineData("PT1H0.5M", 3630.0)]
+    public void DurationsAreReadAsIso8601IncludingWeeksAndFractionsOfTheSmallestUnit(string text, double seconds)
+    {
+        Assert.True(AlertRuleDefinition.TryDuration(text, out var span));
+        Assert.Equal(TimeSpan.FromSeconds(seconds), span);
+    }
+
+    [Theory]
+    [InlineData("P1.5DT2H")]
+    [InlineData("PT1.5H30M")]
+    [InlineData("P")]
+    [InlineData("PT")]
+    [InlineData("P1DT")]
+    [InlineData("P2W1Y")]
+    [InlineData("2 hours")]
+    [InlineData("PT.5H")]
+    [InlineData("P99999999999999999999999999999999W")]
+    public void DurationsThatAreNotIso8601AreRefused(string text)
+    {
+        Assert.False(AlertRuleDefinition.TryDuration(text, out _));
+    }
+
     [Fact]
     public void AllDayEventsOfAnICalendarBecomeHolidays()
     {

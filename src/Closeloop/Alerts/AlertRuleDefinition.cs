@@ -32,7 +32,7 @@ public sealed record EscalationStep(TimeSpan After, OwnerSpec To);
 /// around the clock or in business hours, a warning lead time and an escalation chain. Parsing validates
 /// everything and refuses a rule that names an unknown field or can never fire.
 /// </summary>
-public sealed class AlertRuleDefinition
+public sealed partial class AlertRuleDefinition
 {
     public const string Clock24x7 = "24x7";
     public const string ClockBusiness = "business";
@@ -185,6 +185,7 @@ public sealed class AlertRuleDefinition
         {
             json["when"] = condition;
         }
+        CanonicalizeOps(json["when"]);
         json["owner"] = owner.Name is null
             ? new JsonObject { ["kind"] = owner.Kind }
             : new JsonObject { ["kind"] = owner.Kind, [owner.Kind == "pool" ? "name" : "email"] = owner.Name };
@@ -262,6 +263,11 @@ public sealed class AlertRuleDefinition
         return null;
     }
 
+    /// <summary>
+    /// Reads an ISO 8601 duration. XmlConvert reads the xs:duration subset (PT2H, P1DT30M, PT0.5S; a year is 365 days
+    /// and a month 30, as there); what ISO 8601 allows beyond it, weeks (P2W) and a fraction on the smallest unit
+    /// (PT1.5H, PT2,5M), is read by <see cref="TryIsoDuration"/>.
+    /// </summary>
     public static bool TryDuration(string text, out TimeSpan span)
     {
         try
@@ -269,17 +275,59 @@ public sealed class AlertRuleDefinition
             span = XmlConvert.ToTimeSpan(text.Trim());
             return true;
         }
-        catch (FormatException)
+        catch (Exception ex) when (ex is FormatException or OverflowException)
         {
-            span = default;
-            return false;
-        }
-        catch (OverflowException)
-        {
-            span = default;
-            return false;
+            return TryIsoDuration(text.Trim(), out span);
         }
     }
+
+    private static bool TryIsoDuration(string text, out TimeSpan span)
+    {
+        span = default;
+        var match = IsoDuration().Match(text);
+        if (!match.Success || match.Groups["n"].Captures.Count == 0)
+        {
+            return false;
+        }
+        // Only the smallest unit given may carry a fraction (ISO 8601, 4.4.3.2).
+        var numbers = match.Groups["n"].Captures;
+        for (var i = 0; i < numbers.Count - 1; i++)
+        {
+            if (numbers[i].Value.IndexOfAny(['.', ',']) >= 0)
+            {
+                return false;
+            }
+        }
+        var ticks = 0m;
+        string[] units = ["Y", "M", "W", "D", "H", "MT", "S"];
+        decimal[] unitTicks = [365m * TimeSpan.TicksPerDay, 30m * TimeSpan.TicksPerDay, 7m * TimeSpan.TicksPerDay, TimeSpan.TicksPerDay, TimeSpan.TicksPerHour, TimeSpan.TicksPerMinute, TimeSpan.TicksPerSecond];
+        for (var u = 0; u < units.Length; u++)
+        {
+            var group = match.Groups[units[u]];
+            if (group.Success)
+            {
+                if (!decimal.TryParse(group.Value.Replace(',', '.'), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var amount)
+                    || amount > TimeSpan.MaxValue.Ticks / unitTicks[u])
+                {
+                    return false;
+                }
+                ticks += amount * unitTicks[u];
+                if (ticks > TimeSpan.MaxValue.Ticks)
+                {
+                    return false;
+                }
+            }
+        }
+        span = TimeSpan.FromTicks((long)decimal.Round(ticks) * (match.Groups["neg"].Success ? -1 : 1));
+        return true;
+    }
+
+    // P[nY][nM][nW][nD][T[nH][nM][nS]], each n a whole or decimal number; "n" captures every number given, in order.
+    [System.Text.RegularExpressions.GeneratedRegex(
+        @"^(?<neg>-)?P(?:(?<n>(?<Y>\d+(?:[.,]\d+)?))Y)?(?:(?<n>(?<M>\d+(?:[.,]\d+)?))M)?(?:(?<n>(?<W>\d+(?:[.,]\d+)?))W)?(?:(?<n>(?<D>\d+(?:[.,]\d+)?))D)?" +
+        @"(?:T(?=\d)(?:(?<n>(?<H>\d+(?:[.,]\d+)?))H)?(?:(?<n>(?<MT>\d+(?:[.,]\d+)?))M)?(?:(?<n>(?<S>\d+(?:[.,]\d+)?))S)?)?$",
+        System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex IsoDuration();
 
     // ---- Conditions -------------------------------------------------------------------------------------
 
@@ -350,6 +398,30 @@ public sealed class AlertRuleDefinition
         ">=" or "ge" => "gte",
         var other => other,
     };
+
+    /// <summary>Rewrites every comparison's operator in its long form ("&lt;=" becomes "lte"), so the rule reads back as it is understood.</summary>
+    private static void CanonicalizeOps(JsonNode? node)
+    {
+        switch (node)
+        {
+            case JsonObject leaf when leaf["op"] is JsonValue op && op.TryGetValue<string>(out var text):
+                leaf["op"] = CanonicalOp(text);
+                break;
+            case JsonObject group:
+                CanonicalizeOps(group["not"]);
+                foreach (var key in new[] { "all", "any" })
+                {
+                    if (group[key] is JsonArray children)
+                    {
+                        foreach (var child in children)
+                        {
+                            CanonicalizeOps(child);
+                        }
+                    }
+                }
+                break;
+        }
+    }
 
     private static Func<AlertFacts, bool>? CompileLeaf(JsonElement node, string path, Dictionary<string, string[]> errors, out bool canFire)
     {
