@@ -421,6 +421,45 @@ public sealed class AlertFlowTests
     }
 
     [Theory, MemberData(nameof(Providers))]
+    public async Task ARuleThatAsksOneFieldForTwoValuesOrForAConditionAndItsNegationCanNeverFireAndIsRefused(string provider)
+    {
+        using var smtp = new SmtpServer();
+        var (app, _) = NewApp(provider, smtp);
+        await using var __ = app;
+        using var admin = app.Admin();
+        await admin.CreatePoolAsync("qa");
+        async Task<HttpResponseMessage> RuleAsync(string when) =>
+            await admin.PostRawAsync("/api/v1/alert-rules", $$"""{"name":"r","when":{{when}},"owner":"pool:qa","deadline":"PT2H"}""");
+
+        foreach (var never in new[]
+        {
+            """{"all":[{"field":"channel","op":"eq","value":"phone"},{"field":"channel","op":"eq","value":"chat"}]}""",
+            """{"all":[{"field":"score","op":"lte","value":2},{"not":{"field":"score","op":"lte","value":2}}]}""",
+            """{"all":[{"field":"score","op":"<=","value":2},{"not":{"field":"score","op":"lte","value":2}}]}""",
+            """{"all":[{"field":"site","op":"in","value":["north","south"]},{"field":"site","op":"eq","value":"east"}]}""",
+            """{"all":[{"field":"channel","op":"eq","value":"phone"},{"field":"channel","op":"neq","value":"phone"}]}""",
+            """{"all":[{"field":"resolved","op":"eq","value":true},{"field":"resolved","op":"eq","value":false}]}""",
+        })
+        {
+            var refused = await RuleAsync(never);
+            Assert.True(refused.StatusCode == HttpStatusCode.BadRequest, never);
+            Assert.Contains("can never match", (await refused.ReadJsonAsync()).GetProperty("errors").GetProperty("when")[0].GetString(), StringComparison.Ordinal);
+        }
+        // What can happen together is still accepted: a comment with two signals, either of two channels, a value inside a list.
+        foreach (var possible in new[]
+        {
+            """{"all":[{"field":"signal","op":"eq","value":"churn_threat"},{"field":"signal","op":"eq","value":"legal_threat"}]}""",
+            """{"any":[{"field":"channel","op":"eq","value":"phone"},{"field":"channel","op":"eq","value":"chat"}]}""",
+            """{"all":[{"field":"channel","op":"in","value":["phone","chat"]},{"field":"channel","op":"eq","value":"Phone"}]}""",
+            """{"all":[{"field":"score","op":"lte","value":2},{"not":{"field":"score","op":"lte","value":1}}]}""",
+        })
+        {
+            var accepted = await RuleAsync(possible);
+            Assert.True(accepted.StatusCode == HttpStatusCode.Created, $"{possible}: {await accepted.Content.ReadAsStringAsync()}");
+        }
+    }
+
+    [Theory, MemberData(nameof(Providers))]
     public async Task AnEmptyQueryParameterIsNoFilter(string provider)
     {
         using var smtp = new SmtpServer();

@@ -232,6 +232,10 @@ public sealed class AlertLogicTests
     [InlineData("""{"all":[{"field":"sentiment","op":"lt","value":-1}]}""", "when")]
     [InlineData("""{"any":[]}""", "when.any")]
     [InlineData("""{"all":[{"field":"channel","op":"eq","value":"fax"}]}""", "when.all[0].value")]
+    [InlineData("""{"all":[{"field":"channel","op":"eq","value":"phone"},{"field":"channel","op":"eq","value":"chat"}]}""", "when")]
+    [InlineData("""{"all":[{"field":"score","op":"lte","value":2},{"not":{"field":"score","op":"lte","value":2}}]}""", "when")]
+    [InlineData("""{"all":[{"not":{"any":[{"field":"queue","op":"eq","value":"Billing"}]}},{"any":[{"field":"queue","op":"eq","value":"billing"}]}]}""", "when")]
+    [InlineData("""{"all":[{"field":"npsCategory","op":"eq","value":"detractor"},{"field":"npsCategory","op":"eq","value":"promoter"}]}""", "when")]
     public void ARuleThatNamesAnUnknownFieldOrCanNeverFireIsRefused(string when, string errorField)
     {
         var (rule, errors) = Parse($$"""{"name":"r","when":{{when}},"owner":{"kind":"pool","name":"qa"},"deadline":"PT2H"}""");

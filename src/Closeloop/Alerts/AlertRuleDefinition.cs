@@ -364,9 +364,9 @@ public sealed partial class AlertRuleDefinition
                 parts.Add(compiled);
                 anyCanFire |= childCanFire;
                 allCanFire &= childCanFire;
-                if (isAll && child.TryGetProperty("field", out _))
+                if (isAll)
                 {
-                    feasibility.Add(child);
+                    feasibility.AddCondition(child);
                 }
             }
             if (i == 0)
@@ -451,9 +451,22 @@ public sealed partial class AlertRuleDefinition
         return predicate;
     }
 
-    /// <summary>Checks whether the comparisons of one "all" group can be true together.</summary>
+    /// <summary>
+    /// Checks whether the conditions of one "all" group can be true together: the metric, score, sentiment and record
+    /// ranges, one value for a field that has only one (two channels at once), and a condition beside its own negation.
+    /// It looks at one group's direct conditions only; it is a guard against the usual slips, not a solver.
+    /// </summary>
     private sealed class Feasibility
     {
+        // Fields of which a record has one value (a signal is not: a comment may carry several), mapped to the values
+        // every "eq"/"in" in the group allows, and the values a "neq" rules out.
+        private static readonly HashSet<string> SingleValued =
+            ["npsCategory", "customerTier", "repeatContact", "resolved", "channel", "site", "team", "agent", "queue", "reason", "rootCause"];
+
+        private readonly Dictionary<string, HashSet<string>> _allowed = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, HashSet<string>> _excluded = new(StringComparer.Ordinal);
+        private readonly HashSet<string> _asserted = new(StringComparer.Ordinal);
+        private readonly HashSet<string> _negated = new(StringComparer.Ordinal);
         private HashSet<string> _metrics = ["csat", "nps", "ces"];
         private double _scoreLo = double.NegativeInfinity, _scoreHi = double.PositiveInfinity;
         private double _sentLo = -1, _sentHi = 1;
@@ -465,7 +478,8 @@ public sealed partial class AlertRuleDefinition
         {
             get
             {
-                if (_contradiction || _metrics.Count == 0 || _sentLo > _sentHi)
+                if (_contradiction || _metrics.Count == 0 || _sentLo > _sentHi || _asserted.Overlaps(_negated)
+                    || _allowed.Any(a => a.Value.All(v => _excluded.TryGetValue(a.Key, out var ruledOut) && ruledOut.Contains(v))))
                 {
                     return false;
                 }
@@ -492,11 +506,85 @@ public sealed partial class AlertRuleDefinition
             }
         }
 
-        public void Add(JsonElement leaf)
+        /// <summary>Adds one compiled condition of the group: a comparison, a negation, or a nested group.</summary>
+        public void AddCondition(JsonElement condition)
         {
-            var field = leaf.GetProperty("field").GetString();
+            if (condition.TryGetProperty("not", out var inner))
+            {
+                _negated.Add(Key(inner));
+                return;
+            }
+            _asserted.Add(Key(condition));
+            if (condition.TryGetProperty("field", out _))
+            {
+                Add(condition);
+            }
+        }
+
+        /// <summary>
+        /// The meaning of a condition as text: short operators in their long form, values as they are compared, and
+        /// the order of a group or a list ignored, so "not X" is recognised whatever way X was written.
+        /// </summary>
+        private static string Key(JsonElement condition)
+        {
+            if (condition.ValueKind != JsonValueKind.Object)
+            {
+                return condition.GetRawText();
+            }
+            if (condition.TryGetProperty("not", out var inner))
+            {
+                return $"not({Key(inner)})";
+            }
+            foreach (var group in new[] { "all", "any" })
+            {
+                if (condition.TryGetProperty(group, out var children) && children.ValueKind == JsonValueKind.Array)
+                {
+                    return $"{group}({string.Join(",", children.EnumerateArray().Select(Key).Order(StringComparer.Ordinal))})";
+                }
+            }
+            var field = condition.TryGetProperty("field", out var f) ? f.GetString() : null;
+            var op = condition.TryGetProperty("op", out var o) && o.ValueKind == JsonValueKind.String ? CanonicalOp(o.GetString()!) : null;
+            var value = condition.TryGetProperty("value", out var v) ? v : default;
+            return $"{field} {op} {ValueKey(value, ordered: op == "between")}";
+        }
+
+        private static string ValueKey(JsonElement value, bool ordered) => value.ValueKind switch
+        {
+            JsonValueKind.String => JsonSerializer.Serialize(value.GetString()!.Trim().ToLowerInvariant()),
+            JsonValueKind.Number => value.GetDouble().ToString("R", CultureInfo.InvariantCulture),
+            JsonValueKind.Array => ordered
+                ? $"[{string.Join(",", value.EnumerateArray().Select(x => ValueKey(x, true)))}]"
+                : $"[{string.Join(",", value.EnumerateArray().Select(x => ValueKey(x, false)).Distinct().Order(StringComparer.Ordinal))}]",
+            _ => value.ValueKind == JsonValueKind.Undefined ? "" : value.GetRawText(),
+        };
+
+        private void Add(JsonElement leaf)
+        {
+            var field = leaf.GetProperty("field").GetString()!;
             var op = CanonicalOp(leaf.GetProperty("op").GetString()!);
             var value = leaf.GetProperty("value");
+            if (SingleValued.Contains(field))
+            {
+                var values = value.ValueKind is JsonValueKind.True or JsonValueKind.False ? [value.GetBoolean() ? "true" : "false"] : Values(value).ToHashSet(StringComparer.Ordinal);
+                if (op is "eq" or "in")
+                {
+                    if (_allowed.TryGetValue(field, out var allowed))
+                    {
+                        allowed.IntersectWith(values);
+                    }
+                    else
+                    {
+                        _allowed[field] = values;
+                    }
+                }
+                else if (op == "neq")
+                {
+                    if (!_excluded.TryAdd(field, values))
+                    {
+                        _excluded[field].UnionWith(values);
+                    }
+                }
+            }
             switch (field)
             {
                 case "metric" or "npsCategory":
