@@ -13,9 +13,9 @@ public sealed class AlertFlowTests
 {
     public static TheoryData<string> Providers => TestDatabases.All;
 
-    private static readonly DateTimeOffset Start = DateTimeOffset.Parse("2026-11-16T09:00:00Z", CultureInfo.InvariantCulture);
+    internal static readonly DateTimeOffset Start = DateTimeOffset.Parse("2026-11-16T09:00:00Z", CultureInfo.InvariantCulture);
 
-    private const string ExampleRule = """
+    internal const string ExampleRule = """
         {"name": "Very unhappy customer", "enabled": true,
          "when": {"all": [{"field": "metric", "op": "eq", "value": "csat"}, {"field": "score", "op": "lte", "value": 2}]},
          "owner": {"kind": "pool", "name": "recovery"},
@@ -23,7 +23,7 @@ public sealed class AlertFlowTests
          "escalation": [{"after": "PT1H", "to": {"kind": "siteManager"}}]}
         """;
 
-    private static (TestApp App, TestClock Clock) NewApp(string provider, SmtpServer smtp, Dictionary<string, string?>? settings = null)
+    internal static (TestApp App, TestClock Clock) NewApp(string provider, SmtpServer smtp, Dictionary<string, string?>? settings = null)
     {
         var clock = new TestClock(Start);
         var all = new Dictionary<string, string?>
@@ -44,7 +44,7 @@ public sealed class AlertFlowTests
         return (app, clock);
     }
 
-    private static async Task SetUpPeopleAsync(HttpClient admin, string site)
+    internal static async Task SetUpPeopleAsync(HttpClient admin, string site)
     {
         // A site exists once a record names it; people and pools can then be attached to it.
         await admin.PostJsonAsync("/api/v1/contacts", Json.Contact(Unique.Id("c"), Unique.Id("setup"), site: site, team: $"{site}-team"));
@@ -59,7 +59,7 @@ public sealed class AlertFlowTests
             System.Net.Http.Json.JsonContent.Create(new { manager = $"mia@{site}.example.com" }))).StatusCode);
     }
 
-    private static async Task<JsonElement> PostActionAsync(HttpClient client, long id, object body, HttpStatusCode expected = HttpStatusCode.OK)
+    internal static async Task<JsonElement> PostActionAsync(HttpClient client, long id, object body, HttpStatusCode expected = HttpStatusCode.OK)
     {
         var response = await client.PostJsonAsync($"/api/v1/alerts/{id}/actions", body);
         Assert.True(expected == response.StatusCode, $"{expected} expected, got {response.StatusCode}: {await response.Content.ReadAsStringAsync()}");

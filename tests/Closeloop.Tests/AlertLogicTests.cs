@@ -149,7 +149,7 @@ public sealed class AlertLogicTests
                 case "root_cause_tagged": alert.TagRootCause("product.defect"); break;
                 case "resolve": alert.Resolve("product.defect", "Replaced the part", now); break;
                 case "close": alert.Close(now); break;
-                case "reopen": alert.Reopen(now, now.AddHours(2)); break;
+                case "reopen": alert.Reopen(now, now.AddHours(2), activeAlertId: null); break;
                 case "reassign": alert.Reassign("b@example.com"); break;
             }
         }

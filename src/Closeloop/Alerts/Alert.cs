@@ -71,8 +71,14 @@ public static class ActionTypes
         [Acknowledge, Note, ContactAttempted, CustomerReached, CallbackScheduled, GestureOffered, GestureApproved, WaitOnCustomer, RootCauseTagged, Resolve, Close, Reopen, Reassign];
 }
 
-/// <summary>Thrown when an action does not fit the alert's state; the API answers 409.</summary>
-public sealed class AlertTransitionException(string message) : Exception(message);
+/// <summary>
+/// Thrown when an action does not fit the alert's state; the API answers 409. <see cref="ActiveAlertId"/> names the
+/// alert that stands in the way, when another one does.
+/// </summary>
+public sealed class AlertTransitionException(string message, long? activeAlertId = null) : Exception(message)
+{
+    public long? ActiveAlertId { get; } = activeAlertId;
+}
 
 /// <summary>
 /// A service-recovery alert: who owns it, by when, at which escalation level, and where it is in its life.
@@ -219,10 +225,19 @@ public sealed class Alert
         Version++;
     }
 
-    /// <summary>A reopened alert starts a fresh deadline, as if it had just been raised.</summary>
-    public void Reopen(DateTimeOffset now, DateTimeOffset newDueAt)
+    /// <summary>
+    /// A reopened alert starts a fresh deadline, as if it had just been raised. It is refused while another alert of
+    /// the same customer and rule at the same site is active (<paramref name="activeAlertId"/>): the customer would
+    /// otherwise have two open alerts about one thing, with two owners and two deadlines. The active one is worked instead.
+    /// </summary>
+    public void Reopen(DateTimeOffset now, DateTimeOffset newDueAt, long? activeAlertId)
     {
         Require(ActionTypes.Reopen, AlertStatus.Resolved, AlertStatus.Closed);
+        if (activeAlertId is { } active)
+        {
+            throw new AlertTransitionException(
+                $"Alert #{active} about the same customer and rule at this site is still active; record the new steps there instead of reopening this one.", active);
+        }
         Status = AlertStatus.Open;
         ResolvedAt = null;
         ClosedAt = null;

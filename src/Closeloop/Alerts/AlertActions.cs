@@ -157,7 +157,11 @@ public sealed class AlertActions(
                 fields.ThrowIfAny();
                 var rule = await AlertRuleCache.LoadAsync(db, alert.RuleId, ct);
                 var deadline = rule?.Deadline ?? TimeSpan.FromHours(2);
-                alert.Reopen(now, alert.Clock == AlertRuleDefinition.ClockBusiness ? calendar.Add(now, deadline) : now + deadline);
+                // The same test the ingest uses to absorb a match: an active alert of this customer and rule at this site.
+                var active = await db.Alerts.AsNoTracking()
+                    .Where(a => a.Id != alert.Id && a.CustomerId == alert.CustomerId && a.RuleId == alert.RuleId && a.SiteId == alert.SiteId && AlertStatus.Active.Contains(a.Status))
+                    .OrderBy(a => a.Id).Select(a => (long?)a.Id).FirstOrDefaultAsync(ct);
+                alert.Reopen(now, alert.Clock == AlertRuleDefinition.ClockBusiness ? calendar.Add(now, deadline) : now + deadline, active);
                 data = new { note, dueAt = alert.DueAt };
                 break;
             case ActionTypes.Reassign:

@@ -176,6 +176,12 @@ public static class AlertEndpoints
                     {
                         return Problems.Status(ex.Status, "Not allowed", ex.Message);
                     }
+                    catch (AlertTransitionException ex) when (ex.ActiveAlertId is { } active)
+                    {
+                        // The alert in the way is named by id, so a client can go straight to it.
+                        return TypedResults.Problem(detail: ex.Message, statusCode: StatusCodes.Status409Conflict, title: "Conflict", type: "https://closeloop.dev/problems/conflict",
+                            extensions: new Dictionary<string, object?>(StringComparer.Ordinal) { ["activeAlertId"] = active });
+                    }
                     catch (AlertTransitionException ex)
                     {
                         return Problems.Conflict(ex.Message);
