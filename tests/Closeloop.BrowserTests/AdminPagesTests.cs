@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Text;
 using Closeloop.BrowserTests.Infrastructure;
 using Microsoft.Playwright;
@@ -27,6 +28,10 @@ public sealed class AdminPagesTests(ConsoleApp app)
         await PostResponseAsync(site, Unique.Id("r"), 2, "Slow", TimeSpan.FromDays(5));
         await PostResponseAsync(site, Unique.Id("r"), 5, "Lovely", TimeSpan.FromDays(2));
         await PostResponseAsync(site, Unique.Id("r"), 1, "Old news", TimeSpan.FromDays(9));
+        // A rule is saved only with an owner that exists: the recovery pool gets its member first.
+        var specialist = $"{Unique.Id("recovery")}@example.com";
+        await app.CreateUserAsync(specialist, "recovery");
+        (await app.Api.PutAsJsonAsync("/api/v1/pools/recovery", new { members = new[] { specialist } })).EnsureSuccessStatusCode();
         var page = await app.SignedInPageAsync(ConsoleApp.AdminEmail);
         await page.GotoAsync("/admin/rules");
 

@@ -182,6 +182,7 @@ public sealed class AlertFlowTests
         var (app, clock) = NewApp(provider, smtp);
         await using var __ = app;
         using var admin = app.Admin();
+        await admin.CreateUserAsync("owner@example.com", "recovery");
         await admin.PostRawAsync("/api/v1/alert-rules", """
             {"name":"Detractor","when":{"field":"npsCategory","op":"eq","value":"detractor"},"owner":{"kind":"user","email":"owner@example.com"},"deadline":"PT4H"}
             """);
@@ -212,6 +213,7 @@ public sealed class AlertFlowTests
         var (app, _) = NewApp(provider, smtp);
         await using var __ = app;
         using var admin = app.Admin();
+        await admin.CreatePoolAsync("recovery");
         await admin.PostRawAsync("/api/v1/alert-rules", ExampleRule);
         if (provider == TestDatabases.Postgres)
         {
@@ -265,6 +267,7 @@ public sealed class AlertFlowTests
         var secret = subscription.GetProperty("secret").GetString()!;
 
         // Rules: create, validate, switch off, delete.
+        await admin.CreatePoolAsync("retention");
         var bad = await admin.PostRawAsync("/api/v1/alert-rules", """{"name":"x","when":{"field":"mood","op":"eq","value":"sad"},"owner":{"kind":"pool","name":"qa"},"deadline":"PT1H"}""");
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
         Assert.True((await bad.ReadJsonAsync()).GetProperty("errors").TryGetProperty("when.field", out _));
@@ -298,6 +301,7 @@ public sealed class AlertFlowTests
         await using var __ = app;
         using var admin = app.Admin();
 
+        await admin.CreatePoolAsync("retention");
         // "condition" for "when", comparison symbols for the operators, and no owner: the team's supervisor.
         var created = await admin.PostRawAsync("/api/v1/alert-rules", """
             {"name":"Low score","condition":{"all":[{"field":"metric","op":"==","value":"csat"},{"field":"score","op":"<=","value":2}]},"deadline":"PT2H"}
@@ -355,6 +359,7 @@ public sealed class AlertFlowTests
         var (app, _) = NewApp(TestDatabases.Sqlite, smtp);
         await using var __ = app;
         using var admin = app.Admin();
+        await admin.CreatePoolAsync("recovery");
         await admin.PostRawAsync("/api/v1/alert-rules", ExampleRule);
         await admin.PostJsonAsync("/api/v1/responses", Json.Response("scope-a", "cust-a", "csat", 1, site: "vendor-a"));
         await admin.PostJsonAsync("/api/v1/responses", Json.Response("scope-b", "cust-b", "csat", 1, site: "vendor-b"));
@@ -378,6 +383,7 @@ public sealed class AlertFlowTests
         await using var two = await AppProcess.StartServerAsync(TestDatabases.Postgres, connection, settings);
         using var client = one.Client();
         using var other = two.Client();
+        await client.CreateUserAsync("owner@example.com", "recovery");
         await client.PostRawAsync("/api/v1/alert-rules", """
             {"name":"Any low score","when":{"field":"score","op":"lte","value":2},"owner":{"kind":"user","email":"owner@example.com"},"deadline":"PT4H"}
             """);

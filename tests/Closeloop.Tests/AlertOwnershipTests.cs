@@ -68,4 +68,50 @@ public sealed class AlertOwnershipTests
         Assert.Equal([first], await ActiveAlertsAsync(admin, "CUST-B"));
     }
 
+    [Theory, MemberData(nameof(Providers))]
+    public async Task AnAlertIsReassignedOnlyToSomeoneWhoCanWorkItAndARuleIsSavedOnlyWithOwnersThatExist(string provider)
+    {
+        using var smtp = new SmtpServer();
+        var (app, _) = NewApp(provider, smtp);
+        await using var __ = app;
+        using var admin = app.Admin();
+        await SetUpPeopleAsync(admin, "north");
+        await admin.PostJsonAsync("/api/v1/contacts", Json.Contact(Unique.Id("c"), Unique.Id("setup"), site: "south"));
+        await admin.CreateUserAsync("sam@south.example.com", "supervisor", "south");
+        await admin.CreateUserAsync("eve@example.com", "executive");
+        var created = await admin.PostRawAsync("/api/v1/alert-rules", ExampleRule);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var ruleId = (await created.ReadJsonAsync()).GetProperty("id").GetInt64();
+        await admin.PostJsonAsync("/api/v1/responses", Json.Response("reassign-1", "cust-reassign", "csat", 1, site: "north"));
+        var id = Assert.Single(await ActiveAlertsAsync(admin, "cust-reassign"));
+        var owner = (await AlertAsync(admin, id)).GetProperty("owner").GetString();
+
+        // Nobody, a pool that does not exist, a supervisor of another site (who could not open it), a read-only executive.
+        foreach (var nobody in new[] { "nobody@example.com", "pool:nonexistent", "sam@south.example.com", "eve@example.com" })
+        {
+            var errors = await ErrorsAsync(await admin.PostJsonAsync($"/api/v1/alerts/{id}/actions", new { type = "reassign", owner = nobody }));
+            Assert.Contains("owner", errors.Keys);
+        }
+        Assert.Equal(owner, (await AlertAsync(admin, id)).GetProperty("owner").GetString());
+        Assert.Equal("raj@north.example.com", (await PostActionAsync(admin, id, new { type = "reassign", owner = "raj@north.example.com" })).GetProperty("owner").GetString());
+        // A pool gives it to its least-loaded member: Rita has none now.
+        Assert.Equal("rita@north.example.com", (await PostActionAsync(admin, id, new { type = "reassign", owner = "pool:recovery" })).GetProperty("owner").GetString());
+
+        // A rule's owner, and each escalation level's, must be a user or a pool that exists.
+        foreach (var ghost in new[] { "\"ghost@example.com\"", "\"user:ghost@example.com\"", "\"pool:ghosts\"", """{"kind":"pool","name":"ghosts"}""" })
+        {
+            var rule = $$"""{"name":"Ghost","when":{"field":"score","op":"lte","value":2},"owner":{{ghost}},"deadline":"PT2H"}""";
+            Assert.Contains("owner", (await ErrorsAsync(await admin.PostRawAsync("/api/v1/alert-rules", rule))).Keys);
+            Assert.Contains("owner", (await ErrorsAsync(await admin.PutAsync($"/api/v1/alert-rules/{ruleId}", new StringContent(rule, System.Text.Encoding.UTF8, "application/json")))).Keys);
+        }
+        var escalation = await admin.PostRawAsync("/api/v1/alert-rules", """
+            {"name":"Ghost","when":{"field":"score","op":"lte","value":2},"owner":"pool:recovery","deadline":"PT2H","escalation":[{"after":"PT1H","to":"ghost@example.com"}]}
+            """);
+        Assert.Contains("escalation[0].to", (await ErrorsAsync(escalation)).Keys);
+        Assert.Equal("Very unhappy customer", (await (await admin.GetAsync($"/api/v1/alert-rules/{ruleId}")).ReadJsonAsync()).GetProperty("name").GetString());
+        // A rule that is switched off raises nothing, so it may be kept while its pool is gone.
+        Assert.Equal(HttpStatusCode.Created, (await admin.PostRawAsync("/api/v1/alert-rules", """
+            {"name":"Parked","enabled":false,"when":{"field":"score","op":"lte","value":2},"owner":"pool:ghosts","deadline":"PT2H"}
+            """)).StatusCode);
+    }
 }

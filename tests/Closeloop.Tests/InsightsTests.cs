@@ -211,6 +211,7 @@ public sealed class InsightsTests
         await CheckAsync("2026-10-01", "2026-12-31", At("2026-10-01T00:00:00Z"), At("2027-01-01T00:00:00Z"));                     // all
 
         // A supervisor's cause replaces the prediction, and the whole-day counts follow it.
+        await client.CreatePoolAsync("qa");
         await client.PostRawAsync("/api/v1/alert-rules", """{"name":"Low","when":{"field":"score","op":"lte","value":1},"owner":{"kind":"pool","name":"qa"},"deadline":"PT2H"}""");
         var late = records.First(r => causes[r.Id] == "logistics.late-delivery");
         org["roll-alert"] = ("roll-alert", "team-1", "agent-9", "sms");
@@ -231,6 +232,7 @@ public sealed class InsightsTests
     {
         await using var app = new TestApp(provider);
         using var client = app.Admin();
+        await client.CreatePoolAsync("qa");
         await client.PostRawAsync("/api/v1/alert-rules", """{"name":"Low","when":{"field":"score","op":"lte","value":2},"owner":{"kind":"pool","name":"qa"},"deadline":"PT2H"}""");
         await client.PostJsonAsync("/api/v1/responses", Json.Response("conf-1", "cust-conf", "csat", 1, "the quibbleflux form ate my application twice", site: "north"));
         var id = (await (await client.GetAsync("/api/v1/alerts")).ReadJsonAsync()).GetProperty("items")[0].GetProperty("id").GetInt64();

@@ -223,9 +223,11 @@ public sealed class MetricRecordsTests
         using var admin = TestApp.Shared(provider).Admin();
         var prefix = Unique.Id("alrt");
         var (alpha, beta) = ($"{prefix}-a", $"{prefix}-b");
+        // A pool of its own too: a rule is saved only with an owner that exists.
+        await admin.CreatePoolAsync(prefix);
         var rule = await admin.PostRawAsync("/api/v1/alert-rules", $$"""
             {"name": "Unhappy at {{prefix}}", "enabled": true, "when": {"all": [{"field": "metric", "op": "eq", "value": "csat"}, {"field": "score", "op": "lte", "value": 2},
-             {"field": "site", "op": "startsWith", "value": "{{prefix}}"}]}, "owner": {"kind": "pool", "name": "recovery"}, "deadline": "PT2H", "clock": "24x7"}
+             {"field": "site", "op": "startsWith", "value": "{{prefix}}"}]}, "owner": {"kind": "pool", "name": "{{prefix}}"}, "deadline": "PT2H", "clock": "24x7"}
             """);
         Assert.Equal(HttpStatusCode.Created, rule.StatusCode);
         var now = DateTimeOffset.UtcNow;

@@ -66,10 +66,13 @@ public sealed class SurveyTests
 
     private static async Task RuleAsync(HttpClient admin, string site)
     {
+        // A pool of its own: the app is shared, and a rule is saved only with an owner that exists.
+        var pool = Unique.Id("recovery");
+        await admin.CreatePoolAsync(pool);
         var created = await admin.PostRawAsync("/api/v1/alert-rules", $$"""
             {"name": "Unhappy at {{site}}", "enabled": true,
              "when": {"all": [{"field": "site", "op": "eq", "value": "{{site}}"}, {"field": "metric", "op": "eq", "value": "csat"}, {"field": "score", "op": "lte", "value": 2}]},
-             "owner": {"kind": "pool", "name": "recovery"}, "deadline": "PT2H", "clock": "24x7"}
+             "owner": {"kind": "pool", "name": "{{pool}}"}, "deadline": "PT2H", "clock": "24x7"}
             """);
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
     }

@@ -72,6 +72,7 @@ public sealed class TimelineTests
         using var admin = app.Admin();
         var customer = Unique.Id("cust");
         var start = DateTimeOffset.UtcNow.AddHours(-6);
+        await admin.CreatePoolAsync("recovery");
         (await admin.PostRawAsync("/api/v1/alert-rules", """
             {"name":"Low CSAT","when":{"field":"score","op":"lte","value":2},"owner":{"kind":"pool","name":"recovery"},"deadline":"PT2H"}
             """)).EnsureSuccessStatusCode();

@@ -165,16 +165,9 @@ public sealed class AlertActions(
                 data = new { note, dueAt = alert.DueAt };
                 break;
             case ActionTypes.Reassign:
-                var owner = fields.Text("owner", "is required: an e-mail address or pool:NAME")?.ToLowerInvariant();
+                var requested = fields.Text("owner", "is required: an e-mail address or pool:NAME")?.ToLowerInvariant();
                 fields.ThrowIfAny();
-                if (owner!.StartsWith("pool:", StringComparison.Ordinal))
-                {
-                    owner = await owners.ResolveAsync(connection, dbTransaction, new OwnerSpec("pool", owner[5..]), alert.SiteId, alert.TeamId, ct);
-                }
-                else if (!Outbox.IsEmail(owner))
-                {
-                    throw new AlertActionException(400, "owner", "must be an e-mail address or pool:NAME");
-                }
+                var owner = await ReassignTargetAsync(db, connection, dbTransaction, alert, requested!, ct);
                 var previous = alert.Owner;
                 alert.Reassign(owner);
                 data = new { from = previous, to = owner, note };
@@ -349,6 +342,40 @@ public sealed class AlertActions(
             return null;
         }
         return code;
+    }
+
+    /// <summary>
+    /// Who a reassigned alert goes to: a person who may work it, or the least-loaded such member of a pool. An owner
+    /// who does not exist or cannot open the alert (another site, a read-only role, a disabled account) would leave the
+    /// customer with nobody, so it is refused with a 400 on <c>owner</c>.
+    /// </summary>
+    private async Task<string> ReassignTargetAsync(CloseloopDb db, System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction, Alert alert,
+        string requested, CancellationToken ct)
+    {
+        if (requested.StartsWith("pool:", StringComparison.Ordinal))
+        {
+            var pool = requested[5..].Trim();
+            if (!await db.PoolMembers.AnyAsync(p => p.Pool == pool, ct))
+            {
+                throw new AlertActionException(400, "owner", $"there is no pool '{pool}' (PUT /api/v1/pools/{pool} with its members creates it)");
+            }
+            return await owners.FindAsync(connection, transaction, new OwnerSpec("pool", pool), alert.SiteId, alert.TeamId, ct)
+                ?? throw new AlertActionException(400, "owner", $"no member of pool '{pool}' may work alerts of this site");
+        }
+        var email = requested.StartsWith("user:", StringComparison.Ordinal) ? requested[5..].Trim() : requested;
+        if (!Outbox.IsEmail(email))
+        {
+            throw new AlertActionException(400, "owner", "must be an e-mail address or pool:NAME");
+        }
+        var user = await db.Users.AsNoTracking().Where(u => u.Email == email).Select(u => new { u.Role, u.SiteId, u.Disabled }).FirstOrDefaultAsync(ct)
+            ?? throw new AlertActionException(400, "owner", $"there is no user {email}");
+        if (!OwnerResolver.MayOwn(user.Role, user.SiteId, user.Disabled, alert.SiteId))
+        {
+            throw new AlertActionException(400, "owner", user.Disabled ? $"{email} is disabled"
+                : user.SiteId is not null && user.SiteId != alert.SiteId ? $"{email} works at another site and could not open this alert"
+                : $"{email} is a {user.Role}, who may not work alerts");
+        }
+        return email;
     }
 
     private static bool InWindow(string window, DateTimeOffset at, TimeZoneInfo zone)

@@ -26,6 +26,15 @@ public static class AlertRuleStore
         {
             return new AlertRuleSave(null, errors);
         }
+        // A rule that is off raises nothing, so it can still be switched off (or kept) after its pool was emptied.
+        if (definition.Enabled)
+        {
+            await CheckOwnersAsync(db, definition, errors, ct);
+            if (errors.Count > 0)
+            {
+                return new AlertRuleSave(null, errors);
+            }
+        }
         var json = definition.Json;
         json.Remove("id");
         json.Remove("createdAt");
@@ -52,6 +61,27 @@ public static class AlertRuleStore
         await db.SaveChangesAsync(ct);
         cache.Invalidate();
         return new AlertRuleSave(rule, null);
+    }
+
+    /// <summary>
+    /// Names each owner of the rule (its own and every escalation level's) that is a user or pool nobody answers to:
+    /// an unknown or disabled user, or a pool without an enabled member. Its alerts would go to no one.
+    /// </summary>
+    private static async Task CheckOwnersAsync(CloseloopDb db, AlertRuleDefinition definition, Dictionary<string, string[]> errors, CancellationToken ct)
+    {
+        var owners = new List<(string Field, OwnerSpec Spec)> { ("owner", definition.Owner) };
+        owners.AddRange(definition.Escalation.Select((step, i) => ($"escalation[{i}].to", step.To)));
+        foreach (var (field, spec) in owners)
+        {
+            if (spec.Kind == "user" && !await db.Users.AnyAsync(u => u.Email == spec.Name && !u.Disabled, ct))
+            {
+                errors[field] = [$"there is no user {spec.Name} (POST /api/v1/users creates one)"];
+            }
+            else if (spec.Kind == "pool" && !await db.PoolMembers.AnyAsync(p => p.Pool == spec.Name && db.Users.Any(u => u.Id == p.UserId && !u.Disabled), ct))
+            {
+                errors[field] = [$"there is no pool '{spec.Name}' (PUT /api/v1/pools/{spec.Name} with its members creates it)"];
+            }
+        }
     }
 
     /// <summary>Switches a rule on or off, keeping the rest of its definition.</summary>

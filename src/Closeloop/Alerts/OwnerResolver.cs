@@ -1,18 +1,37 @@
 using System.Data.Common;
 using Closeloop.Data;
+using Closeloop.Security;
 
 namespace Closeloop.Alerts;
 
 /// <summary>
 /// Turns an owner spec into the person (by e-mail) or pool who owns an alert. A pool assigns its least-loaded
-/// member; a team supervisor, site manager or head of service that is not configured falls back up the line,
-/// so an alert is never owned by nobody without saying so ("unassigned").
+/// member who may work the alert; a team supervisor, site manager or head of service that is not configured falls
+/// back up the line, so an alert is never owned by nobody without saying so ("unassigned", or the pool's name).
 /// </summary>
 public sealed class OwnerResolver(IConfiguration configuration)
 {
     public const string Unassigned = "unassigned";
 
-    public async Task<string> ResolveAsync(DbConnection connection, DbTransaction? transaction, OwnerSpec spec, long siteId, long teamId, CancellationToken ct)
+    /// <summary>The roles that may work alerts, as people: an integration is a machine and never owns one.</summary>
+    private static readonly string[] OwnerRoles = [.. Roles.AlertWorkers.Where(r => r != Roles.Integration)];
+
+    // The SQL form of MayOwn, for the members of a pool: keep the two together.
+    private static readonly string MayOwnSql =
+        $"u.disabled = @f AND (u.site_id IS NULL OR u.site_id = @s) AND u.role IN ({string.Join(", ", OwnerRoles.Select(r => $"'{r}'"))})";
+
+    /// <summary>
+    /// Whether a person may own an alert of a site: an owner who cannot open the alert (another site's scope, a
+    /// read-only role, a disabled account) would leave the customer with nobody.
+    /// </summary>
+    public static bool MayOwn(string role, long? userSiteId, bool disabled, long alertSiteId) =>
+        !disabled && OwnerRoles.Contains(role) && (userSiteId is null || userSiteId == alertSiteId);
+
+    public async Task<string> ResolveAsync(DbConnection connection, DbTransaction? transaction, OwnerSpec spec, long siteId, long teamId, CancellationToken ct) =>
+        await FindAsync(connection, transaction, spec, siteId, teamId, ct) ?? (spec.Kind == "pool" ? $"pool:{spec.Name}" : Unassigned);
+
+    /// <summary>The person the spec (or the line above it) names for this site and team, or null when nobody is there.</summary>
+    public async Task<string?> FindAsync(DbConnection connection, DbTransaction? transaction, OwnerSpec spec, long siteId, long teamId, CancellationToken ct)
     {
         switch (spec.Kind)
         {
@@ -20,19 +39,19 @@ public sealed class OwnerResolver(IConfiguration configuration)
                 return spec.Name!;
             case "pool":
                 return await ScalarAsync(connection, transaction,
-                    "SELECT u.email FROM pool_members p JOIN users u ON u.id = p.user_id WHERE p.pool = @p AND u.disabled = @f " +
+                    $"SELECT u.email FROM pool_members p JOIN users u ON u.id = p.user_id WHERE p.pool = @p AND {MayOwnSql} " +
                     "ORDER BY (SELECT COUNT(*) FROM alerts a WHERE a.owner = u.email AND a.status IN ('open', 'acknowledged', 'waiting_on_customer')), u.id LIMIT 1",
-                    ct, ("@p", spec.Name), ("@f", false)) ?? $"pool:{spec.Name}";
+                    ct, ("@p", spec.Name), ("@f", false), ("@s", siteId));
             case "teamSupervisor":
                 return await ScalarAsync(connection, transaction,
                     "SELECT u.email FROM teams t JOIN users u ON u.id = t.supervisor_user_id WHERE t.id = @t AND u.disabled = @f", ct, ("@t", teamId), ("@f", false))
-                    ?? await ResolveAsync(connection, transaction, new OwnerSpec("siteManager", null), siteId, teamId, ct);
+                    ?? await FindAsync(connection, transaction, new OwnerSpec("siteManager", null), siteId, teamId, ct);
             case "siteManager":
                 return await ScalarAsync(connection, transaction,
                     "SELECT u.email FROM sites s JOIN users u ON u.id = s.manager_user_id WHERE s.id = @s AND u.disabled = @f", ct, ("@s", siteId), ("@f", false))
-                    ?? await ResolveAsync(connection, transaction, new OwnerSpec("headOfService", null), siteId, teamId, ct);
+                    ?? await FindAsync(connection, transaction, new OwnerSpec("headOfService", null), siteId, teamId, ct);
             default:
-                return configuration["Alerts:HeadOfService"] is { Length: > 0 } head ? head.ToLowerInvariant() : Unassigned;
+                return configuration["Alerts:HeadOfService"] is { Length: > 0 } head ? head.ToLowerInvariant() : null;
         }
     }
 
