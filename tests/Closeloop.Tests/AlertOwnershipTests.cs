@@ -69,6 +69,63 @@ public sealed class AlertOwnershipTests
     }
 
     [Theory, MemberData(nameof(Providers))]
+    public async Task AnEscalationLevelWithNobodyInItKeepsTheOwnerAndSaysSoAndASiteManagerAccountStandsInForAnUnnamedManager(string provider)
+    {
+        using var smtp = new SmtpServer();
+        // No Alerts:HeadOfService, and no site has a manager named on it.
+        var (app, clock) = NewApp(provider, smtp);
+        await using var _ = app;
+        using var admin = app.Admin();
+        foreach (var site in new[] { "east", "west" })
+        {
+            await admin.PostJsonAsync("/api/v1/contacts", Json.Contact(Unique.Id("c"), Unique.Id("setup"), site: site, team: $"{site}-team"));
+        }
+        await admin.CreateUserAsync("rita@east.example.com", "recovery", "east");
+        await admin.CreateUserAsync("walt@west.example.com", "recovery", "west");
+        // West has two site_manager accounts and names neither as its manager: the older one stands in.
+        await admin.CreateUserAsync("old.manager@west.example.com", "site_manager", "west");
+        clock.Advance(TimeSpan.FromMinutes(1));
+        await admin.CreateUserAsync("new.manager@west.example.com", "site_manager", "west");
+        await admin.SetPoolAsync("recovery", "rita@east.example.com", "walt@west.example.com");
+        Assert.Equal(HttpStatusCode.Created, (await admin.PostRawAsync("/api/v1/alert-rules", """
+            {"name":"Low CSAT","when":{"field":"score","op":"lte","value":2},"owner":"pool:recovery","deadline":"PT5S",
+             "escalation":[{"after":"PT5S","to":"siteManager"},{"after":"PT5S","to":"headOfService"}]}
+            """)).StatusCode);
+
+        await admin.PostJsonAsync("/api/v1/responses", Json.Response("esc-east", "cust-east", "csat", 1, site: "east"));
+        await admin.PostJsonAsync("/api/v1/responses", Json.Response("esc-west", "cust-west", "csat", 1, site: "west"));
+        var east = Assert.Single(await ActiveAlertsAsync(admin, "cust-east"));
+        var west = Assert.Single(await ActiveAlertsAsync(admin, "cust-west"));
+        // Each goes to the pool's member who works at the alert's site.
+        Assert.Equal("rita@east.example.com", (await AlertAsync(admin, east)).GetProperty("owner").GetString());
+        Assert.Equal("walt@west.example.com", (await AlertAsync(admin, west)).GetProperty("owner").GetString());
+        using var rita = await app.SignInAsync("rita@east.example.com");
+        Assert.Equal(HttpStatusCode.OK, (await rita.GetAsync($"/api/v1/alerts/{east}")).StatusCode);
+
+        var worker = app.Services.GetRequiredService<AlertDeadlineWorker>();
+        foreach (var (level, vacantAtEast) in new[] { (1, "siteManager"), (2, "headOfService") })
+        {
+            clock.Advance(TimeSpan.FromSeconds(6));
+            await worker.SweepAsync(CancellationToken.None);
+
+            // East has nobody at this level: the alert escalates (a new deadline) but stays with Rita, and the log says why.
+            var eastAlert = await AlertAsync(admin, east);
+            Assert.Equal(level, eastAlert.GetProperty("escalationLevel").GetInt32());
+            Assert.Equal("rita@east.example.com", eastAlert.GetProperty("owner").GetString());
+            var logged = eastAlert.GetProperty("actions").EnumerateArray().Last(a => a.GetProperty("type").GetString() == "escalated").GetProperty("data");
+            Assert.Equal(vacantAtEast, logged.GetProperty("vacant").GetString());
+            Assert.Equal("rita@east.example.com", logged.GetProperty("to").GetString());
+            Assert.Contains("nobody", logged.GetProperty("note").GetString(), StringComparison.Ordinal);
+            Assert.Equal(HttpStatusCode.OK, (await rita.GetAsync($"/api/v1/alerts/{east}")).StatusCode);
+
+            // West's site manager account takes its alert at level 1, and keeps it when the head of service is missing too.
+            var westAlert = await AlertAsync(admin, west);
+            Assert.Equal(level, westAlert.GetProperty("escalationLevel").GetInt32());
+            Assert.Equal("old.manager@west.example.com", westAlert.GetProperty("owner").GetString());
+        }
+    }
+
+    [Theory, MemberData(nameof(Providers))]
     public async Task AnAlertIsReassignedOnlyToSomeoneWhoCanWorkItAndARuleIsSavedOnlyWithOwnersThatExist(string provider)
     {
         using var smtp = new SmtpServer();

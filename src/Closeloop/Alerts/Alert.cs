@@ -273,15 +273,19 @@ public sealed class Alert
         Version++;
     }
 
-    /// <summary>The deadline passed: the next level of the chain takes the alert with its own deadline.</summary>
-    public void Escalate(string newOwner, DateTimeOffset newDueAt)
+    /// <summary>
+    /// The deadline passed: the next level of the chain takes the alert with its own deadline. A level with nobody in
+    /// it (<paramref name="newOwner"/> null) still counts and sets the new deadline, but the alert stays with its
+    /// owner: handing it to "unassigned" would take it away from the one person who is working it.
+    /// </summary>
+    public void Escalate(string? newOwner, DateTimeOffset newDueAt)
     {
         if (!IsActive || IsPaused)
         {
             throw new AlertTransitionException($"An alert that is {Status} does not escalate.");
         }
         EscalationLevel++;
-        Owner = newOwner;
+        Owner = newOwner ?? Owner;
         DueAt = newDueAt;
         Version++;
     }

@@ -90,14 +90,26 @@ public sealed class AlertDeadlineWorker(
             if (step is not null)
             {
                 var from = alert.Owner;
-                var owner = await owners.ResolveAsync(connection, dbTransaction, step.To, alert.SiteId, alert.TeamId, ct);
+                var owner = await owners.FindAsync(connection, dbTransaction, step.To, alert.SiteId, alert.TeamId, ct);
                 var calendar = await calendars.ForSiteAsync(connection, dbTransaction, alert.SiteId, ct);
                 var due = alert.Clock == AlertRuleDefinition.ClockBusiness ? calendar.Add(now, step.After) : now + step.After;
                 alert.Escalate(owner, due);
                 type = ActionTypes.Escalated;
-                data = new { level = alert.EscalationLevel, from, to = owner, dueAt = due };
-                notifyTo = owner;
-                subject = $"Escalated to you: alert #{alert.Id} missed its deadline";
+                notifyTo = alert.Owner;
+                if (owner is null)
+                {
+                    // Said in the log, so an admin reading the alert sees the gap in the chain and can fill it.
+                    var vacant = step.To.Name is null ? step.To.Kind : $"{step.To.Kind}:{step.To.Name}";
+                    var gap = step.To.Kind == "pool" ? $"no member of pool {step.To.Name} may work this alert"
+                        : $"nobody is configured as {step.To.Kind}{(step.To.Kind is "teamSupervisor" or "siteManager" ? " or above it" : "")} for this alert's site";
+                    data = new { level = alert.EscalationLevel, from, to = alert.Owner, dueAt = due, vacant, note = $"{gap}, so the alert stays with its owner" };
+                    subject = $"Alert #{alert.Id} missed its deadline and stays yours: nobody is configured as {vacant}";
+                }
+                else
+                {
+                    data = new { level = alert.EscalationLevel, from, to = owner, dueAt = due };
+                    subject = $"Escalated to you: alert #{alert.Id} missed its deadline";
+                }
             }
             else
             {

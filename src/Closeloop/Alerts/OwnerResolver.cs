@@ -7,7 +7,8 @@ namespace Closeloop.Alerts;
 /// <summary>
 /// Turns an owner spec into the person (by e-mail) or pool who owns an alert. A pool assigns its least-loaded
 /// member who may work the alert; a team supervisor, site manager or head of service that is not configured falls
-/// back up the line, so an alert is never owned by nobody without saying so ("unassigned", or the pool's name).
+/// back up the line. A new alert that finds nobody says so ("unassigned", or the pool's name); an escalation that
+/// finds nobody keeps the alert with its owner (<see cref="FindAsync"/> answers null).
 /// </summary>
 public sealed class OwnerResolver(IConfiguration configuration)
 {
@@ -47,8 +48,13 @@ public sealed class OwnerResolver(IConfiguration configuration)
                     "SELECT u.email FROM teams t JOIN users u ON u.id = t.supervisor_user_id WHERE t.id = @t AND u.disabled = @f", ct, ("@t", teamId), ("@f", false))
                     ?? await FindAsync(connection, transaction, new OwnerSpec("siteManager", null), siteId, teamId, ct);
             case "siteManager":
+                // The manager named on the site, else the site's own site_manager account (the oldest, so the
+                // choice does not change from one alert to the next), else the line above.
                 return await ScalarAsync(connection, transaction,
                     "SELECT u.email FROM sites s JOIN users u ON u.id = s.manager_user_id WHERE s.id = @s AND u.disabled = @f", ct, ("@s", siteId), ("@f", false))
+                    ?? await ScalarAsync(connection, transaction,
+                        "SELECT email FROM users WHERE role = @r AND site_id = @s AND disabled = @f ORDER BY created_at, id LIMIT 1",
+                        ct, ("@r", Roles.SiteManager), ("@s", siteId), ("@f", false))
                     ?? await FindAsync(connection, transaction, new OwnerSpec("headOfService", null), siteId, teamId, ct);
             default:
                 return configuration["Alerts:HeadOfService"] is { Length: > 0 } head ? head.ToLowerInvariant() : null;
