@@ -16,7 +16,7 @@ public static class AlertFigures
     private const string UnhappyRule = """
         {"name": "Very unhappy customer", "enabled": true,
          "when": {"all": [{"field": "metric", "op": "eq", "value": "csat"}, {"field": "score", "op": "lte", "value": 2}]},
-         "owner": {"kind": "pool", "name": "recovery"}, "deadline": "PT2H", "clock": "24x7"}
+         "owner": {"kind": "headOfService"}, "deadline": "PT2H", "clock": "24x7"}
         """;
 
     /// <summary>
@@ -304,7 +304,7 @@ public static class AlertFigures
                     {
                         when = $$"""{"all":[{{when}},{"field":"site","op":"eq","value":"west"}]}""";
                     }
-                    await PostRuleAsync(admin, $$"""{"name":"rule {{i + 1}}","enabled":true,"when":{{when}},"owner":{"kind":"pool","name":"recovery"},"deadline":"PT4H","clock":"24x7"}""");
+                    await PostRuleAsync(admin, $$"""{"name":"rule {{i + 1}}","enabled":true,"when":{{when}},"owner":{"kind":"headOfService"},"deadline":"PT4H","clock":"24x7"}""");
                 }
             }
             foreach (var server in servers)
