@@ -213,6 +213,9 @@ public sealed class AlertLogicTests
     [InlineData("""{"field":"sentiment","op":"lt","value":-0.5}""", "I am furious", -0.8, true)]
     [InlineData("""{"field":"comment","op":"containsAny","value":["cancel my account","lawyer"]}""", "I will CANCEL my account today!", 0.0, true)]
     [InlineData("""{"field":"comment","op":"contains","value":"cancel"}""", "cancellation fee", 0.0, false)]
+    [InlineData("""{"field":"comment","op":"containsAny","value":["lawyer"]}""", "My lawyer's letter is coming", 0.0, true)]
+    [InlineData("""{"field":"comment","op":"contains","value":"it's broken"}""", "It\u2019s broken again", 0.0, true)]
+    [InlineData("""{"field":"comment","op":"contains","value":"don't"}""", "I don't care", 0.0, true)]
     [InlineData("""{"field":"npsCategory","op":"eq","value":"detractor"}""", null, 0.0, false)]
     [InlineData("""{"not":{"field":"channel","op":"in","value":["email","chat"]}}""", null, 0.0, true)]
     public void ConditionsMatchOnWordsSentimentCategoriesAndNegation(string condition, string? comment, double sentiment, bool expected)

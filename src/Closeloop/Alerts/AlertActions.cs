@@ -442,7 +442,7 @@ public sealed class AlertActions(
             {
                 return null;
             }
-            if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at))
+            if (Web.IsoTime.TryParse(text, out var at))
             {
                 return at;
             }

@@ -650,13 +650,23 @@ public sealed partial class AlertRuleDefinition
         ? value.EnumerateArray().Where(v => v.ValueKind == JsonValueKind.String).Select(v => v.GetString()!.Trim().ToLowerInvariant())
         : value.ValueKind == JsonValueKind.String ? [value.GetString()!.Trim().ToLowerInvariant()] : [];
 
-    /// <summary>Lower-cases and turns punctuation into spaces, padded, so phrases match on word boundaries.</summary>
+    /// <summary>
+    /// Lower-cases and turns punctuation into spaces, padded, so phrases match on word boundaries. Apostrophes stay
+    /// inside words ("don't"), typographic ones as plain ones, but a possessive "'s" is dropped, so "lawyer" matches
+    /// "lawyer's letter" (phrases go through the same steps, so "it's" still matches "it's").
+    /// </summary>
     internal static string NormalizeText(string text)
     {
         var builder = new StringBuilder(text.Length + 2).Append(' ');
         var lastSpace = true;
-        foreach (var ch in text)
+        for (var i = 0; i < text.Length; i++)
         {
+            var ch = text[i] is '\u2019' or '\u2018' ? '\'' : text[i];
+            if (ch == '\'' && i + 1 < text.Length && text[i + 1] is 's' or 'S' && (i + 2 == text.Length || !char.IsLetterOrDigit(text[i + 2])))
+            {
+                i++;
+                continue;
+            }
             if (char.IsLetterOrDigit(ch) || ch == '\'')
             {
                 builder.Append(char.ToLowerInvariant(ch));
