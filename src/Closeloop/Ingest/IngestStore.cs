@@ -406,31 +406,18 @@ public sealed class IngestStore : IAsyncDisposable
         {
             throw new IngestRaceException();
         }
+        // Absent fields never erase what is known. An unscoped record that names a contact point wins over the stored
+        // one (the newest wins); a site-scoped one only fills what is blank.
         var before = new CachedCustomer(id.Value, stored!.Name, stored.Email, stored.Phone, stored.Handle);
-        if (fillOnly)
+        var merged = fillOnly
+            ? new CachedCustomer(id.Value, stored.Name ?? customer.Name, stored.Email ?? customer.Email, stored.Phone ?? customer.Phone, stored.Handle ?? customer.Handle)
+            : new CachedCustomer(id.Value, customer.Name ?? stored.Name, customer.Email ?? stored.Email, customer.Phone ?? stored.Phone, customer.Handle ?? stored.Handle);
+        if (merged != before)
         {
-            if (FillsBlanks(before, customer))
-            {
-                var fill = Statement("customer.fill",
-                    "UPDATE customers SET name = COALESCE(name, @n), email = COALESCE(email, @e), phone = COALESCE(phone, @p), " +
-                    "handle = COALESCE(handle, @h), updated_at = @now WHERE id = @id",
-                    "@n", "@e", "@p", "@h", "@now", "@id");
-                fill.Set(customer.Name, customer.Email, customer.Phone, customer.Handle, now.ToUnixTimeMilliseconds(), id.Value);
-                await fill.ExecuteAsync(ct);
-            }
-            batch.NewCustomers[customer.ExternalId] = new CachedCustomer(id.Value, stored.Name ?? customer.Name, stored.Email ?? customer.Email,
-                stored.Phone ?? customer.Phone, stored.Handle ?? customer.Handle);
-            return id.Value;
-        }
-        var merged = new CachedCustomer(id.Value, customer.Name ?? stored.Name, customer.Email ?? stored.Email, customer.Phone ?? stored.Phone, customer.Handle ?? stored.Handle);
-        if (Changes(before, customer))
-        {
-            // The newest record that names a contact point wins; absent fields never erase what is known.
             var update = Statement("customer.update",
-                "UPDATE customers SET name = COALESCE(@n, name), email = COALESCE(@e, email), phone = COALESCE(@p, phone), " +
-                "handle = COALESCE(@h, handle), updated_at = @now WHERE id = @id",
+                "UPDATE customers SET name = @n, email = @e, phone = @p, handle = @h, updated_at = @now WHERE id = @id",
                 "@n", "@e", "@p", "@h", "@now", "@id");
-            update.Set(customer.Name, customer.Email, customer.Phone, customer.Handle, now.ToUnixTimeMilliseconds(), id.Value);
+            update.Set(merged.Name, merged.Email, merged.Phone, merged.Handle, now.ToUnixTimeMilliseconds(), id.Value);
             await update.ExecuteAsync(ct);
         }
         batch.NewCustomers[customer.ExternalId] = merged;

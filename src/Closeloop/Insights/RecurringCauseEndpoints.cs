@@ -97,7 +97,7 @@ public static class RecurringCauseEndpoints
                     {
                         return Problems.Validation("body", "must be a JSON object");
                     }
-                    var fields = new Fields(body, errors);
+                    var fields = new JsonFields(body, errors);
                     var input = document is null ? new Broadcasts.BroadcastInput(null, null, null, null, null)
                         : new Broadcasts.BroadcastInput(fields.Text("message", max: 10_000), fields.Text("priority"), fields.Text("site"), fields.Text("team"), fields.Text("expiresIn"));
                     if (errors.Count > 0)
@@ -185,7 +185,7 @@ public static class RecurringCauseEndpoints
                         return Problems.Validation("body", "must be a JSON object");
                     }
                     var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-                    var fields = new Fields(body, errors);
+                    var fields = new JsonFields(body, errors);
                     var input = new ImprovementInput(fields.Text("cause"), fields.Text("title", max: 1000), fields.Text("owner", max: 1000), fields.Text("description", max: 10_000),
                         fields.Text("message", max: 10_000), fields.Text("dueAt"), fields.Number("causeAlertId"), fields.Text("evidenceFrom"), fields.Text("evidenceTo"));
                     var now = time.GetUtcNow();
@@ -217,7 +217,7 @@ public static class RecurringCauseEndpoints
                     {
                         return Problems.Validation("body", "must be a JSON object");
                     }
-                    var input = new Fields(document.RootElement, errors);
+                    var input = new JsonFields(document.RootElement, errors);
                     var status = input.Text("status", required: true)?.ToLowerInvariant();
                     var message = input.Text("message", max: 2000);
                     if (status is not null && !ImprovementStatus.All.Contains(status))
@@ -255,48 +255,6 @@ public static class RecurringCauseEndpoints
         finally
         {
             unsubscribe();
-        }
-    }
-
-    /// <summary>Reads typed fields from a JSON object and names every bad one.</summary>
-    private readonly struct Fields(JsonElement body, Dictionary<string, string[]> errors)
-    {
-        public string? Text(string name, bool required = false, int max = 200)
-        {
-            if (!body.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
-            {
-                if (required)
-                {
-                    errors[name] = ["is required"];
-                }
-                return null;
-            }
-            if (value.ValueKind != JsonValueKind.String || value.GetString()!.Trim() is not { Length: > 0 } text)
-            {
-                errors[name] = ["must be a non-empty string"];
-                return null;
-            }
-            if (text.Length > max)
-            {
-                errors[name] = [$"must be at most {max} characters"];
-                return null;
-            }
-            return text;
-        }
-
-        public DateTimeOffset? Instant(string name) =>
-            Text(name) is { } text
-                ? Web.IsoTime.TryParse(text, out var at) ? at : Error<DateTimeOffset?>(name, "must be an ISO 8601 date or date and time")
-                : null;
-
-        public long? Number(string name) =>
-            !body.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null ? null
-            : value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var n) ? n : Error<long?>(name, "must be an integer");
-
-        private T? Error<T>(string name, string message)
-        {
-            errors[name] = [message];
-            return default;
         }
     }
 }

@@ -39,20 +39,8 @@ public static class RootCauseEndpoints
                         return Problems.Validation("body", "must be a JSON object");
                     }
                     var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-                    string? Text(string name)
-                    {
-                        if (!body.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
-                        {
-                            return null;
-                        }
-                        if (value.ValueKind != JsonValueKind.String)
-                        {
-                            errors[name] = ["must be a string"];
-                            return null;
-                        }
-                        return value.GetString();
-                    }
-                    var input = new RootCauseInput(Text("code"), Text("name"), Text("parent"), Text("department"));
+                    var fields = new JsonFields(body, errors);
+                    var input = new RootCauseInput(fields.Text("code", max: 100), fields.Text("name"), fields.Text("parent", max: 100), fields.Text("department"));
                     if (errors.Count > 0)
                     {
                         return Problems.Validation(errors);
