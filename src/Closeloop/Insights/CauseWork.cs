@@ -149,7 +149,7 @@ public static class CauseWork
         // The evidence period: the cause alert's window when there is one, else the last 30 days.
         // A date alone is the whole UTC day, as in every period the API takes, so the end is the next midnight.
         var evidenceTo = Instant(input.EvidenceTo, "evidenceTo") is { } end
-            ? (Web.IsoTime.IsDate(input.EvidenceTo!) && end.UtcDateTime.Date < DateTime.MaxValue.Date ? end.AddDays(1) : end)
+            ? (Web.IsoTime.IsDate(input.EvidenceTo!) ? Web.IsoTime.EndOfDay(end) : end)
             : causeAlert?.WindowEnd ?? now;
         var evidenceFrom = Instant(input.EvidenceFrom, "evidenceFrom") ?? causeAlert?.WindowStart ?? evidenceTo.AddDays(-30);
         if (evidenceFrom >= evidenceTo)

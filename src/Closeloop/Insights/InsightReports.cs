@@ -75,7 +75,8 @@ public static class InsightReports
             "SELECT day, root_cause, SUM(n) FROM cause_rollups WHERE root_cause <> '' AND day >= @a AND day < @b" + filter + " GROUP BY day, root_cause", a, b, scope.SiteId,
             r => (Day: Long(r, 0), Cause: r.GetString(1), Count: Long(r, 2)),
             ct, ("@cause", cause?.ToLowerInvariant()));
-        var causes = await db.RootCauses.AsNoTracking().ToDictionaryAsync(r => r.Code, ct);
+        // The taxonomy is read only to tell a department's causes from the rest.
+        var causes = scope.Department is null ? null : await db.RootCauses.AsNoTracking().ToDictionaryAsync(r => r.Code, ct);
         return rows.Where(r => Owns(scope, causes, r.Cause)).GroupBy(r => (r.Day, r.Cause))
             .Select(g => new TrendPoint(DateOnly.FromDayNumber(DateOnly.FromDateTime(DateTime.UnixEpoch).DayNumber + (int)g.Key.Day).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
                 g.Key.Cause, g.Sum(r => r.Count)))
@@ -109,8 +110,8 @@ public static class InsightReports
     }
 
     /// <summary>A department user sees only the causes its department owns (a cause no longer in the taxonomy has none).</summary>
-    private static bool Owns(CallerScope scope, Dictionary<string, RootCauses.RootCause> causes, string cause) =>
-        scope.Department is not { } department || (causes.TryGetValue(cause, out var known) && known.Department == department);
+    private static bool Owns(CallerScope scope, Dictionary<string, RootCauses.RootCause>? causes, string cause) =>
+        scope.Department is not { } department || (causes is not null && causes.TryGetValue(cause, out var known) && known.Department == department);
 
     // Cause names and codes are typed by admins: the same quoting and formula guard as every other export.
     private static string Csv(string? value) => value is null ? "" : Web.CsvExport.Text(value);

@@ -203,7 +203,7 @@ public static class InsightsEndpoints
             {
                 return (0, 0, Problems.Validation("to", "must be an ISO 8601 date or date and time"));
             }
-            b = IsoTime.IsDate(to) ? (t.UtcDateTime.Date == DateTime.MaxValue.Date ? DateTimeOffset.MaxValue : t.AddDays(1)).ToUnixTimeMilliseconds() : t.ToUnixTimeMilliseconds();
+            b = (IsoTime.IsDate(to) ? IsoTime.EndOfDay(t) : t).ToUnixTimeMilliseconds();
         }
         if (a > b)
         {

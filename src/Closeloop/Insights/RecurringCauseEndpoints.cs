@@ -84,7 +84,7 @@ public static class RecurringCauseEndpoints
         alerts.MapPost("/{id:long}/broadcast", async Task<IResult> (long id, HttpContext http, CloseloopDb db, TimeProvider time, Broadcasts.BroadcastPublisher broadcasts,
                 CancellationToken ct) =>
             {
-                var (document, problem) = await JsonBody.ReadAsync(http.Request, JsonBody.SingleLimit, ct, optional: true);
+                var (document, problem) = await JsonBody.ReadObjectAsync(http.Request, ct, optional: true);
                 if (problem is not null)
                 {
                     return problem;
@@ -93,10 +93,6 @@ public static class RecurringCauseEndpoints
                 {
                     var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
                     var body = document?.RootElement ?? default;
-                    if (document is not null && body.ValueKind != JsonValueKind.Object)
-                    {
-                        return Problems.Validation("body", "must be a JSON object");
-                    }
                     var fields = new JsonFields(body, errors);
                     var input = document is null ? new Broadcasts.BroadcastInput(null, null, null, null, null)
                         : new Broadcasts.BroadcastInput(fields.Text("message", max: 10_000), fields.Text("priority"), fields.Text("site"), fields.Text("team"), fields.Text("expiresIn"));
@@ -172,7 +168,7 @@ public static class RecurringCauseEndpoints
 
         actions.MapPost("/", async Task<IResult> (HttpContext http, CloseloopDb db, TimeProvider time, CancellationToken ct) =>
             {
-                var (document, problem) = await JsonBody.ReadAsync(http.Request, JsonBody.SingleLimit, ct);
+                var (document, problem) = await JsonBody.ReadObjectAsync(http.Request, ct);
                 if (problem is not null)
                 {
                     return problem;
@@ -180,10 +176,6 @@ public static class RecurringCauseEndpoints
                 using (document)
                 {
                     var body = document!.RootElement;
-                    if (body.ValueKind != JsonValueKind.Object)
-                    {
-                        return Problems.Validation("body", "must be a JSON object");
-                    }
                     var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
                     var fields = new JsonFields(body, errors);
                     var input = new ImprovementInput(fields.Text("cause"), fields.Text("title", max: 1000), fields.Text("owner", max: 1000), fields.Text("description", max: 10_000),
@@ -205,7 +197,7 @@ public static class RecurringCauseEndpoints
 
         actions.MapPost("/{id:long}/status", async Task<IResult> (long id, HttpContext http, CloseloopDb db, TimeProvider time, ImprovementShipping shipping, CancellationToken ct) =>
             {
-                var (document, problem) = await JsonBody.ReadAsync(http.Request, JsonBody.SingleLimit, ct);
+                var (document, problem) = await JsonBody.ReadObjectAsync(http.Request, ct);
                 if (problem is not null)
                 {
                     return problem;
@@ -213,11 +205,7 @@ public static class RecurringCauseEndpoints
                 using (document)
                 {
                     var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-                    if (document!.RootElement.ValueKind != JsonValueKind.Object)
-                    {
-                        return Problems.Validation("body", "must be a JSON object");
-                    }
-                    var input = new JsonFields(document.RootElement, errors);
+                    var input = new JsonFields(document!.RootElement, errors);
                     var status = input.Text("status", required: true)?.ToLowerInvariant();
                     var message = input.Text("message", max: 2000);
                     if (status is not null && !ImprovementStatus.All.Contains(status))

@@ -201,7 +201,7 @@ public static class MetricRecords
             return (f.From, f.To);
         }
         var start = DateTimeOffset.FromUnixTimeMilliseconds(day * DayMs);
-        var end = start.UtcDateTime.Date == DateTime.MaxValue.Date ? DateTimeOffset.MaxValue : start.AddDays(1);
+        var end = Web.IsoTime.EndOfDay(start);
         return (f.From is { } a && a > start ? a : start, f.To is { } b && b < end ? b : end);
     }
 

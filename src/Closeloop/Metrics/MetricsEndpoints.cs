@@ -92,8 +92,7 @@ public static class MetricsEndpoints
         if (DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
         {
             var start = new DateTimeOffset(date.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
-            // The end of 9999-12-31 is the last instant there is; a day later does not exist.
-            return !isEnd ? start : date == DateOnly.MaxValue ? DateTimeOffset.MaxValue : start.AddDays(1);
+            return isEnd ? IsoTime.EndOfDay(start) : start;
         }
         if (IsoTime.TryParse(text, out var instant))
         {

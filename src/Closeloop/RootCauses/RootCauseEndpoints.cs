@@ -26,7 +26,7 @@ public static class RootCauseEndpoints
         group.MapPut("/{code}", async Task<IResult> (string code, HttpRequest request, CloseloopDb db, CancellationToken ct) =>
             {
                 // Read by hand to tell "parent": null (make it a category) from no parent at all (keep it).
-                var (document, problem) = await JsonBody.ReadAsync(request, JsonBody.SingleLimit, ct);
+                var (document, problem) = await JsonBody.ReadObjectAsync(request, ct);
                 if (problem is not null)
                 {
                     return problem;
@@ -34,10 +34,6 @@ public static class RootCauseEndpoints
                 using (document)
                 {
                     var body = document!.RootElement;
-                    if (body.ValueKind != JsonValueKind.Object)
-                    {
-                        return Problems.Validation("body", "must be a JSON object");
-                    }
                     var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
                     var fields = new JsonFields(body, errors);
                     var input = new RootCauseInput(fields.Text("code", max: 100), fields.Text("name"), fields.Text("parent", max: 100), fields.Text("department"));

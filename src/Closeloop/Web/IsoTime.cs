@@ -22,6 +22,13 @@ public static partial class IsoTime
     /// <summary>True for a date without a time ("2026-11-20"), which a period reads as the whole UTC day.</summary>
     public static bool IsDate(string text) => DateOnly.TryParseExact(text.Trim(), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out _);
 
+    /// <summary>
+    /// The exclusive end of the UTC day that starts at <paramref name="dayStart"/>, as a period reads a date alone: the
+    /// next midnight, or the last instant there is for 9999-12-31, which has no next day.
+    /// </summary>
+    public static DateTimeOffset EndOfDay(DateTimeOffset dayStart) =>
+        dayStart.UtcDateTime.Date == DateTime.MaxValue.Date ? DateTimeOffset.MaxValue : dayStart.AddDays(1);
+
     [GeneratedRegex(@"^\s*\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}([.,]\d{1,9})?)?)?\s*(Z|z|[+-]\d{2}(:?\d{2})?)?\s*$", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
 }

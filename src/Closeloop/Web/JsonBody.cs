@@ -78,6 +78,18 @@ public static class JsonBody
         }
     }
 
+    /// <summary><see cref="ReadAsync"/> for a body that must be one JSON object (up to 1 MB); anything else is a 400 naming <c>body</c>.</summary>
+    public static async Task<(JsonDocument? Document, IResult? Problem)> ReadObjectAsync(HttpRequest request, CancellationToken cancellationToken, bool optional = false)
+    {
+        var (document, problem) = await ReadAsync(request, SingleLimit, cancellationToken, optional);
+        if (document is not null && document.RootElement.ValueKind != JsonValueKind.Object)
+        {
+            document.Dispose();
+            return (null, Problems.Validation("body", "must be a JSON object"));
+        }
+        return (document, problem);
+    }
+
     private static IResult TooLarge(int limit) =>
         Problems.Status(StatusCodes.Status413PayloadTooLarge, "Request body too large", $"The body may be at most {limit / 1024 / 1024} MB.");
 }
