@@ -190,6 +190,12 @@ public sealed class AlertActions(
         {
             throw new AlertTransitionException("The alert was changed by someone else at the same time; reload it and try again.");
         }
+        catch (DbUpdateException) when (type == ActionTypes.Reopen)
+        {
+            // ux_alerts_active: between the test above and this write, a new record raised the same alert (PostgreSQL
+            // only; on SQLite the transaction holds the write lock from its start).
+            throw new AlertTransitionException("Another alert about the same customer and rule at this site became active meanwhile; record the new steps there instead of reopening this one.");
+        }
         // Read while the transaction's connection is still open; publish once it has committed.
         var alertEvent = await AlertLog.EventAsync(connection, dbTransaction, "alert.updated", alert.Id, ct);
         await transaction.CommitAsync(ct);

@@ -80,19 +80,9 @@ public sealed class AlertEngine(
             return false;
         }
         var trigger = new { kind, externalId = triggerExternalId };
-        foreach (var rule in matched)
+        if (await AbsorbAnyAsync() is not null)
         {
-            if (await AbsorbAsync(batch, lookup, rule, customerId, siteId, ct) is { } absorbed)
-            {
-                var log = batch.Statement("alerts.log", AlertLog.InsertSql, "@a", "@t", "@who", "@at", "@d");
-                log.Set(absorbed.AlertId, ActionTypes.MatchAbsorbed, "system", now.ToUnixTimeMilliseconds(), JsonSerializer.Serialize(new { trigger }, JsonSerializerOptions.Web));
-                await log.ExecuteAsync(ct);
-                if (await publisher.InTransactionAsync(connection, transaction, absorbed, ct) is { } local)
-                {
-                    events.Add(local);
-                }
-                return false;
-            }
+            return false;
         }
 
         var first = matched[0];
@@ -100,11 +90,17 @@ public sealed class AlertEngine(
         var owner = await owners.ResolveAsync(connection, transaction, definition.Owner, siteId, teamId, ct);
         var calendar = await calendars.ForSiteAsync(connection, transaction, siteId, ct);
         var due = definition.Clock == AlertRuleDefinition.ClockBusiness ? calendar.Add(now, definition.Deadline) : now + definition.Deadline;
-        var id = (long)(await ScalarAsync(connection, transaction,
+        // ux_alerts_active holds one active alert per customer, rule and site. On PostgreSQL another process (or a
+        // reopen) may have made that alert since the absorb above looked; then this record is a match of that alert.
+        if (await ScalarAsync(connection, transaction,
             "INSERT INTO alerts (rule_id, customer_id, site_id, team_id, agent_id, trigger_kind, trigger_id, status, owner, clock, created_at, due_at, first_due_at) " +
-            "VALUES (@rule, @c, @s, @t, @a, @k, @tr, 'open', @owner, @clock, @now, @due, @due) RETURNING id",
+            "VALUES (@rule, @c, @s, @t, @a, @k, @tr, 'open', @owner, @clock, @now, @due, @due) ON CONFLICT DO NOTHING RETURNING id",
             ct, ("@rule", first.Id), ("@c", customerId), ("@s", siteId), ("@t", teamId), ("@a", agentId), ("@k", kind), ("@tr", triggerId),
-            ("@owner", owner), ("@clock", definition.Clock), ("@now", now.ToUnixTimeMilliseconds()), ("@due", due.ToUnixTimeMilliseconds())))!;
+            ("@owner", owner), ("@clock", definition.Clock), ("@now", now.ToUnixTimeMilliseconds()), ("@due", due.ToUnixTimeMilliseconds())) is not long id)
+        {
+            await AbsorbAnyAsync();
+            return false;
+        }
         await AlertLog.AppendAsync(connection, transaction, id, ActionTypes.Created, "system", now,
             new { trigger, rule = definition.Name, owner, dueAt = due, alsoMatched = matched.Skip(1).Select(r => r.Definition.Name).ToArray() }, ct);
         var baseUrl = configuration["PublicUrl"]?.TrimEnd('/') ?? "";
@@ -113,6 +109,26 @@ public sealed class AlertEngine(
         await outbox.WebhooksAsync(connection, transaction, "alert.created", new { alertId = id, rule = definition.Name, owner, dueAt = due, trigger }, siteId, id, now, ct);
         await PublishAsync(connection, transaction, "alert.created", id, events, ct);
         return true;
+
+        // The first matched rule with an active alert for this customer at this site counts the record as one more match.
+        async Task<AlertEvent?> AbsorbAnyAsync()
+        {
+            foreach (var rule in matched)
+            {
+                if (await AbsorbAsync(batch, lookup, rule, customerId, siteId, ct) is { } absorbed)
+                {
+                    var log = batch.Statement("alerts.log", AlertLog.InsertSql, "@a", "@t", "@who", "@at", "@d");
+                    log.Set(absorbed.AlertId, ActionTypes.MatchAbsorbed, "system", now.ToUnixTimeMilliseconds(), JsonSerializer.Serialize(new { trigger }, JsonSerializerOptions.Web));
+                    await log.ExecuteAsync(ct);
+                    if (await publisher.InTransactionAsync(connection, transaction, absorbed, ct) is { } local)
+                    {
+                        events.Add(local);
+                    }
+                    return absorbed;
+                }
+            }
+            return null;
+        }
     }
 
     /// <summary>
