@@ -111,6 +111,41 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task RulesAddAndEnableCheckTheOwnersAsTheApiDoes()
+    {
+        var connection = TestDatabases.CreateDatabase(TestDatabases.Sqlite);
+        using var rule = new TempFile("rule", ".json");
+        await File.WriteAllTextAsync(rule, """
+            {"name":"Detractor","when":{"field":"score","op":"lte","value":6},"owner":"nobody@example.com","deadline":"PT2H",
+             "escalation":[{"after":"PT1H","to":"pool:ghosts"}]}
+            """);
+        var (exit, output) = await RunAsync(connection, "rules", "add", rule);
+        Assert.Equal(1, exit);
+        Assert.Contains("owner: there is no user nobody@example.com", output, StringComparison.Ordinal);
+        Assert.Contains("escalation[0].to: ", output, StringComparison.Ordinal);
+        AssertNoCrash(output);
+        (_, output) = await RunAsync(connection, "rules", "list");
+        Assert.Equal(string.Empty, output.Trim());
+
+        // Off, it may be stored; switched on, it is checked again.
+        await File.WriteAllTextAsync(rule, """
+            {"name":"Detractor","enabled":false,"when":{"field":"score","op":"lte","value":6},"owner":"nobody@example.com","deadline":"PT2H"}
+            """);
+        (exit, output) = await RunAsync(connection, "rules", "add", rule);
+        Assert.True(exit == 0, output);
+        var id = output.Trim().Split('\t')[0];
+        (exit, output) = await RunAsync(connection, "rules", "enable", id);
+        Assert.Equal(1, exit);
+        Assert.Contains("owner: there is no user nobody@example.com", output, StringComparison.Ordinal);
+        (exit, output) = await RunAsync(connection, "user", "create", "--email", "nobody@example.com", "--password", "a-long-password-1", "--role", "supervisor");
+        Assert.True(exit == 0, output);
+        (exit, output) = await RunAsync(connection, "rules", "enable", id);
+        Assert.True(exit == 0, output);
+        (_, output) = await RunAsync(connection, "rules", "list");
+        Assert.Contains($"{id}\tenabled \tDetractor", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ASiteManagerUserOrKeyWithoutASiteIsRefused()
     {
         var connection = TestDatabases.CreateDatabase(TestDatabases.Sqlite);

@@ -218,6 +218,7 @@ public static class CliVerbs
         await EnsureMigratedAsync(services);
         await using var scope = services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<CloseloopDb>();
+        var cache = scope.ServiceProvider.GetRequiredService<Alerts.AlertRuleCache>();
         var now = TimeProvider.System.GetUtcNow();
         switch (args[0])
         {
@@ -241,31 +242,42 @@ public static class CliVerbs
                 }
                 using (document)
                 {
-                    var errors = new Dictionary<string, string[]>();
-                    var definition = Alerts.AlertRuleDefinition.Parse(document.RootElement, errors);
-                    if (definition is null)
+                    // The same validation as POST /api/v1/alert-rules, owners included: a rule whose owner is nobody raises alerts nobody gets.
+                    var saved = await Alerts.AlertRuleStore.SaveAsync(db, document.RootElement, null, now, cache, default);
+                    if (saved.Rule is null)
                     {
-                        foreach (var (field, messages) in errors)
-                        {
-                            Console.Error.WriteLine($"{field}: {string.Join("; ", messages)}");
-                        }
+                        PrintRuleErrors(saved.Errors);
                         return 1;
                     }
-                    definition.Json["enabled"] = definition.Enabled;
-                    var rule = new Alerts.AlertRule { Name = definition.Name, Enabled = definition.Enabled, Definition = definition.Json.ToJsonString(), CreatedAt = now, UpdatedAt = now };
-                    db.AlertRules.Add(rule);
-                    await db.SaveChangesAsync();
-                    Console.WriteLine($"{rule.Id}	{rule.Name}");
+                    Console.WriteLine($"{saved.Rule.Id}	{saved.Rule.Name}");
                     return 0;
                 }
-            case "enable" or "disable" or "delete" when args.Count == 2 && long.TryParse(args[1], System.Globalization.CultureInfo.InvariantCulture, out var id):
+            case "enable" when args.Count == 2 && long.TryParse(args[1], System.Globalization.CultureInfo.InvariantCulture, out var enableId):
+                // Switching a rule on checks its owners again, as PUT does: its pool may have emptied while it was off.
+                var stored = await db.AlertRules.AsNoTracking().FirstOrDefaultAsync(r => r.Id == enableId && r.DeletedAt == null);
+                if (stored is null)
+                {
+                    Console.Error.WriteLine($"No rule {enableId}.");
+                    return 1;
+                }
+                var enabled = System.Text.Json.Nodes.JsonNode.Parse(stored.Definition)!.AsObject();
+                enabled["enabled"] = true;
+                var saveEnabled = await Alerts.AlertRuleStore.SaveAsync(db, System.Text.Json.JsonSerializer.SerializeToElement(enabled), enableId, now, cache, default);
+                if (saveEnabled.Rule is null)
+                {
+                    PrintRuleErrors(saveEnabled.Errors);
+                    return 1;
+                }
+                Console.WriteLine($"{enableId}	enabled");
+                return 0;
+            case "disable" or "delete" when args.Count == 2 && long.TryParse(args[1], System.Globalization.CultureInfo.InvariantCulture, out var id):
                 var found = await db.AlertRules.FirstOrDefaultAsync(r => r.Id == id && r.DeletedAt == null);
                 if (found is null)
                 {
                     Console.Error.WriteLine($"No rule {id}.");
                     return 1;
                 }
-                found.Enabled = args[0] == "enable";
+                found.Enabled = false;
                 var json = System.Text.Json.Nodes.JsonNode.Parse(found.Definition)!.AsObject();
                 json["enabled"] = found.Enabled;
                 found.Definition = json.ToJsonString();
@@ -277,6 +289,14 @@ public static class CliVerbs
             default:
                 Console.Error.WriteLine("Usage: closeloop rules list | add FILE.json | enable ID | disable ID | delete ID");
                 return 2;
+        }
+    }
+
+    private static void PrintRuleErrors(Dictionary<string, string[]>? errors)
+    {
+        foreach (var (field, messages) in errors ?? [])
+        {
+            Console.Error.WriteLine($"{field}: {string.Join("; ", messages)}");
         }
     }
 
