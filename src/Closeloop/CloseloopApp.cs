@@ -104,6 +104,7 @@ public static class CloseloopApp
         app.UseAuthorization();
         app.UseCookieAntiforgeryForApi();
         app.UseRateLimiter();
+        app.UseBufferedModelBodies();
 
         app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
         app.MapHealthChecks("/health").AllowAnonymous();

@@ -122,6 +122,29 @@ public sealed class BadInputTests
     }
 
     [Fact]
+    public async Task EveryWrongTypedFieldOfAnAdminBodyIsNamedNotJustTheFirst()
+    {
+        using var client = TestApp.Shared(TestDatabases.Sqlite).Admin();
+
+        var cause = await AssertProblemAsync(await client.PostRawAsync("/api/v1/root-causes", """{"code": 7, "name": ["Long wait"], "parent": true, "department": "Ops"}"""));
+        Assert.Equal(["code", "name", "parent"], cause.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(["must be a string"], cause["name"]);
+        var key = await AssertProblemAsync(await client.PostRawAsync("/api/v1/api-keys", """{"name": {}, "role": 1, "site": "north"}"""));
+        Assert.Equal(["name", "role"], key.Keys.Order(StringComparer.Ordinal));
+        var user = await AssertProblemAsync(await client.PostRawAsync("/api/v1/users", """{"email": 5, "password": 123456789012, "role": "agent", "team": false}"""));
+        Assert.Equal(["email", "password", "team"], user.Keys.Order(StringComparer.Ordinal));
+        var pool = await AssertProblemAsync(await client.PutAsync("/api/v1/pools/recovery", new StringContent("""{"members": "a@example.com"}""", Encoding.UTF8, "application/json")));
+        Assert.Equal(["must be an array of strings"], pool["members"]);
+        var site = await AssertProblemAsync(await client.PutAsync("/api/v1/sites/north", new StringContent("""{"name": 1, "kind": "vendor", "holidays": [1, 2]}""", Encoding.UTF8, "application/json")));
+        Assert.Equal(["holidays", "name"], site.Keys.Order(StringComparer.Ordinal));
+        var hook = await AssertProblemAsync(await client.PostRawAsync("/api/v1/webhooks", """{"url": 1, "events": "alert.created", "secret": null}"""));
+        Assert.Equal(["events", "url"], hook.Keys.Order(StringComparer.Ordinal));
+        // Not JSON at all is still the body's fault, with the line and byte.
+        var garbage = await AssertProblemAsync(await client.PostRawAsync("/api/v1/root-causes", """{"code": "x", """));
+        Assert.Equal(["body"], garbage.Keys);
+    }
+
+    [Fact]
     public async Task UnknownMetricAndChannelAndFractionalScoreAreRefused()
     {
         using var client = TestApp.Shared(TestDatabases.Sqlite).Admin();

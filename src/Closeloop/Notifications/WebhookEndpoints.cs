@@ -30,7 +30,7 @@ public static class WebhookEndpoints
                 var (created, errors) = await WebhookSubscriptions.CreateAsync(db, input, time.GetUtcNow(), ct);
                 return created is null ? Problems.Validation(errors) : TypedResults.Created($"/api/v1/webhooks/{created.Id}", created);
             })
-            .WithName("CreateWebhook")
+            .WithName("CreateWebhook").NamesEveryBadField()
             .WithSummary("Subscribe a URL to events (alert.created, alert.escalated, customer.outcome… or *); deliveries carry X-Closeloop-Signature: sha256=HMAC(secret, body).");
         group.MapDelete("/{id:long}", async Task<Results<NoContent, NotFound>> (long id, CloseloopDb db, CancellationToken ct) =>
                 await WebhookSubscriptions.DeleteAsync(db, id, ct) ? TypedResults.NoContent() : TypedResults.NotFound())

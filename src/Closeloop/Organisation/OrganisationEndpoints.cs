@@ -57,7 +57,7 @@ public static class OrganisationEndpoints
                 return change.Created ? TypedResults.Created($"/api/v1/sites/{site.Code}", view) : TypedResults.Ok(view);
             })
             .RequireAuthorization(Policies.Admin)
-            .WithName("PutSite").WithSummary("Create or change a site: name, kind (in_house or vendor), IANA time zone, manager (e-mail), weekly business hours and holidays.");
+            .WithName("PutSite").NamesEveryBadField().WithSummary("Create or change a site: name, kind (in_house or vendor), IANA time zone, manager (e-mail), weekly business hours and holidays.");
 
         sites.MapPut("/{code}/holidays.ics", async Task<IResult> (string code, HttpRequest request, CloseloopDb db, Alerts.SiteCalendars calendars, CancellationToken ct) =>
             {
@@ -107,7 +107,7 @@ public static class OrganisationEndpoints
                 return TypedResults.Ok(await AgentQuery(db, CallerScope.From(http.User), agent.Code).FirstAsync(ct));
             })
             .RequireAuthorization(Policies.Admin)
-            .WithName("RenameAgent").WithSummary("Give an agent a display name.");
+            .WithName("RenameAgent").NamesEveryBadField().WithSummary("Give an agent a display name.");
         return routes;
     }
 

@@ -49,7 +49,7 @@ public static class PeopleEndpoints
                 var (user, errors) = await UserAccounts.CreateAsync(db, input, time.GetUtcNow(), ct);
                 return user is null ? Problems.Validation(errors) : TypedResults.Created($"/api/v1/users/{user.Id}", await UserQuery(db, user.Id).FirstAsync(ct));
             })
-            .WithName("CreateUser").WithSummary("Create a person with a role, an optional site and team, and a password for the console.");
+            .WithName("CreateUser").NamesEveryBadField().WithSummary("Create a person with a role, an optional site and team, and a password for the console.");
 
         routes.MapPut("/api/v1/pools/{name}", async Task<IResult> (string name, PoolInput input, CloseloopDb db, CancellationToken ct) =>
             {
@@ -67,7 +67,7 @@ public static class PeopleEndpoints
                 return TypedResults.Ok(new { pool, members = found.Select(f => f.Email).Order().ToArray() });
             })
             .WithTags("People").RequireAuthorization(Policies.Admin)
-            .WithName("PutPool").WithSummary("Set the members of an owner pool (for example recovery or qa); alerts go to the least-loaded member.");
+            .WithName("PutPool").NamesEveryBadField().WithSummary("Set the members of an owner pool (for example recovery or qa); alerts go to the least-loaded member.");
 
         routes.MapPut("/api/v1/teams/{code}/supervisor", async Task<IResult> (string code, SupervisorInput input, CloseloopDb db, CancellationToken ct) =>
             {
@@ -94,7 +94,7 @@ public static class PeopleEndpoints
                 return TypedResults.Ok(new { team = team.Code, supervisor = input.Supervisor?.ToLowerInvariant() });
             })
             .WithTags("Organisation").RequireAuthorization(Policies.Admin)
-            .WithName("PutTeamSupervisor").WithSummary("Name the supervisor who owns the alerts of a team.");
+            .WithName("PutTeamSupervisor").NamesEveryBadField().WithSummary("Name the supervisor who owns the alerts of a team.");
         return routes;
     }
 

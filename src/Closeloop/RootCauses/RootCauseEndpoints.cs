@@ -22,7 +22,7 @@ public static class RootCauseEndpoints
         group.MapPost("/", async Task<IResult> (RootCauseInput input, CloseloopDb db, TimeProvider time, Insights.TextInsights insights, CancellationToken ct) =>
                 Answer(await RootCauseTaxonomy.CreateAsync(db, insights, input, time.GetUtcNow(), ct), created: true))
             .RequireAuthorization(Policies.Admin)
-            .WithName("CreateRootCause").WithSummary("Add a cause: code, name, optional parent code (two levels) and owning department.");
+            .WithName("CreateRootCause").NamesEveryBadField().WithSummary("Add a cause: code, name, optional parent code (two levels) and owning department.");
         group.MapPut("/{code}", async Task<IResult> (string code, HttpRequest request, CloseloopDb db, CancellationToken ct) =>
             {
                 // Read by hand to tell "parent": null (make it a category) from no parent at all (keep it).

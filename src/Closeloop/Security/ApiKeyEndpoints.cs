@@ -24,7 +24,7 @@ public static class ApiKeyEndpoints
             })
             .Produces<ApiKeyCreated>(StatusCodes.Status201Created)
             .ProducesValidationProblem()
-            .WithName("CreateApiKey")
+            .WithName("CreateApiKey").NamesEveryBadField()
             .WithSummary("Create an API key with a role and an optional site scope; the key is shown in this answer only.");
 
         group.MapGet("/", async (CloseloopDb db, CancellationToken ct) =>

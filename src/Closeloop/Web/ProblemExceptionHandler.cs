@@ -8,6 +8,12 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
+        if (exception is BadHttpRequestException { StatusCode: StatusCodes.Status400BadRequest, InnerException: System.Text.Json.JsonException }
+            && await ModelBodies.WrongTypesAsync(httpContext) is { } wrongFields)
+        {
+            await Problems.Validation(wrongFields).ExecuteAsync(httpContext);
+            return true;
+        }
         if (exception is BadHttpRequestException { StatusCode: StatusCodes.Status400BadRequest } bad && BadField(bad) is { } field)
         {
             // A query value or body that minimal APIs could not bind names its field, like every other 400 here.
