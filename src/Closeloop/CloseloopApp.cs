@@ -25,6 +25,8 @@ namespace Closeloop;
 /// <summary>Composes the web app: services, middleware and the feature endpoints, listed by name.</summary>
 public static class CloseloopApp
 {
+    private static readonly NulTextGuard Guard = new();
+
     public static WebApplication Build(string[] args)
     {
         var demo = args.Contains("--demo", StringComparer.OrdinalIgnoreCase);
@@ -104,6 +106,7 @@ public static class CloseloopApp
         app.UseAuthorization();
         app.UseCookieAntiforgeryForApi();
         app.UseRateLimiter();
+        app.UseNulRefusal();
         app.UseBufferedModelBodies();
 
         app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
@@ -148,6 +151,7 @@ public static class CloseloopApp
             {
                 options.UseNpgsql(database.ConnectionString);
             }
+            options.AddInterceptors(Guard);
         });
         services.AddOptions<IngestOptions>().Configure<IConfiguration>((options, config) =>
         {

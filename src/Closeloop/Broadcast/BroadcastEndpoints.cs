@@ -30,14 +30,16 @@ public static class BroadcastEndpoints
                 var (broadcast, errors) = await CreateAsync(db, scope, http.User.FindFirst(WebConsole.PersonSignIn.DisplayNameClaim)?.Value, input, time.GetUtcNow(), ct);
                 if (broadcast is null)
                 {
-                    return Problems.Validation(errors);
+                    // A site-scoped sender naming a site or team beyond its own gets the 404 of every other write that
+                    // names another site's record (an unknown code answers the same, so nothing leaks).
+                    return scope.IsSiteScoped && (errors.ContainsKey("site") || errors.ContainsKey("team")) ? TypedResults.NotFound() : Problems.Validation(errors);
                 }
                 return TypedResults.Created($"/api/v1/broadcasts/{broadcast.Id}", await PublishPostedAsync(db, publisher, broadcast, ct));
             })
             .RequireAuthorization(Policies.Broadcast)
             .Produces<BroadcastView>(StatusCodes.Status201Created)
             .ProducesValidationProblem()
-            .WithName("PostBroadcast")
+            .WithName("PostBroadcast").NamesEveryBadField()
             .WithSummary("Post a marquee message to all agents, a site or a team, with a priority (normal, urgent) and an expiry (ISO 8601 duration, default PT4H).");
 
         group.MapGet("/", async (HttpContext http, CloseloopDb db, TimeProvider time, bool? includeExpired, CancellationToken ct) =>

@@ -41,6 +41,9 @@ public sealed record CustomerUpdate(string? Name, string? PreferredChannel, stri
 
 public static class CustomerEndpoints
 {
+    private const int MaxNameLength = 200;
+    private const int MaxTierLength = 64;
+
     public static IEndpointRouteBuilder MapCustomers(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/v1/customers").WithTags("Customers").RequireAuthorization(Policies.ReadRecords);
@@ -83,6 +86,10 @@ public static class CustomerEndpoints
                 {
                     query = query.Where(c => db.Contacts.Any(x => x.CustomerId == c.Id && x.SiteId == site) || db.Responses.Any(x => x.CustomerId == c.Id && x.SiteId == site));
                 }
+                if (scope.OwnCustomersOf is { } owner)
+                {
+                    query = query.Where(c => db.Alerts.Any(a => a.CustomerId == c.Id && a.Owner == owner));
+                }
                 if (!string.IsNullOrWhiteSpace(q))
                 {
                     var term = q.Trim().ToLowerInvariant();
@@ -104,15 +111,33 @@ public static class CustomerEndpoints
                 {
                     return TypedResults.NotFound();
                 }
+                var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
                 string? preferred = null;
                 if (update.PreferredChannel is not null && (preferred = Channels.Normalize(update.PreferredChannel)) is null)
                 {
-                    return Problems.Validation("preferredChannel", $"must be one of {string.Join(", ", Channels.All)}");
+                    errors["preferredChannel"] = [$"must be one of {string.Join(", ", Channels.All)}"];
+                }
+                if (update.Name is { } name && (name.Trim().Length == 0 || name.Trim().Length > MaxNameLength))
+                {
+                    errors["name"] = [$"must be 1 to {MaxNameLength} characters"];
+                }
+                // A blank tier clears it; a tier is a short code rules compare against (vip, gold).
+                if (update.Tier is { } tier && tier.Trim().Length > MaxTierLength)
+                {
+                    errors["tier"] = [$"must be at most {MaxTierLength} characters"];
+                }
+                if (errors.Count > 0)
+                {
+                    return Problems.Validation(errors);
                 }
                 var customer = await db.Customers.FirstAsync(c => c.Id == found.Id, ct);
+                if (scope.IsSiteScoped && customer.ChangesRefusedToASite(update.Name, update.Tier, update.Consent, update.DoNotContact) is { Count: > 0 } refused)
+                {
+                    return Problems.Forbidden(refused);
+                }
                 customer.Name = update.Name?.Trim() ?? customer.Name;
                 customer.PreferredChannel = preferred ?? customer.PreferredChannel;
-                customer.Tier = update.Tier?.Trim().ToLowerInvariant() ?? customer.Tier;
+                customer.Tier = update.Tier is { } newTier ? (newTier.Trim().Length == 0 ? null : newTier.Trim().ToLowerInvariant()) : customer.Tier;
                 customer.Consent = update.Consent ?? customer.Consent;
                 customer.DoNotContact = update.DoNotContact ?? customer.DoNotContact;
                 customer.UpdatedAt = time.GetUtcNow();
@@ -120,17 +145,21 @@ public static class CustomerEndpoints
                 return TypedResults.Ok(await ProfileAsync(db, scope, externalId, ct));
             })
             .RequireAuthorization(Policies.Write)
-            .WithName("UpdateCustomer")
+            .WithName("UpdateCustomer").NamesEveryBadField()
             .WithSummary("Change a customer's name, preferred channel, tier, consent or do-not-contact flag.");
 
         return routes;
     }
 
-    /// <summary>A site-scoped caller sees a customer only through a record of its own site.</summary>
+    /// <summary>A site-scoped caller sees a customer only through a record of its own site, a recovery specialist only through an alert of theirs.</summary>
     internal static async Task<Customer?> VisibleCustomerAsync(CloseloopDb db, CallerScope scope, string externalId, CancellationToken ct)
     {
         externalId = RouteIds.Decode(externalId);
         var customer = await db.Customers.AsNoTracking().FirstOrDefaultAsync(c => c.ExternalId == externalId, ct);
+        if (customer is not null && scope.OwnCustomersOf is { } owner && !await db.Alerts.AnyAsync(a => a.CustomerId == customer.Id && a.Owner == owner, ct))
+        {
+            return null;
+        }
         if (customer is null || scope.SiteId is not { } site)
         {
             return customer;

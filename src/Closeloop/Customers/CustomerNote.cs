@@ -26,9 +26,13 @@ public sealed class CustomerNote
 
     public bool IsVisibleTo(CallerScope scope) => scope.SiteId is null || SiteId is null || SiteId == scope.SiteId;
 
-    /// <summary>The writer may correct their note; supervisors, site managers and admins may correct anyone's.</summary>
+    /// <summary>
+    /// The writer may correct their note; supervisors, site managers and admins may correct anyone's written at their
+    /// own site, and only an unscoped one may correct a note written centrally, which every site reads.
+    /// </summary>
     public bool CanBeEditedBy(CallerScope scope) =>
-        IsVisibleTo(scope) && (scope.Actor == CreatedBy || scope.Role is Roles.Admin or Roles.SiteManager or Roles.Supervisor);
+        IsVisibleTo(scope) && (scope.Actor == CreatedBy
+            || (scope.Role is Roles.Admin or Roles.SiteManager or Roles.Supervisor && (scope.SiteId is null || SiteId == scope.SiteId)));
 
     public void Edit(string text, string by, DateTimeOffset now)
     {

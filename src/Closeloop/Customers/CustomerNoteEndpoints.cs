@@ -50,7 +50,7 @@ public static class CustomerNoteEndpoints
             .RequireAuthorization(Policies.WorkAlerts)
             .Produces<NoteView>(StatusCodes.Status201Created)
             .ProducesValidationProblem()
-            .WithName("AddCustomerNote").WithSummary("Write a note (kind note) or a preference (kind preference) about a customer.");
+            .WithName("AddCustomerNote").NamesEveryBadField().WithSummary("Write a note (kind note) or a preference (kind preference) about a customer.");
 
         group.MapPut("/notes/{id:long}", async Task<IResult> (string externalId, long id, NoteInput input, HttpContext http, CloseloopDb db, TimeProvider time, CancellationToken ct) =>
             {
@@ -63,7 +63,7 @@ public static class CustomerNoteEndpoints
                 }
                 if (!note.CanBeEditedBy(scope))
                 {
-                    return Problems.Status(StatusCodes.Status403Forbidden, "Not allowed", "Only the writer, a supervisor, a site manager or an admin may change this note.");
+                    return Problems.Status(StatusCodes.Status403Forbidden, "Not allowed", "Only the writer, or a supervisor, site manager or admin of the site it was written at, may change this note (a note written centrally: an unscoped one).");
                 }
                 var (valid, errors) = Validate(input with { Kind = input.Kind ?? note.Kind });
                 if (errors.Count > 0)
@@ -78,7 +78,7 @@ public static class CustomerNoteEndpoints
             .RequireAuthorization(Policies.WorkAlerts)
             .Produces<NoteView>()
             .ProducesValidationProblem()
-            .WithName("EditCustomerNote").WithSummary("Correct a note; it keeps who wrote it first and records who changed it and when.");
+            .WithName("EditCustomerNote").NamesEveryBadField().WithSummary("Correct a note; it keeps who wrote it first and records who changed it and when.");
 
         group.MapGet("/preferences", async Task<Results<Ok<PreferencesView>, NotFound>> (string externalId, HttpContext http, CloseloopDb db, CancellationToken ct) =>
             {
@@ -97,6 +97,10 @@ public static class CustomerNoteEndpoints
                     return TypedResults.NotFound();
                 }
                 var customer = await db.Customers.FirstAsync(c => c.Id == found.Id, ct);
+                if (scope.IsSiteScoped && customer.ChangesRefusedToASite(null, null, input.Consent, input.DoNotContact) is { Count: > 0 } refused)
+                {
+                    return Problems.Forbidden(refused);
+                }
                 var errors = ApplyPreferences(customer, input);
                 if (errors.Count > 0)
                 {
@@ -109,7 +113,7 @@ public static class CustomerNoteEndpoints
             .RequireAuthorization(Policies.WorkAlerts)
             .Produces<PreferencesView>()
             .ProducesValidationProblem()
-            .WithName("UpdateCustomerPreferences").WithSummary("Change the preferred channel, the callback window (HH:mm-HH:mm), consent or do-not-contact; fields left out keep their value.");
+            .WithName("UpdateCustomerPreferences").NamesEveryBadField().WithSummary("Change the preferred channel, the callback window (HH:mm-HH:mm), consent or do-not-contact; fields left out keep their value.");
         return routes;
     }
 

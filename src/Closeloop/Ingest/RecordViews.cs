@@ -57,6 +57,10 @@ public static class RecordViews
         {
             query = query.Where(c => c.SiteId == site);
         }
+        if (scope.OwnCustomersOf is { } owner)
+        {
+            query = query.Where(c => db.Alerts.Any(a => a.CustomerId == c.CustomerId && a.Owner == owner));
+        }
         var row = await query.Select(c => new
         {
             Contact = c,
@@ -87,6 +91,10 @@ public static class RecordViews
         if (scope.SiteId is { } site)
         {
             query = query.Where(r => r.SiteId == site);
+        }
+        if (scope.OwnCustomersOf is { } owner)
+        {
+            query = query.Where(r => db.Alerts.Any(a => a.CustomerId == r.CustomerId && a.Owner == owner));
         }
         var row = await query.Select(r => new
         {

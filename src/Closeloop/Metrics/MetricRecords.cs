@@ -9,7 +9,11 @@ namespace Closeloop.Metrics;
 /// <summary>The filter behind one figure of <see cref="MetricsQuery.RunAsync"/>: a measure, a period and one cell of a dimension.</summary>
 /// <remarks><paramref name="Now"/> comes from the injected clock, as in the measures: it decides which unanswered alerts are past their deadline.</remarks>
 public sealed record RecordFilter(string Metric, DateTimeOffset? From, DateTimeOffset? To, long? SiteId, long? TeamId, long? AgentId, string? Channel, long? Day,
-    DateTimeOffset Now);
+    DateTimeOffset Now)
+{
+    /// <summary>A recovery specialist's e-mail: only the records of customers with an alert of theirs (<see cref="CallerScope.OwnCustomersOf"/>).</summary>
+    public string? OwnCustomersOf { get; init; }
+}
 
 /// <summary>
 /// One record behind a figure: a survey response (CSAT, NPS, CES), an issue with its first contact (FCR), or an
@@ -132,7 +136,7 @@ public static class MetricRecords
             }
             agentId = agent.Id;
         }
-        return (new RecordFilter(metric!, from, to, siteId, teamId, agentId, channel, day, now), null);
+        return (new RecordFilter(metric!, from, to, siteId, teamId, agentId, channel, day, now) { OwnCustomersOf = scope.OwnCustomersOf }, null);
     }
 
     /// <summary>
@@ -233,6 +237,10 @@ public static class MetricRecords
         {
             q = q.Where(r => r.Channel == channel);
         }
+        if (f.OwnCustomersOf is { } owner)
+        {
+            q = q.Where(r => db.Alerts.Any(x => x.CustomerId == r.CustomerId && x.Owner == owner));
+        }
         return q;
     }
 
@@ -268,6 +276,10 @@ public static class MetricRecords
         {
             q = q.Where(i => i.Channel == channel);
         }
+        if (f.OwnCustomersOf is { } owner)
+        {
+            q = q.Where(i => db.Alerts.Any(x => x.CustomerId == i.CustomerId && x.Owner == owner));
+        }
         return q;
     }
 
@@ -294,6 +306,10 @@ public static class MetricRecords
         if (f.AgentId is { } agent)
         {
             q = q.Where(x => x.AgentId == agent);
+        }
+        if (f.OwnCustomersOf is { } owner)
+        {
+            q = q.Where(x => x.Owner == owner);
         }
         // The same tests as AlertMeasures.Accumulator, with the same clock.
         var now = f.Now;

@@ -81,6 +81,12 @@ public sealed record CallerScope(string Role, long? SiteId, string? SiteCode, st
 
     public bool IsSiteScoped => SiteId is not null;
 
+    /// <summary>
+    /// A recovery specialist signed in as a person sees "alerts assigned to them, and their customers" (PRODUCT.md):
+    /// their e-mail, which customers, contacts and responses are then filtered by; null for every other caller.
+    /// </summary>
+    public string? OwnCustomersOf => Role == Roles.Recovery ? UserEmail : null;
+
     public bool CanSeeSite(long siteId) => SiteId is null || SiteId == siteId;
 
     public static CallerScope From(ClaimsPrincipal user)

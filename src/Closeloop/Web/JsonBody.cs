@@ -102,6 +102,11 @@ public static class Problems
     public static IResult Validation(IDictionary<string, string[]> errors) =>
         TypedResults.ValidationProblem(errors, title: "One or more fields are invalid.", type: "https://closeloop.dev/problems/validation");
 
+    /// <summary>403 naming each field the caller may not change: the record is theirs to see, the change is not theirs to make.</summary>
+    public static IResult Forbidden(IDictionary<string, string[]> errors) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Not allowed for this caller.", type: "https://closeloop.dev/problems/forbidden",
+            extensions: new Dictionary<string, object?>(StringComparer.Ordinal) { ["errors"] = errors });
+
     public static IResult Status(int status, string title, string? detail = null) =>
         TypedResults.Problem(detail: detail, statusCode: status, title: title);
 

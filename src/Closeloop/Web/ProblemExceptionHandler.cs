@@ -14,6 +14,11 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
             await Problems.Validation(wrongFields).ExecuteAsync(httpContext);
             return true;
         }
+        if (exception is Data.NulTextException nul)
+        {
+            await Problems.Validation(nul.Field, "must not contain the NUL character (U+0000)").ExecuteAsync(httpContext);
+            return true;
+        }
         if (exception is BadHttpRequestException { StatusCode: StatusCodes.Status400BadRequest } bad && BadField(bad) is { } field)
         {
             // A query value or body that minimal APIs could not bind names its field, like every other 400 here.

@@ -70,7 +70,11 @@ public sealed class DetailModel(CloseloopDb db, TimeProvider time) : PageModel
             return NotFound();
         }
         var customer = await db.Customers.FirstAsync(c => c.Id == found.Id, ct);
-        var errors = CustomerNoteEndpoints.ApplyPreferences(customer, new PreferencesInput(preferredChannel ?? "", callbackWindow ?? "", consent, doNotContact));
+        var errors = Scope.IsSiteScoped ? customer.ChangesRefusedToASite(null, null, consent, doNotContact) : [];
+        if (errors.Count == 0)
+        {
+            errors = CustomerNoteEndpoints.ApplyPreferences(customer, new PreferencesInput(preferredChannel ?? "", callbackWindow ?? "", consent, doNotContact));
+        }
         if (errors.Count > 0)
         {
             db.ChangeTracker.Clear();

@@ -49,6 +49,10 @@ public sealed class IndexModel(CloseloopDb db) : PageModel
         {
             query = query.Where(c => db.Contacts.Any(x => x.CustomerId == c.Id && x.SiteId == site) || db.Responses.Any(x => x.CustomerId == c.Id && x.SiteId == site));
         }
+        if (scope.OwnCustomersOf is { } owner)
+        {
+            query = query.Where(c => db.Alerts.Any(a => a.CustomerId == c.Id && a.Owner == owner));
+        }
         if (!string.IsNullOrWhiteSpace(Q))
         {
             var term = Q.Trim().ToLowerInvariant();
