@@ -61,6 +61,8 @@ public static class CloseloopApp
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RecurringCauseWorker>());
         builder.Services.AddSingleton<ImprovementShipping>();
 
+        builder.Services.AddSingleton<ApiKeyThrottle>();
+        builder.Services.AddSingleton<SignInThrottle>();
         builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null)
             .AddCookie(PersonAuthentication.Scheme, options =>
@@ -181,6 +183,11 @@ public static class CloseloopApp
 
     private static Task RedirectOrStatus(RedirectContext<CookieAuthenticationOptions> context, int status)
     {
+        if (context.Response.StatusCode == StatusCodes.Status429TooManyRequests)
+        {
+            // The API key scheme throttled this address (ApiKeyThrottle); that answer stands.
+            return Task.CompletedTask;
+        }
         if (context.Request.Path.StartsWithSegments("/api"))
         {
             context.Response.StatusCode = status;

@@ -30,7 +30,7 @@ public sealed class SignInTests(ConsoleApp app)
     public async Task AWrongPasswordIsRefusedAndFiveLockTheAccountEvenForTheRightOne()
     {
         var email = $"{Unique.Id("agent")}@closeloop.test";
-        await app.CreateUserAsync(email, "agent");
+        await app.CreateUserAsync(email, "executive");
         var page = await app.NewPageAsync();
 
         await ConsoleApp.SignInAsync(page, email, "not the password");
@@ -53,7 +53,7 @@ public sealed class SignInTests(ConsoleApp app)
     public async Task AnApiWriteMadeWithTheCookieNeedsThePagesAntiforgeryToken()
     {
         var email = $"{Unique.Id("sup")}@closeloop.test";
-        await app.CreateUserAsync(email, "supervisor");
+        await app.CreateUserAsync(email, "admin");
         var page = await app.SignedInPageAsync(email);
         await page.GotoAsync("/alerts");
         var token = await page.GetAttributeAsync("meta[name=csrf-token]", "content");

@@ -137,7 +137,7 @@ public sealed class CliTests
         (exit, output) = await RunAsync(connection, "rules", "enable", id);
         Assert.Equal(1, exit);
         Assert.Contains("owner: there is no user nobody@example.com", output, StringComparison.Ordinal);
-        (exit, output) = await RunAsync(connection, "user", "create", "--email", "nobody@example.com", "--password", "a-long-password-1", "--role", "supervisor");
+        (exit, output) = await RunAsync(connection, "user", "create", "--email", "nobody@example.com", "--password", "a-long-password-1", "--role", "recovery");
         Assert.True(exit == 0, output);
         (exit, output) = await RunAsync(connection, "rules", "enable", id);
         Assert.True(exit == 0, output);
@@ -152,7 +152,7 @@ public sealed class CliTests
 
         var (exit, output) = await RunAsync(connection, "user", "create", "--email", "mia@example.com", "--role", "site_manager", "--password", "long enough password");
         Assert.Equal(2, exit);
-        Assert.Contains("--site: is required for a site manager", output, StringComparison.Ordinal);
+        Assert.Contains("--site: is required for a site_manager, who sees only their site", output, StringComparison.Ordinal);
 
         (exit, output) = await RunAsync(connection, "apikey", "create", "--name", "vendor", "--role", "site_manager");
         Assert.Equal(2, exit);

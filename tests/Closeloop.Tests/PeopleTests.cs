@@ -18,10 +18,14 @@ public sealed class PeopleTests
         var email = $"{Unique.Id("mia")}@example.com";
 
         // A scope without a site is every site: a site manager must never get it by leaving the site out.
-        var refused = await admin.PostJsonAsync("/api/v1/users", new { email, role = "site_manager", password = "correct horse battery" });
-        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
-        var errors = (await refused.ReadJsonAsync()).GetProperty("errors");
-        Assert.Equal(["site"], errors.EnumerateObject().Select(e => e.Name).ToList());
+        // The same for every role PRODUCT.md confines to its site.
+        foreach (var role in new[] { "site_manager", "supervisor", "qa", "agent" })
+        {
+            var refused = await admin.PostJsonAsync("/api/v1/users", new { email, role, password = "correct horse battery" });
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            var errors = (await refused.ReadJsonAsync()).GetProperty("errors");
+            Assert.Equal(["site"], errors.EnumerateObject().Select(e => e.Name).ToList());
+        }
 
         var created = await admin.PostJsonAsync("/api/v1/users", new { email, role = "site_manager", site, password = "correct horse battery" });
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);

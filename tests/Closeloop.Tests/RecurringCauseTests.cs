@@ -182,12 +182,12 @@ public sealed class RecurringCauseTests
         // The department head hears of it by e-mail.
         await smtp.WaitForAsync(m => m.Any(x => x.Contains("head@dept.example.com", StringComparison.Ordinal) && x.Contains("Rising cause", StringComparison.Ordinal)));
 
-        // A key of another department sees nothing of it; an executive key reads it but cannot work it.
+        // A key of another department sees nothing of it; an executive key reads it but cannot work it; a recovery key may not read it.
         var executive = app.Client(await app.CreateKeyAsync("executive"));
         Assert.Equal(HttpStatusCode.OK, (await executive.GetAsync($"/api/v1/cause-alerts/{id}")).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await executive.PostAsync($"/api/v1/cause-alerts/{id}/acknowledge", null)).StatusCode);
-        var agent = app.Client(await app.CreateKeyAsync("agent"));
-        Assert.Equal(HttpStatusCode.Forbidden, (await agent.GetAsync("/api/v1/cause-alerts")).StatusCode);
+        var recovery = app.Client(await app.CreateKeyAsync("recovery"));
+        Assert.Equal(HttpStatusCode.Forbidden, (await recovery.GetAsync("/api/v1/cause-alerts")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync($"/api/v1/cause-alerts/{id}/acknowledge", null)).StatusCode);
 
         // The proposed broadcast goes out to agents as it stands, or edited; an executive may not broadcast.

@@ -164,8 +164,8 @@ public sealed class RulePreviewTests
         Assert.Equal(HttpStatusCode.BadRequest, notJson.StatusCode);
         Assert.True((await notJson.ReadJsonAsync()).GetProperty("errors").TryGetProperty("body", out _));
 
-        using var supervisor = app.Client(await app.CreateKeyAsync("supervisor"));
-        Assert.Equal(HttpStatusCode.Forbidden, (await supervisor.PostRawAsync("/api/v1/alert-rules/preview", Rule("""{"field": "score", "op": "lte", "value": 2}"""))).StatusCode);
+        using var executive = app.Client(await app.CreateKeyAsync("executive"));
+        Assert.Equal(HttpStatusCode.Forbidden, (await executive.PostRawAsync("/api/v1/alert-rules/preview", Rule("""{"field": "score", "op": "lte", "value": 2}"""))).StatusCode);
         using var anonymous = app.Client(null);
         Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.PostRawAsync("/api/v1/alert-rules/preview", Rule("""{"field": "score", "op": "lte", "value": 2}"""))).StatusCode);
     }

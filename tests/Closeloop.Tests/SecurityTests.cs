@@ -62,11 +62,14 @@ public sealed class SecurityTests
         using var admin = TestApp.Shared(TestDatabases.Sqlite).Admin();
 
         // Without a site a key sees every site, which is exactly what a site manager must not.
-        var response = await admin.PostJsonAsync("/api/v1/api-keys", new { name = "vendor", role = "site_manager" });
+        foreach (var role in new[] { "site_manager", "supervisor", "qa", "agent" })
+        {
+            var response = await admin.PostJsonAsync("/api/v1/api-keys", new { name = "vendor", role });
 
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        var errors = (await response.ReadJsonAsync()).GetProperty("errors");
-        Assert.Equal(["site"], errors.EnumerateObject().Select(e => e.Name).ToList());
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            var errors = (await response.ReadJsonAsync()).GetProperty("errors");
+            Assert.Equal(["site"], errors.EnumerateObject().Select(e => e.Name).ToList());
+        }
     }
 
     [Theory, MemberData(nameof(Providers))]

@@ -18,10 +18,10 @@ public static class CliVerbs
                                            manage alert rules (the JSON of POST /api/v1/alert-rules)
           insights train FILE.csv          teach the root-cause classifier from labelled examples (text, cause)
           apikey create --name N --role R [--site S]
-                                           create an API key and print it (shown once); a site_manager key needs --site
+                                           create an API key and print it (shown once); a site_manager, supervisor, qa or agent key needs --site
           user create --email E --password P --role R [--site S] [--team T] [--name N] [--department D]
                                            create a person who signs in to the web console (the first admin, say);
-                                           a site_manager needs --site (or --team)
+                                           a site_manager, supervisor, qa or agent needs --site (or --team)
           export responses|contacts [FILE.csv] [--from D] [--to D] [--site S]
                                            CSV in the columns import reads, with each record's analysis (stdout without FILE)
           export customer ID [FILE.json]   everything kept about one customer: profile, preferences, notes, timeline, alerts

@@ -21,6 +21,7 @@ public static class ConsoleSetup
             options.Conventions.AuthorizeFolder("/Admin", AdminPolicy);
             options.Conventions.AllowAnonymousToPage("/Login");
             options.Conventions.AllowAnonymousToPage("/Errors/Status");
+            options.Conventions.ConfigureFilter(new NoHandlerForMethodFilter());
         });
         services.AddDataProtection().SetApplicationName("closeloop");
         services.AddOptions<KeyManagementOptions>().Configure<IServiceScopeFactory>((options, scopes) => options.XmlRepository = new DatabaseXmlRepository(scopes));
@@ -51,5 +52,33 @@ public static class ConsoleSetup
     {
         context.Response.StatusCode = StatusCodes.Status404NotFound;
         return Task.CompletedTask;
+    }
+}
+
+/// <summary>
+/// A POST (or PUT, DELETE…) to a page that has no handler for it answers 405. Razor Pages would otherwise render
+/// the page without running its OnGet, and the page's model, never loaded, failed with a 500.
+/// </summary>
+internal sealed class NoHandlerForMethodFilter : Microsoft.AspNetCore.Mvc.Filters.IAsyncPageFilter
+{
+    public Task OnPageHandlerSelectionAsync(Microsoft.AspNetCore.Mvc.Filters.PageHandlerSelectedContext context) => Task.CompletedTask;
+
+    public Task OnPageHandlerExecutionAsync(Microsoft.AspNetCore.Mvc.Filters.PageHandlerExecutingContext context, Microsoft.AspNetCore.Mvc.Filters.PageHandlerExecutionDelegate next)
+    {
+        if (context.HandlerMethod is null && !HttpMethods.IsGet(context.HttpContext.Request.Method) && !HttpMethods.IsHead(context.HttpContext.Request.Method))
+        {
+            // Answered here, not through the error page: re-executed with the same method, that page has no handler either.
+            if (context.HttpContext.Features.Get<Microsoft.AspNetCore.Diagnostics.IStatusCodePagesFeature>() is { } pages)
+            {
+                pages.Enabled = false;
+            }
+            context.HttpContext.Response.Headers.Allow = "GET, HEAD";
+            context.Result = new Microsoft.AspNetCore.Mvc.ContentResult
+            {
+                StatusCode = StatusCodes.Status405MethodNotAllowed, ContentType = "text/plain; charset=utf-8", Content = "This page takes no form posts.",
+            };
+            return Task.CompletedTask;
+        }
+        return next();
     }
 }

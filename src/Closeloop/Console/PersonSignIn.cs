@@ -21,14 +21,20 @@ public static class PersonSignIn
 {
     public const string DisplayNameClaim = "closeloop:display_name";
 
-    public static async Task<(SignInOutcome Outcome, ClaimsPrincipal? Principal)> CheckAsync(CloseloopDb db, string email, string password, DateTimeOffset now, CancellationToken ct)
+    /// <summary>The user's <see cref="User.SessionStamp"/> when the cookie was issued.</summary>
+    public const string SessionStampClaim = "closeloop:session";
+
+    public static async Task<(SignInOutcome Outcome, ClaimsPrincipal? Principal)> CheckAsync(CloseloopDb db, SignInThrottle throttle, string email, string password,
+        DateTimeOffset now, CancellationToken ct)
     {
         var normalized = email.Trim().ToLowerInvariant();
         var user = await db.Users.FirstOrDefaultAsync(u => u.Email == normalized, ct);
         if (user is null || user.Disabled || user.PasswordHash is null)
         {
-            // The same answer as a wrong password, so the form does not tell which e-mail addresses exist.
-            return (SignInOutcome.WrongCredentials, null);
+            // The same answers as for an account: wrong, and after as many tries, locked. Otherwise the form would
+            // tell which e-mail addresses exist.
+            throttle.UnknownAccounts.Failed(normalized);
+            return (throttle.UnknownAccounts.RetryAfter(normalized) is null ? SignInOutcome.WrongCredentials : SignInOutcome.LockedOut, null);
         }
         if (user.IsLockedOut(now))
         {
@@ -38,15 +44,21 @@ public static class PersonSignIn
         var verdict = hasher.VerifyHashedPassword(user, user.PasswordHash, password);
         if (verdict == PasswordVerificationResult.Failed)
         {
-            user.LoginFailed(now);
-            await db.SaveChangesAsync(ct);
-            return (user.IsLockedOut(now) ? SignInOutcome.LockedOut : SignInOutcome.WrongCredentials, null);
+            // One statement, so that parallel guesses each count: read, add one and save lost some of them.
+            var lockUntil = now + User.LockoutDuration;
+            await db.Users.Where(u => u.Id == user.Id).ExecuteUpdateAsync(u => u
+                .SetProperty(x => x.FailedLogins, x => x.LockedUntil != null && x.LockedUntil <= now ? 1 : x.FailedLogins + 1)
+                .SetProperty(x => x.LockedUntil, x => x.LockedUntil != null && x.LockedUntil > now ? x.LockedUntil
+                    : x.LockedUntil == null && x.FailedLogins + 1 >= User.MaxFailedLogins ? lockUntil : x.LockedUntil != null && x.LockedUntil <= now ? null : x.LockedUntil), ct);
+            var locked = await db.Users.AsNoTracking().Where(u => u.Id == user.Id).Select(u => u.LockedUntil).FirstAsync(ct);
+            return (locked is { } until && until > now ? SignInOutcome.LockedOut : SignInOutcome.WrongCredentials, null);
         }
         if (verdict == PasswordVerificationResult.SuccessRehashNeeded)
         {
             user.PasswordHash = hasher.HashPassword(user, password);
         }
         user.LoginSucceeded();
+        user.SessionStamp ??= Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
         await db.SaveChangesAsync(ct);
         return (SignInOutcome.SignedIn, await PrincipalAsync(db, user, ct));
     }
@@ -65,6 +77,10 @@ public static class PersonSignIn
             new(ClaimNames.UserId, user.Id.ToString(CultureInfo.InvariantCulture)),
             new(DisplayNameClaim, user.Name),
         };
+        if (user.SessionStamp is { } stamp)
+        {
+            claims.Add(new Claim(SessionStampClaim, stamp));
+        }
         if (user.SiteId is { } siteId)
         {
             var code = await db.Sites.Where(s => s.Id == siteId).Select(s => s.Code).FirstOrDefaultAsync(ct);
@@ -96,10 +112,11 @@ public static class PersonSessions
             return;
         }
         var db = context.HttpContext.RequestServices.GetRequiredService<CloseloopDb>();
-        var user = await db.Users.AsNoTracking().Where(u => u.Id == id).Select(u => new { u.Role, u.SiteId, u.TeamId, u.Disabled, u.Email })
+        var user = await db.Users.AsNoTracking().Where(u => u.Id == id).Select(u => new { u.Role, u.SiteId, u.TeamId, u.Disabled, u.Email, u.SessionStamp })
             .FirstOrDefaultAsync(context.HttpContext.RequestAborted);
         var scope = CallerScope.From(principal);
-        if (user is null || user.Disabled || user.Role != scope.Role || user.SiteId != scope.SiteId || user.TeamId != scope.TeamId || user.Email != scope.UserEmail)
+        if (user is null || user.Disabled || user.Role != scope.Role || user.SiteId != scope.SiteId || user.TeamId != scope.TeamId || user.Email != scope.UserEmail
+            || user.SessionStamp != principal.FindFirstValue(PersonSignIn.SessionStampClaim))
         {
             context.RejectPrincipal();
             await context.HttpContext.SignOutAsync(PersonAuthentication.Scheme);

@@ -111,7 +111,7 @@ public static class UserAccounts
     /// A site manager sees only their site's data (PRODUCT.md), and a scope without a site is every site: so the role
     /// is refused without one rather than quietly widened to all of them.
     /// </summary>
-    internal const string SiteManagerNeedsASite = "is required for a site manager, who sees only their site's data";
+    internal static string NeedsASite(string role) => $"is required for a {role}, who sees only their site's data (a team gives it too)";
 
     /// <summary>
     /// Changes a person's name, role, scope, password or disabled flag (the console's user page). An empty site or
@@ -160,9 +160,9 @@ public static class UserAccounts
                 }
             }
         }
-        if (!errors.ContainsKey("site") && !errors.ContainsKey("team") && (role ?? user.Role) == Roles.SiteManager && siteId is null)
+        if (!errors.ContainsKey("site") && !errors.ContainsKey("team") && Roles.SiteBound.Contains(role ?? user.Role) && siteId is null)
         {
-            errors["site"] = [SiteManagerNeedsASite];
+            errors["site"] = [NeedsASite(role ?? user.Role)];
         }
         if (errors.Count > 0)
         {
@@ -176,6 +176,7 @@ public static class UserAccounts
         if (input.Password is not null)
         {
             user.PasswordHash = new PasswordHasher<User>().HashPassword(user, input.Password);
+            user.EndSessions();
             user.LoginSucceeded();
         }
         return errors;
@@ -225,9 +226,9 @@ public static class UserAccounts
                 siteId ??= team.SiteId;
             }
         }
-        if (!errors.ContainsKey("site") && !errors.ContainsKey("team") && role == Roles.SiteManager && siteId is null)
+        if (!errors.ContainsKey("site") && !errors.ContainsKey("team") && role is not null && Roles.SiteBound.Contains(role) && siteId is null)
         {
-            errors["site"] = [SiteManagerNeedsASite];
+            errors["site"] = [NeedsASite(role)];
         }
         if (errors.Count > 0)
         {

@@ -16,6 +16,15 @@ public sealed class User
     public bool Disabled { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
 
+    /// <summary>
+    /// Carried by every sign-in cookie of this person; a new one (<see cref="EndSessions"/>) ends all of them. Null
+    /// until the first sign-in after migration 0012.
+    /// </summary>
+    public string? SessionStamp { get; set; }
+
+    /// <summary>Signing out and a new password end every session of the person: a copied cookie stops working too.</summary>
+    public void EndSessions() => SessionStamp = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+
     /// <summary>After this many wrong passwords in a row the account is locked for <see cref="LockoutDuration"/>.</summary>
     public const int MaxFailedLogins = 5;
 

@@ -19,9 +19,11 @@ public sealed class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
-    ApiKeyCache cache) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+    ApiKeyCache cache,
+    ApiKeyThrottle throttle) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "ApiKey";
+    private TimeSpan? _throttled;
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
@@ -35,14 +37,32 @@ public sealed class ApiKeyAuthenticationHandler(
         {
             return AuthenticateResult.Fail("Empty API key.");
         }
+        var address = FailureThrottle.AddressOf(Context);
+        // An address that has sent too many bad keys is not looked up at all until its window ends.
+        if (throttle.RetryAfter(address) is { } wait)
+        {
+            _throttled = wait;
+            return AuthenticateResult.Fail("Too many unknown API keys from this address.");
+        }
         var principal = await cache.FindAsync(key, Context.RequestAborted);
-        return principal is null
-            ? AuthenticateResult.Fail("Unknown or revoked API key.")
-            : AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
+        if (principal is null)
+        {
+            throttle.Failed(address);
+            return AuthenticateResult.Fail("Unknown or revoked API key.");
+        }
+        return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
     }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
     {
+        if (_throttled is { } wait)
+        {
+            // The status only: the cookie scheme's challenge runs after this one and leaves a 429 alone, and the
+            // status-code pages write the problem body.
+            Response.StatusCode = StatusCodes.Status429TooManyRequests;
+            Response.Headers.RetryAfter = Math.Ceiling(wait.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return Task.CompletedTask;
+        }
         Response.Headers.WWWAuthenticate = "Bearer";
         return base.HandleChallengeAsync(properties);
     }

@@ -52,10 +52,10 @@ public static class ApiKeyIssuer
                 errors["site"] = ["no site with this code"];
             }
         }
-        else if (role == Roles.SiteManager)
+        else if (Roles.SiteBound.Contains(role))
         {
-            // An unscoped key sees every site: a site manager's key without a site would see what its role must not.
-            errors["site"] = ["is required for a site_manager key, which sees only that site's data"];
+            // An unscoped key sees every site: a site manager's (or agent's…) key without a site would see what its role must not.
+            errors["site"] = [$"is required for a {role} key, which sees only that site's data"];
         }
         if (errors.Count > 0)
         {

@@ -38,6 +38,12 @@ public static class Roles
     /// <summary>Who may work cause alerts and run improvement actions (a department only for the causes it owns).</summary>
     public static readonly string[] CauseWorkers = [Admin, Department];
 
+    /// <summary>
+    /// The roles PRODUCT.md confines to one site (site manager, supervisor, QA, agent). A scope without a site is every
+    /// site, so these are refused without one rather than quietly widened to all of them.
+    /// </summary>
+    public static readonly string[] SiteBound = [SiteManager, Supervisor, Qa, Agent];
+
     public static string? Normalize(string? role)
     {
         if (string.IsNullOrWhiteSpace(role))

@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Mvc.RazorPages;
 
 namespace Closeloop.WebConsole.Pages;
 
-public sealed class LoginModel(CloseloopDb db, TimeProvider time) : PageModel
+public sealed class LoginModel(CloseloopDb db, TimeProvider time, SignInThrottle throttle) : PageModel
 {
     [BindProperty(Name = "email")]
     public string? Email { get; set; }
@@ -31,7 +31,20 @@ public sealed class LoginModel(CloseloopDb db, TimeProvider time) : PageModel
             Response.StatusCode = StatusCodes.Status400BadRequest;
             return Page();
         }
-        var (outcome, principal) = await PersonSignIn.CheckAsync(db, Email, Password, time.GetUtcNow(), ct);
+        var address = FailureThrottle.AddressOf(HttpContext);
+        if (throttle.Addresses.RetryAfter(address) is { } wait)
+        {
+            // Too many wrong passwords from this address, over any accounts: nothing is checked until the window ends.
+            Error = $"Too many failed sign-ins from this address: try again in {Math.Ceiling(wait.TotalMinutes):0} minutes.";
+            Response.StatusCode = StatusCodes.Status429TooManyRequests;
+            Response.Headers.RetryAfter = Math.Ceiling(wait.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return Page();
+        }
+        var (outcome, principal) = await PersonSignIn.CheckAsync(db, throttle, Email, Password, time.GetUtcNow(), ct);
+        if (outcome != SignInOutcome.SignedIn)
+        {
+            throttle.Addresses.Failed(address);
+        }
         switch (outcome)
         {
             case SignInOutcome.SignedIn:
