@@ -152,7 +152,7 @@ public sealed class CliTests
 
         var (exit, output) = await RunAsync(connection, "user", "create", "--email", "mia@example.com", "--role", "site_manager", "--password", "long enough password");
         Assert.Equal(2, exit);
-        Assert.Contains("--site: is required for a site_manager, who sees only their site", output, StringComparison.Ordinal);
+        Assert.Contains("--site: is required for a site manager, who sees only their site", output, StringComparison.Ordinal);
 
         (exit, output) = await RunAsync(connection, "apikey", "create", "--name", "vendor", "--role", "site_manager");
         Assert.Equal(2, exit);

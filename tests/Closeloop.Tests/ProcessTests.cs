@@ -199,6 +199,7 @@ public sealed class ProcessTests
                 (await client.PostJsonAsync("/api/v1/responses", response)).EnsureSuccessStatusCode();
             }
             (await client.PostJsonAsync("/api/v1/customers/ex-cust-1/notes", new { kind = "preference", text = "Call after 6 pm" })).EnsureSuccessStatusCode();
+            (await client.PostJsonAsync("/api/v1/survey-invitations", new { customer = new { externalId = "ex-cust-1" }, metric = "nps" })).EnsureSuccessStatusCode();
         }
 
         using var responsesFile = new TempFile("export-responses", ".csv");
@@ -255,6 +256,11 @@ public sealed class ProcessTests
         Assert.Equal("Call after 6 pm", document.GetProperty("preferences").GetProperty("notes")[0].GetProperty("text").GetString());
         Assert.Equal(["note", "contact", "response", "response", "contact"],
             document.GetProperty("timeline").EnumerateArray().Select(e => e.GetProperty("kind").GetString()).ToList());
+        // The invitations sent to the customer are theirs too, without the token (a live credential while open).
+        var invitation = Assert.Single(document.GetProperty("surveyInvitations").EnumerateArray());
+        Assert.Equal("nps", invitation.GetProperty("metric").GetString());
+        Assert.False(invitation.TryGetProperty("token", out _));
+        Assert.Equal(JsonValueKind.Array, document.GetProperty("messages").ValueKind);
         (exit, output) = await AppProcess.RunAsync(provider, source, "export", "customer", "nobody-here");
         Assert.Equal(1, exit);
         Assert.Contains("No customer 'nobody-here'", output, StringComparison.Ordinal);
@@ -331,16 +337,19 @@ public sealed class ProcessTests
     {
         var connection = TestDatabases.CreateDatabase(TestDatabases.Sqlite);
         using var file = new TempFile("rule", ".json");
-        await File.WriteAllTextAsync(file, """{"name":"Detractor","when":{"field":"npsCategory","op":"eq","value":"detractor"},"owner":{"kind":"pool","name":"recovery"},"deadline":"PT2H"}""");
+        // The owner must be somebody, as for POST /api/v1/alert-rules.
+        await File.WriteAllTextAsync(file, """{"name":"Detractor","when":{"field":"npsCategory","op":"eq","value":"detractor"},"owner":{"kind":"user","email":"rec@example.com"},"deadline":"PT2H"}""");
         using var bad = new TempFile("rule", ".json");
         await File.WriteAllTextAsync(bad, """{"name":"Never","when":{"all":[{"field":"metric","op":"eq","value":"csat"},{"field":"score","op":"gt","value":9}]},"owner":{"kind":"pool","name":"x"},"deadline":"PT2H"}""");
 
+        var (created, createOutput) = await AppProcess.RunAsync(TestDatabases.Sqlite, connection, "user", "create", "--email", "rec@example.com", "--password", "a-long-password-1", "--role", "recovery");
+        Assert.True(created == 0, createOutput);
         var (added, addOutput) = await AppProcess.RunAsync(TestDatabases.Sqlite, connection, "rules", "add", file);
         var (refused, refusedOutput) = await AppProcess.RunAsync(TestDatabases.Sqlite, connection, "rules", "add", bad);
         var (_, disabled) = await AppProcess.RunAsync(TestDatabases.Sqlite, connection, "rules", "disable", "1");
         var (_, list) = await AppProcess.RunAsync(TestDatabases.Sqlite, connection, "rules", "list");
 
-        Assert.Equal(0, added);
+        Assert.True(added == 0, addOutput);
         Assert.Contains("Detractor", addOutput, StringComparison.Ordinal);
         Assert.Equal(1, refused);
         Assert.Contains("when: can never match", refusedOutput, StringComparison.Ordinal);

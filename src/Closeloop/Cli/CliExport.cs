@@ -188,7 +188,10 @@ internal static class CliExport
         }).AsAsyncEnumerable();
     }
 
-    /// <summary>The profile, preferences and notes, and the whole timeline with alerts, as the admin API shows them.</summary>
+    /// <summary>
+    /// The profile, preferences and notes, and the whole timeline with alerts, as the admin API shows them; the survey
+    /// invitations with the other answers given on them; and every message sent (or queued) to the customer.
+    /// </summary>
     private static async Task<int> CustomerAsync(CloseloopDb db, string externalId, TextWriter writer, TextWriter stderr)
     {
         var everything = new CallerScope(Roles.Admin, null, null, "cli");
@@ -208,15 +211,35 @@ internal static class CliExport
             cursor = page.NextCursor is { } next && TimelineCursor.TryParse(next, out var parsed) ? parsed : null;
         }
         while (cursor is not null);
+        // The token is left out: for an open invitation it is a live credential, and the export may travel.
+        var invitations = await db.SurveyInvitations.AsNoTracking().Where(i => i.CustomerId == customer.Id).OrderBy(i => i.Id)
+            .Select(i => new
+            {
+                i.Metric, i.Channel, i.CreatedAt, i.ExpiresAt, i.SentAt, i.OpenedAt, i.AnsweredAt,
+                contactExternalId = db.Contacts.Where(c => c.Id == i.ContactId).Select(c => c.ExternalId).FirstOrDefault(),
+                responseExternalId = db.Responses.Where(r => r.Id == i.ResponseId).Select(r => r.ExternalId).FirstOrDefault(),
+                i.AlertId, i.Answers,
+            }).ToListAsync();
+        // Messages to the customer are addressed to one of their contact points (customer.outcome, the follow-up
+        // survey, "you said, we did"); messages to staff about them are not theirs.
+        var points = new[] { customer.Email, customer.Phone, customer.Handle }.OfType<string>().ToList();
+        var messages = await db.Outbox.AsNoTracking().Where(m => m.Event.StartsWith("customer.") && points.Contains(m.Recipient)).OrderBy(m => m.Id)
+            .Select(m => new { m.Event, m.Kind, m.Recipient, m.Subject, m.Body, m.CreatedAt, m.SentAt, m.AlertId }).ToListAsync();
         var document = new
         {
             exportedAt = TimeProvider.System.GetUtcNow(),
             profile = await CustomerEndpoints.ProfileAsync(db, everything, externalId, CancellationToken.None),
             preferences = await CustomerNoteEndpoints.PreferencesAsync(db, everything, customer, CancellationToken.None),
             timeline,
+            surveyInvitations = invitations.Select(i => new
+            {
+                i.Metric, i.Channel, i.CreatedAt, i.ExpiresAt, i.SentAt, i.OpenedAt, i.AnsweredAt, i.contactExternalId, i.responseExternalId, i.AlertId,
+                answers = i.Answers is { } answers ? JsonDocument.Parse(answers).RootElement : (JsonElement?)null,
+            }),
+            messages,
         };
         await writer.WriteLineAsync(JsonSerializer.Serialize(document, new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = true }));
-        await stderr.WriteLineAsync($"Customer {externalId}: {timeline.Count} timeline entries exported.");
+        await stderr.WriteLineAsync($"Customer {externalId}: {timeline.Count} timeline entries, {invitations.Count} survey invitations and {messages.Count} messages exported.");
         return 0;
     }
 }

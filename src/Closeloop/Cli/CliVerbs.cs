@@ -24,7 +24,7 @@ public static class CliVerbs
                                            a site_manager, supervisor, qa or agent needs --site (or --team)
           export responses|contacts [FILE.csv] [--from D] [--to D] [--site S]
                                            CSV in the columns import reads, with each record's analysis (stdout without FILE)
-          export customer ID [FILE.json]   everything kept about one customer: profile, preferences, notes, timeline, alerts
+          export customer ID [FILE.json]   everything kept about one customer: profile, preferences, notes, timeline, alerts, invitations, messages
         Configuration: appsettings.json, environment variables, or --Database:Provider=postgres --ConnectionStrings:Closeloop="..."
         Exit codes: 0 done; 1 something was refused or failed (bad rows, a rule, the database); 2 the command line is wrong
         (an unknown option, an option without its value, a missing file or a missing or bad argument) and nothing was written.

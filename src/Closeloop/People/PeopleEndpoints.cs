@@ -111,7 +111,7 @@ public static class UserAccounts
     /// A site manager sees only their site's data (PRODUCT.md), and a scope without a site is every site: so the role
     /// is refused without one rather than quietly widened to all of them.
     /// </summary>
-    internal static string NeedsASite(string role) => $"is required for a {role}, who sees only their site's data (a team gives it too)";
+    internal static string NeedsASite(string role) => $"is required for a {role.Replace('_', ' ')}, who sees only their site's data (a team gives it too)";
 
     /// <summary>
     /// Changes a person's name, role, scope, password or disabled flag (the console's user page). An empty site or

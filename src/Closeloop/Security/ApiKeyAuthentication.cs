@@ -37,9 +37,8 @@ public sealed class ApiKeyAuthenticationHandler(
         {
             return AuthenticateResult.Fail("Empty API key.");
         }
-        var address = FailureThrottle.AddressOf(Context);
         // An address that has sent too many bad keys is not looked up at all until its window ends.
-        if (throttle.RetryAfter(address) is { } wait)
+        if (throttle.AnyThrottled && throttle.RetryAfter(FailureThrottle.AddressOf(Context)) is { } wait)
         {
             _throttled = wait;
             return AuthenticateResult.Fail("Too many unknown API keys from this address.");
@@ -47,7 +46,7 @@ public sealed class ApiKeyAuthenticationHandler(
         var principal = await cache.FindAsync(key, Context.RequestAborted);
         if (principal is null)
         {
-            throttle.Failed(address);
+            throttle.Failed(FailureThrottle.AddressOf(Context));
             return AuthenticateResult.Fail("Unknown or revoked API key.");
         }
         return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
