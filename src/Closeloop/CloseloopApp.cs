@@ -176,6 +176,7 @@ public static class CloseloopApp
         services.AddSingleton<BroadcastPublisher>();
         services.AddSingleton<AlertEngine>();
         services.AddSingleton<IIngestObserver>(sp => sp.GetRequiredService<AlertEngine>());
+        services.AddSingleton<IIngestObserver, FeedbackPreferenceCapture>();
         services.AddSingleton<TextInsights>();
         services.AddSingleton<DatabaseReadiness>();
         return services;
