@@ -191,6 +191,39 @@ public sealed class MeasureTests
     }
 
     [Theory, MemberData(nameof(Providers))]
+    public async Task AContactThatArrivesLateBetweenTwoIssuesJoinsThemIntoOneAsInOrder(string provider)
+    {
+        using var client = TestApp.Shared(provider).Admin();
+        var site = Unique.Id("site");
+        var customer = Unique.Id("cust");
+        async Task<JsonElement> Issue(string id) => (await (await client.GetAsync($"/api/v1/contacts/{id}")).ReadJsonAsync()).GetProperty("issue");
+        async Task<JsonElement> Fcr(string query) => Figure(await (await client.GetAsync($"/api/v1/metrics?site={site}{query}")).ReadJsonAsync(), "fcr");
+
+        // June 1 and June 10 are nine days apart: two issues, each resolved at first contact.
+        await client.PostJsonAsync("/api/v1/contacts", Json.Contact("a-" + site, customer, site: site, reason: "billing", resolved: true, at: At("2026-06-01T10:00:00Z"), agent: site + "-a"));
+        await client.PostJsonAsync("/api/v1/contacts", Json.Contact("c-" + site, customer, site: site, reason: "billing", resolved: true, at: At("2026-06-10T10:00:00Z"), agent: site + "-c"));
+        Assert.NotEqual((await Issue("a-" + site)).GetProperty("id").GetInt64(), (await Issue("c-" + site)).GetProperty("id").GetInt64());
+        Assert.Equal(2, (await Fcr("")).GetProperty("resolved").GetInt32());
+
+        // June 5 arrives last, within the window of both: in time order June 10 would have been its repeat.
+        await client.PostJsonAsync("/api/v1/contacts", Json.Contact("b-" + site, customer, site: site, reason: "Billing", at: At("2026-06-05T10:00:00Z"), agent: site + "-b"));
+        var issue = await Issue("c-" + site);
+        Assert.Equal((await Issue("a-" + site)).GetProperty("id").GetInt64(), issue.GetProperty("id").GetInt64());
+        Assert.Equal((await Issue("b-" + site)).GetProperty("id").GetInt64(), issue.GetProperty("id").GetInt64());
+        Assert.Equal(3, issue.GetProperty("contactCount").GetInt32());
+        Assert.Equal(At("2026-06-01T10:00:00Z"), issue.GetProperty("firstAt").GetDateTimeOffset());
+        var fcr = await Fcr("");
+        Assert.Equal(1, fcr.GetProperty("n").GetInt32());
+        Assert.Equal(0, fcr.GetProperty("resolved").GetInt32());
+        // The same from the rollups of each day and agent, and from the raw rows of a period that cuts into a day.
+        var byAgent = await (await client.GetAsync($"/api/v1/metrics?site={site}&groupBy=agent")).ReadJsonAsync();
+        Assert.Equal(site + "-a", Assert.Single(byAgent.GetProperty("groups").EnumerateArray(), g => g.GetProperty("fcr").GetProperty("n").GetInt32() > 0).GetProperty("key").GetString());
+        Assert.Equal(1, (await Fcr("&from=2026-06-01T09:00:00Z&to=2026-06-11")).GetProperty("n").GetInt32());
+        var records = await (await client.GetAsync($"/api/v1/metrics/records?metric=fcr&site={site}")).ReadJsonAsync();
+        Assert.Single(records.GetProperty("items").EnumerateArray());
+    }
+
+    [Theory, MemberData(nameof(Providers))]
     public async Task AContactWithoutAReasonIsAnIssueOfItsOwnThatTheRecordsList(string provider)
     {
         using var client = TestApp.Shared(provider).Admin();

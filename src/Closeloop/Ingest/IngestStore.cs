@@ -175,6 +175,7 @@ public sealed class IngestStore : IAsyncDisposable
                     "@at", "@id");
                 update.Set(occurred, issueId.Value);
                 await update.ExecuteAsync(ct);
+                issueCount += await MergeLaterIssueAsync(issueId.Value, reasonKey, customerId, occurred, batch, ct);
             }
         }
         issueId ??= await NewIssueAsync(input, reasonKey, customerId, occurred, siteId, teamId, agentId, batch, ct);
@@ -213,6 +214,53 @@ public sealed class IngestStore : IAsyncDisposable
         var id = (await insert.InsertAsync(ct))!.Value;
         batch.AddIssue(new IssueCell(day, siteId, teamId, agentId, input.Channel), 1, input.Resolved == false ? 0 : 1);
         return id;
+    }
+
+    /// <summary>
+    /// A contact that arrives late may bridge two issues: A on day 1 and C on day 10 were apart (more than the window),
+    /// and B on day 5 is within the window of both. Had B come in order, C would have joined B's issue, so B joins A's
+    /// issue and C's issue is merged into it: its contacts move over, its first contact becomes a repeat, and it no
+    /// longer counts as an issue of its own for FCR. Returns the contacts it brought.
+    /// </summary>
+    private async Task<int> MergeLaterIssueAsync(long issueId, string reasonKey, long customerId, long occurred, IngestBatch batch, CancellationToken ct)
+    {
+        var find = Statement("issue.find-bridged",
+            "SELECT id, contact_count, first_resolved, day, site_id, team_id, agent_id, channel, first_at, last_at FROM issues " +
+            "WHERE customer_id = @c AND reason = @r AND first_at > @at AND first_at <= @to AND id <> @id ORDER BY first_at LIMIT 1",
+            "@c", "@r", "@at", "@to", "@id");
+        find.Set(customerId, reasonKey, occurred, occurred + (long)_repeatWindow.TotalMilliseconds, issueId);
+        long later, firstAt, lastAt;
+        int count;
+        using (var row = await find.ReadFirstAsync(ct))
+        {
+            if (!row.Found)
+            {
+                return 0;
+            }
+            later = row.Int64(0);
+            count = row.Int32(1);
+            bool? firstResolved = row.IsNull(2) ? null : row.Bool(2);
+            // The later issue leaves its cell; the merged one is no longer resolved at first contact (the join counted that).
+            batch.AddIssue(new IssueCell(row.Int64(3), row.Int64(4), row.Int64(5), row.Int64(6), row.Text(7)), -1, count == 1 && firstResolved != false ? -1 : 0);
+            (firstAt, lastAt) = (row.Int64(8), row.Int64(9));
+        }
+        var gap = Statement("issue.bridge-gap",
+            "UPDATE contacts SET repeat_gap_ms = @gap WHERE customer_id = @c AND occurred_at = @first AND issue_id = @later AND repeat_gap_ms IS NULL",
+            "@gap", "@c", "@first", "@later");
+        gap.Set(firstAt - occurred, customerId, firstAt, later);
+        await gap.ExecuteAsync(ct);
+        var move = Statement("issue.bridge-move", "UPDATE contacts SET issue_id = @id WHERE customer_id = @c AND issue_id = @later", "@id", "@c", "@later");
+        move.Set(issueId, customerId, later);
+        await move.ExecuteAsync(ct);
+        var grow = Statement("issue.bridge-grow",
+            "UPDATE issues SET contact_count = contact_count + @n, last_at = CASE WHEN last_at < @last THEN @last ELSE last_at END WHERE id = @id",
+            "@n", "@last", "@id");
+        grow.Set(count, lastAt, issueId);
+        await grow.ExecuteAsync(ct);
+        var drop = Statement("issue.bridge-drop", "DELETE FROM issues WHERE id = @later", "@later");
+        drop.Set(later);
+        await drop.ExecuteAsync(ct);
+        return count;
     }
 
     /// <summary>
