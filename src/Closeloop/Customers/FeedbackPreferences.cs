@@ -74,8 +74,7 @@ public sealed class FeedbackPreferenceCapture : IIngestObserver
     {
         foreach (var response in batch.Responses)
         {
-            var sentences = FeedbackPreferences.Find(response.Input.Comment);
-            foreach (var sentence in sentences)
+            foreach (var sentence in response.Findings?.Preferences ?? [])
             {
                 var insert = batch.Statement("customers.feedback-preference",
                     "INSERT INTO customer_notes (customer_id, kind, text, site_id, created_by, created_at) VALUES (@c, @k, @t, @s, @by, @at)",

@@ -4,6 +4,12 @@ namespace Closeloop.Ingest;
 public sealed record TextFindings(double Sentiment, IReadOnlyList<string> Signals, string? RootCause, double? RootCauseConfidence)
 {
     public string? SignalsText => Signals.Count == 0 ? null : string.Join(',', Signals);
+
+    /// <summary>
+    /// The sentences that state a preference (<see cref="Customers.FeedbackPreferences"/>), found with the rest of the
+    /// analysis on the request's thread, so the single writer only stores them.
+    /// </summary>
+    public IReadOnlyList<string> Preferences { get; init; } = [];
 }
 
 public abstract record IngestItem(string ExternalId, byte[] ContentHash, TextFindings? Findings);

@@ -28,7 +28,10 @@ public sealed class TextInsights : IDisposable
             return null;
         }
         var analysis = _analyzer.Analyze(text);
-        return new TextFindings(analysis.Sentiment.Compound, analysis.Signals, analysis.RootCause?.Code, analysis.RootCause?.Confidence);
+        return new TextFindings(analysis.Sentiment.Compound, analysis.Signals, analysis.RootCause?.Code, analysis.RootCause?.Confidence)
+        {
+            Preferences = Customers.FeedbackPreferences.Find(text),
+        };
     }
 
     /// <summary>Brings the classifier in line with the database: the taxonomy's causes and every stored example.</summary>
