@@ -8,6 +8,27 @@ public sealed class IngestTests
     public static TheoryData<string> Providers => TestDatabases.All;
 
     [Theory, MemberData(nameof(Providers))]
+    public async Task ARecordWithoutTextHasANeutralSentimentAndAnIdSentWithSpacesIsReadBackAsSent(string provider)
+    {
+        using var client = TestApp.Shared(provider).Admin();
+        var id = Unique.Id("r");
+        var posted = await client.PostJsonAsync("/api/v1/responses", Json.Response($"  {id}  ", Unique.Id("cust"), "nps", 9, site: "north"));
+        Assert.Equal(HttpStatusCode.Created, posted.StatusCode);
+        // analysis.sentiment.compound is there for every record; a score alone reads as neutral.
+        var analysis = (await posted.ReadJsonAsync()).GetProperty("analysis");
+        Assert.Equal(0, analysis.GetProperty("sentiment").GetProperty("compound").GetDouble());
+        Assert.Equal(System.Text.Json.JsonValueKind.Array, analysis.GetProperty("signals").ValueKind);
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, analysis.GetProperty("rootCause").ValueKind);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/api/v1/responses/{Uri.EscapeDataString($"  {id}  ")}")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/api/v1/responses/{id}")).StatusCode);
+
+        // A survey invitation's metric of the wrong type is named, not taken as the default.
+        var invitation = await client.PostJsonAsync("/api/v1/survey-invitations", new { customer = new { externalId = Unique.Id("cust") }, metric = 7 });
+        Assert.Equal(HttpStatusCode.BadRequest, invitation.StatusCode);
+        Assert.True((await invitation.ReadJsonAsync()).GetProperty("errors").TryGetProperty("metric", out _));
+    }
+
+    [Theory, MemberData(nameof(Providers))]
     public async Task CreatingAContactAnswers201WithItsLocationAndTheRecord(string provider)
     {
         using var client = TestApp.Shared(provider).Admin();

@@ -56,6 +56,23 @@ public sealed class SecurityTests
         Assert.True(errors.TryGetProperty("site", out _));
     }
 
+    [Theory, MemberData(nameof(Providers))]
+    public async Task ANewValueOfTheBootstrapVariableRevokesTheKeyTheOldOneMade(string provider)
+    {
+        await using var first = new TestApp(provider);
+        using (var admin = first.Admin())
+        {
+            Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync("/api/v1/sites")).StatusCode);
+        }
+        // The operator rotates a leaked key by starting with another value: the old one no longer gets in.
+        const string Rotated = "rotated-admin-key-0123456789abcdef";
+        await using var second = new TestApp(provider, new() { ["ConnectionStrings:Closeloop"] = first.ConnectionString, ["CLOSELOOP_ADMIN_API_KEY"] = Rotated });
+        using var old = second.Client(TestApp.AdminKey);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await old.GetAsync("/api/v1/sites")).StatusCode);
+        using var fresh = second.Client(Rotated);
+        Assert.Equal(HttpStatusCode.OK, (await fresh.GetAsync("/api/v1/sites")).StatusCode);
+    }
+
     [Fact]
     public async Task ASiteManagerKeyWithoutASiteIsRefused()
     {

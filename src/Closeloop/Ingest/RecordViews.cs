@@ -11,10 +11,15 @@ public sealed record SentimentView(double Compound);
 public sealed record RootCauseView(string Code, double Confidence);
 
 /// <summary>What text analytics found: <c>sentiment.compound</c> from −1 to +1, <c>signals</c>, and the predicted <c>rootCause</c>.</summary>
-public sealed record AnalysisView(SentimentView? Sentiment, IReadOnlyList<string> Signals, RootCauseView? RootCause)
+public sealed record AnalysisView(SentimentView Sentiment, IReadOnlyList<string> Signals, RootCauseView? RootCause)
 {
+    /// <summary>
+    /// A record without text (a score alone, a contact without a summary) reads as neutral, compound 0, as VADER
+    /// scores an empty text: the contract gives <c>analysis.sentiment.compound</c> for every record, and only the root
+    /// cause may be null.
+    /// </summary>
     public static AnalysisView From(double? sentiment, string? signals, string? rootCause, double? confidence) => new(
-        sentiment is null ? null : new SentimentView(Math.Round(sentiment.Value, 4)),
+        new SentimentView(Math.Round(sentiment ?? 0, 4)),
         string.IsNullOrEmpty(signals) ? [] : signals.Split(','),
         rootCause is null ? null : new RootCauseView(rootCause, Math.Round(confidence ?? 0, 4)));
 }

@@ -79,14 +79,23 @@ public static class ApiKeyIssuer
         return true;
     }
 
-    /// <summary>Makes sure the key named by CLOSELOOP_ADMIN_API_KEY exists, so a fresh deployment can be reached.</summary>
+    private const string BootstrapName = "bootstrap admin (CLOSELOOP_ADMIN_API_KEY)";
+
+    /// <summary>
+    /// Makes sure the key named by CLOSELOOP_ADMIN_API_KEY exists, so a fresh deployment can be reached, and revokes
+    /// the keys an earlier value of the variable made: changing the value is how an operator rotates a leaked key.
+    /// </summary>
     public static async Task EnsureBootstrapKeyAsync(CloseloopDb db, string key, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var hash = ApiKeyCache.Hash(key);
+        foreach (var stale in await db.ApiKeys.Where(k => k.Name == BootstrapName && k.Hash != hash && k.RevokedAt == null).ToListAsync(cancellationToken))
+        {
+            stale.RevokedAt = now;
+        }
         var existing = await db.ApiKeys.FirstOrDefaultAsync(k => k.Hash == hash, cancellationToken);
         if (existing is null)
         {
-            db.ApiKeys.Add(new ApiKey { Name = "bootstrap admin (CLOSELOOP_ADMIN_API_KEY)", Prefix = key.Length > 10 ? key[..4] + "…" : "…", Hash = hash, Role = Roles.Admin, CreatedAt = now });
+            db.ApiKeys.Add(new ApiKey { Name = BootstrapName, Prefix = key.Length > 10 ? key[..4] + "…" : "…", Hash = hash, Role = Roles.Admin, CreatedAt = now });
         }
         else if (existing.RevokedAt is not null || existing.Role != Roles.Admin || existing.SiteId is not null)
         {

@@ -35,7 +35,7 @@ public static class SurveyInvitationEndpoints
                     {
                         errors["customer"] = ["is required: {\"externalId\": \"...\"}"];
                     }
-                    var metric = Text(body, "metric")?.ToLowerInvariant();
+                    var metric = Text(body, "metric", errors)?.ToLowerInvariant();
                     if (metric is not null && !MetricScales.IsKnown(metric))
                     {
                         errors["metric"] = ["must be one of csat, nps, ces"];
@@ -98,7 +98,7 @@ public static class SurveyInvitationEndpoints
                     }
                     long? contactId = null;
                     string? queue = null;
-                    var contactExternalId = Text(body, "contactExternalId");
+                    var contactExternalId = Text(body, "contactExternalId", errors);
                     if (contactExternalId is not null)
                     {
                         var contact = await db.Contacts.Where(x => x.ExternalId == contactExternalId && x.CustomerId == customer.Id && (scope.SiteId == null || x.SiteId == scope.SiteId))
@@ -142,6 +142,18 @@ public static class SurveyInvitationEndpoints
         return routes;
     }
 
-    private static string? Text(JsonElement body, string name) =>
-        body.ValueKind == JsonValueKind.Object && body.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+    /// <summary>A text field, absent or null as null; any other JSON type is named in <paramref name="errors"/> rather than ignored.</summary>
+    private static string? Text(JsonElement body, string name, Dictionary<string, string[]> errors)
+    {
+        if (body.ValueKind != JsonValueKind.Object || !body.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+        if (value.ValueKind != JsonValueKind.String)
+        {
+            errors[name] = ["must be a string"];
+            return null;
+        }
+        return value.GetString();
+    }
 }
