@@ -44,16 +44,35 @@ public sealed class SecurityTests
     }
 
     [Fact]
-    public async Task AKeyWithAnUnknownRoleOrSiteIsRefused()
+    public async Task AKeyWithAnUnknownRoleOrABlankSiteIsRefused()
     {
         using var admin = TestApp.Shared(TestDatabases.Sqlite).Admin();
 
-        var response = await admin.PostJsonAsync("/api/v1/api-keys", new { name = "x", role = "overlord", site = "nowhere" });
+        var response = await admin.PostJsonAsync("/api/v1/api-keys", new { name = "x", role = "overlord", site = "  " });
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var errors = (await response.ReadJsonAsync()).GetProperty("errors");
         Assert.True(errors.TryGetProperty("role", out _));
         Assert.True(errors.TryGetProperty("site", out _));
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task AKeyOrPersonScopedToASiteNotSeenYetCreatesItAsARecordWould(string provider)
+    {
+        var app = TestApp.Shared(provider);
+        using var admin = app.Admin();
+        var site = Unique.Id("Vendor").ToUpperInvariant();
+        // The vendor's key first, its records after: the site exists from the key on, under the code records use.
+        using var vendor = app.Client(await app.CreateKeyAsync("integration", $" {site} "));
+        Assert.Equal(HttpStatusCode.Created, (await vendor.PostJsonAsync("/api/v1/contacts", Json.Contact(Unique.Id("c"), Unique.Id("cust"), site: site))).StatusCode);
+        var sites = await (await admin.GetAsync("/api/v1/sites")).Content.ReadAsStringAsync();
+        Assert.Single(System.Text.Json.JsonDocument.Parse(sites).RootElement.EnumerateArray(), s => s.GetProperty("code").GetString() == site.ToLowerInvariant());
+        var person = await admin.PostJsonAsync("/api/v1/users", new { email = $"{Unique.Id("m")}@example.com", role = "site_manager", site = Unique.Id("fresh"), password = "correct horse battery" });
+        Assert.Equal(HttpStatusCode.Created, person.StatusCode);
+        // Refused input creates nothing.
+        var refused = await admin.PostJsonAsync("/api/v1/api-keys", new { name = "", role = "agent", site = "never-made-" + site });
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.DoesNotContain("never-made-", await (await admin.GetAsync("/api/v1/sites")).Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
     [Theory, MemberData(nameof(Providers))]

@@ -24,10 +24,15 @@ public static class AlertEndpoints
         rules.MapPost("/", (HttpContext http, CloseloopDb db, TimeProvider time, AlertRuleCache cache) => SaveRuleAsync(http, db, time, cache, null))
             .RequireAuthorization(Policies.Admin)
             .Accepts<JsonObject>("application/json")
+            .Produces<JsonObject>(StatusCodes.Status201Created)
+            .ProducesValidationProblem()
             .WithName("CreateAlertRule").WithSummary("Create a rule: a condition (all/any/not of field comparisons), an owner, an ISO 8601 deadline, a clock and an escalation chain.");
         rules.MapPut("/{id:long}", (long id, HttpContext http, CloseloopDb db, TimeProvider time, AlertRuleCache cache) => SaveRuleAsync(http, db, time, cache, id))
             .RequireAuthorization(Policies.Admin)
             .Accepts<JsonObject>("application/json")
+            .Produces<JsonObject>()
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound)
             .WithName("UpdateAlertRule").WithSummary("Replace a rule; alerts it already raised keep their deadlines.");
         rules.MapDelete("/{id:long}", async Task<Results<NoContent, NotFound>> (long id, CloseloopDb db, TimeProvider time, AlertRuleCache cache, CancellationToken ct) =>
                 await AlertRuleStore.DeleteAsync(db, id, time.GetUtcNow(), cache, ct) ? TypedResults.NoContent() : TypedResults.NotFound())
@@ -191,6 +196,7 @@ public static class AlertEndpoints
                 return TypedResults.Ok(view);
             })
             .RequireAuthorization(Policies.WorkAlerts)
+            .Accepts<JsonObject>("application/json")
             .Produces<AlertView>()
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status409Conflict)

@@ -79,6 +79,7 @@ public static class InsightsEndpoints
                 }
             })
             .RequireAuthorization(Policies.WorkAlerts)
+            .Accepts<System.Text.Json.Nodes.JsonArray>("application/json")
             .WithName("PostTrainingExamples").WithSummary("Teach the root-cause classifier with labelled examples [{\"text\", \"cause\"}]; it learns at once.");
 
         group.MapGet("/analyze", (string text, TextInsights insights) =>

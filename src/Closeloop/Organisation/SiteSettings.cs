@@ -105,3 +105,37 @@ public static class SiteSettings
 
     public static string[] Holidays(Site site) => site.Holidays is null ? [] : JsonSerializer.Deserialize<string[]>(site.Holidays) ?? [];
 }
+
+/// <summary>
+/// Sites are created on first sight of their code, in records and also in a key or a person scoped to one: a
+/// deployment may well create its vendor's key before the vendor's first record arrives.
+/// </summary>
+public static class SiteCodes
+{
+    public const int MaxLength = 100;
+
+    /// <summary>The code as stored (trimmed, lower-cased), or null with an error when it can't be one.</summary>
+    public static string? Normalize(string raw, Dictionary<string, string[]> errors, string field = "site")
+    {
+        var code = raw.Trim().ToLowerInvariant();
+        if (code.Length is 0 or > MaxLength)
+        {
+            errors[field] = [$"must be a site code of 1 to {MaxLength} characters"];
+            return null;
+        }
+        return code;
+    }
+
+    /// <summary>The id of the site with this code, created (in-house, UTC, named by its code) when there is none yet.</summary>
+    public static async Task<long> FindOrCreateAsync(CloseloopDb db, string code, DateTimeOffset now, CancellationToken ct)
+    {
+        if (await db.Sites.Where(s => s.Code == code).Select(s => (long?)s.Id).FirstOrDefaultAsync(ct) is { } id)
+        {
+            return id;
+        }
+        var site = new Site { Code = code, Name = code, CreatedAt = now };
+        db.Sites.Add(site);
+        await db.SaveChangesAsync(ct);
+        return site.Id;
+    }
+}

@@ -204,9 +204,12 @@ public static class UserAccounts
             errors["password"] = ["must be at least 10 characters"];
         }
         long? siteId = null, teamId = null;
-        if (input.Site is not null && (siteId = await db.Sites.Where(s => s.Code == input.Site.ToLowerInvariant()).Select(s => (long?)s.Id).FirstOrDefaultAsync(ct)) is null)
+        // A site not seen yet is created once the rest is valid, as a record naming it would create it.
+        var newSite = false;
+        if (input.Site is not null && Organisation.SiteCodes.Normalize(input.Site, errors) is { } siteCode
+            && (siteId = await db.Sites.Where(s => s.Code == siteCode).Select(s => (long?)s.Id).FirstOrDefaultAsync(ct)) is null)
         {
-            errors["site"] = ["no site with this code"];
+            newSite = true;
         }
         if (input.Team is not null)
         {
@@ -215,7 +218,7 @@ public static class UserAccounts
             {
                 errors["team"] = ["no team with this code"];
             }
-            else if (siteId is not null && team.SiteId != siteId)
+            else if ((siteId is not null || newSite) && team.SiteId != siteId)
             {
                 errors["team"] = ["belongs to another site"];
             }
@@ -226,13 +229,17 @@ public static class UserAccounts
                 siteId ??= team.SiteId;
             }
         }
-        if (!errors.ContainsKey("site") && !errors.ContainsKey("team") && role is not null && Roles.SiteBound.Contains(role) && siteId is null)
+        if (!errors.ContainsKey("site") && !errors.ContainsKey("team") && role is not null && Roles.SiteBound.Contains(role) && siteId is null && !newSite)
         {
             errors["site"] = [NeedsASite(role)];
         }
         if (errors.Count > 0)
         {
             return (null, errors);
+        }
+        if (newSite)
+        {
+            siteId = await Organisation.SiteCodes.FindOrCreateAsync(db, input.Site!.Trim().ToLowerInvariant(), now, ct);
         }
         var user = new User { Email = email!, Name = input.Name?.Trim() is { Length: > 0 } name ? name : email!, Role = role!, SiteId = siteId, TeamId = teamId, Department = input.Department, CreatedAt = now };
         if (input.Password is not null)

@@ -21,6 +21,9 @@ public static class RootCauseEndpoints
             .WithName("ListRootCauses").WithSummary("The two-level root-cause taxonomy, each cause with its owning department.");
         group.MapPost("/", async Task<IResult> (RootCauseInput input, CloseloopDb db, TimeProvider time, Insights.TextInsights insights, CancellationToken ct) =>
                 Answer(await RootCauseTaxonomy.CreateAsync(db, insights, input, time.GetUtcNow(), ct), created: true))
+            .Produces<RootCauseView>(StatusCodes.Status201Created)
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status409Conflict)
             .RequireAuthorization(Policies.Admin)
             .WithName("CreateRootCause").NamesEveryBadField().WithSummary("Add a cause: code, name, optional parent code (two levels) and owning department.");
         group.MapPut("/{code}", async Task<IResult> (string code, HttpRequest request, CloseloopDb db, CancellationToken ct) =>
@@ -47,10 +50,14 @@ public static class RootCauseEndpoints
             .Accepts<RootCauseInput>("application/json")
             .Produces<RootCauseView>()
             .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound)
             .RequireAuthorization(Policies.Admin)
             .WithName("UpdateRootCause").WithSummary("Rename a cause, move it under another parent, or give it to another department.");
         group.MapDelete("/{code}", async Task<IResult> (string code, CloseloopDb db, Insights.TextInsights insights, CancellationToken ct) =>
                 Answer(await RootCauseTaxonomy.DeleteAsync(db, insights, code, ct), created: false))
+            .Produces(StatusCodes.Status204NoContent)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
             .RequireAuthorization(Policies.Admin)
             .WithName("DeleteRootCause").WithSummary("Remove a cause that has no children and that no response, contact or alert carries (409 otherwise).");
         return routes;

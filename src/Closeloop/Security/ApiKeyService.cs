@@ -43,16 +43,8 @@ public static class ApiKeyIssuer
         {
             errors["name"] = ["is required (at most 200 characters)"];
         }
-        long? siteId = null;
-        if (request.Site is not null)
-        {
-            siteId = await db.Sites.Where(s => s.Code == request.Site.Trim().ToLowerInvariant()).Select(s => (long?)s.Id).FirstOrDefaultAsync(cancellationToken);
-            if (siteId is null)
-            {
-                errors["site"] = ["no site with this code"];
-            }
-        }
-        else if (Roles.SiteBound.Contains(role))
+        var siteCode = request.Site is null ? null : Organisation.SiteCodes.Normalize(request.Site, errors);
+        if (request.Site is null && Roles.SiteBound.Contains(role))
         {
             // An unscoped key sees every site: a site manager's (or agent's…) key without a site would see what its role must not.
             errors["site"] = [$"is required for a {role} key, which sees only that site's data"];
@@ -61,8 +53,10 @@ public static class ApiKeyIssuer
         {
             return (null, errors);
         }
+        // A site not seen yet is created, as a record naming it would create it.
+        long? siteId = siteCode is null ? null : await Organisation.SiteCodes.FindOrCreateAsync(db, siteCode, now, cancellationToken);
         var (entity, key) = await CreateAsync(db, name!, role!, siteId, now, cancellationToken);
-        return (new ApiKeyCreated(entity.Id, entity.Name, entity.Role, request.Site?.Trim().ToLowerInvariant(), key), errors);
+        return (new ApiKeyCreated(entity.Id, entity.Name, entity.Role, siteCode, key), errors);
     }
 
     /// <summary>Revokes a key at once, in this process's cache too; false when there is no such key.</summary>

@@ -134,6 +134,7 @@ public static class SurveyInvitationEndpoints
             })
             .WithTags("Surveys")
             .RequireAuthorization(Policies.Write)
+            .Accepts<System.Text.Json.Nodes.JsonObject>("application/json")
             .Produces<InvitationCreated>(StatusCodes.Status201Created)
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status409Conflict)
