@@ -5,7 +5,8 @@ using Microsoft.AspNetCore.Http.Metadata;
 namespace Closeloop.Web;
 
 /// <summary>
-/// For the endpoints that bind their JSON body to a record (API keys, users, pools, sites, webhooks, root causes):
+/// For the endpoints that bind their JSON body to a record (API keys, users, pools, sites, agents, webhooks, root
+/// causes, customers, notes, preferences, broadcasts):
 /// System.Text.Json stops at the first value of the wrong type, but a 400 here names every bad field. Those endpoints
 /// are marked, their bodies (small admin requests) are buffered, and a failed binding is read again field by field.
 /// The ingest endpoints read their bodies themselves and are not buffered.
@@ -99,27 +100,4 @@ public static class ModelBodies
         }
         return type.IsArray ? "an array" : "a value of another type";
     }
-}
-
-/// <summary>
-/// A query value or path segment with U+0000 is refused before any handler reads it: PostgreSQL cannot take it as a
-/// parameter (error 22021, a 500), and no code, id or search term holds one.
-/// </summary>
-public static class NulInRequest
-{
-    public static IApplicationBuilder UseNulRefusal(this IApplicationBuilder app) => app.Use((context, next) =>
-    {
-        if (context.Request.Path.Value?.Contains('\0', StringComparison.Ordinal) == true)
-        {
-            return Problems.Validation("path", "must not contain the NUL character (U+0000)").ExecuteAsync(context);
-        }
-        foreach (var (key, values) in context.Request.Query)
-        {
-            if (key.Contains('\0', StringComparison.Ordinal) || values.Any(v => v?.Contains('\0', StringComparison.Ordinal) == true))
-            {
-                return Problems.Validation(key.Replace("\0", "", StringComparison.Ordinal), "must not contain the NUL character (U+0000)").ExecuteAsync(context);
-            }
-        }
-        return next(context);
-    });
 }
