@@ -27,6 +27,17 @@ public static class DemoData
     private static readonly string[] LastNames = ["Smith", "Jones", "Garcia", "Brown", "Wilson", "Taylor", "Nguyen", "Patel", "Kim", "Santos", "Reyes", "Cruz", "Walker", "Hughes", "Khan", "Ali", "Murphy", "Lopez", "Clarke", "Evans"];
     private static readonly string[] ChannelMix = ["phone", "phone", "phone", "phone", "chat", "chat", "chat", "email", "email", "sms", "social", "web_form", "ivr", "in_person"];
 
+    // Written for the demo (the public data sets have no survey comments that state contact preferences).
+    private static readonly string[] PreferenceSentences =
+    [
+        "Please only contact me by email.",
+        "Please don't call me at work.",
+        "Call me after 6pm please.",
+        "I am hard of hearing, so please write to me instead of calling.",
+        "The best time to reach me is in the morning.",
+        "I speak Spanish.",
+    ];
+
     public static async Task<bool> LoadIfEmptyAsync(IServiceProvider services, TextWriter output, CancellationToken cancellationToken)
     {
         await using (var scope = services.CreateAsyncScope())
@@ -45,6 +56,8 @@ public static class DemoData
     public static async Task LoadAsync(IServiceProvider services, TextWriter output, CancellationToken cancellationToken, int contactCount = 10_000, int seed = 2026)
     {
         var random = new Random(seed);
+        // Its own sequence, so the month's records stay the ones the benchmarks describe.
+        var voices = new Random(seed + 1);
         var comments = ReadResource("comments.tsv").Select(l => l.Split('\t', 2)).Select(p => (Mean: double.Parse(p[0], CultureInfo.InvariantCulture), Text: p[1])).ToArray();
         var queries = ReadResource("queries.tsv").Select(l => l.Split('\t', 2)).Select(p => (Intent: p[0], Text: p[1])).ToArray();
         var time = services.GetRequiredService<TimeProvider>();
@@ -118,7 +131,13 @@ public static class DemoData
                 {
                     respondedAt = end;
                 }
-                var response = new ResponseInput($"DEMO-R-{i:000000}", customers[customer], metric, score, random.NextDouble() < 0.75 ? text : null,
+                var comment = random.NextDouble() < 0.75 ? text : null;
+                // A few customers also say how they want to be reached, which the product keeps as a preference note.
+                if (comment is not null && voices.NextDouble() < 0.03)
+                {
+                    comment = $"{comment} {PreferenceSentences[voices.Next(PreferenceSentences.Length)]}";
+                }
+                var response = new ResponseInput($"DEMO-R-{i:000000}", customers[customer], metric, score, comment,
                     respondedAt, contact.ExternalId, null, null, null, null);
                 responses.Add(new ResponseItem(response, insights.Analyze(response.Comment)));
             }
