@@ -127,6 +127,13 @@ public sealed partial class RecurringCauseWorker(
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         var connection = db.Database.GetDbConnection();
         var dbTransaction = transaction.GetDbTransaction();
+        // Looked for first, inside the transaction (on SQLite it holds the write lock), so the usual case of a run
+        // that finds today's alert already raised does not go through a failed insert that EF Core logs as an error.
+        if (await db.CauseAlerts.AnyAsync(a => a.Cause == alert.Cause && a.Day == alert.Day, ct))
+        {
+            await transaction.RollbackAsync(ct);
+            return false;
+        }
         db.CauseAlerts.Add(alert);
         try
         {
@@ -280,6 +287,12 @@ public sealed partial class RecurringCauseWorker(
             }
             db.ChangeTracker.Clear();
             await using var transaction = await db.Database.BeginTransactionAsync(ct);
+            if (await db.DepartmentDigests.AnyAsync(d => d.Department == department && d.PeriodStart == start, ct))
+            {
+                // Sent already, by this process or another: looked for first, as for cause alerts.
+                await transaction.RollbackAsync(ct);
+                continue;
+            }
             var recipients = await RecipientsAsync(db, department, ct);
             db.DepartmentDigests.Add(new DepartmentDigest { Department = department, PeriodStart = start, PeriodEnd = end, Recipients = recipients.Count, CreatedAt = now });
             try
