@@ -29,12 +29,15 @@ public static class AlertViews
         {
             query = query.Where(a => a.SiteId == site);
         }
-        if (scope.Role == Roles.Recovery && scope.UserEmail is { } email)
+        if (scope.RecoveryOwner is { } email)
         {
             query = query.Where(a => a.Owner == email);
         }
         return query;
     }
+
+    /// <summary>The customers of a recovery specialist: those of the alerts assigned to them (<see cref="CallerScope.RecoveryOwner"/>).</summary>
+    public static IQueryable<long> CustomersOf(CloseloopDb db, string owner) => db.Alerts.Where(a => a.Owner == owner).Select(a => a.CustomerId);
 
     public static async Task<List<AlertView>> ProjectAsync(CloseloopDb db, IQueryable<Alert> query, bool withActions, CancellationToken ct)
     {

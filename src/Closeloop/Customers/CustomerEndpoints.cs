@@ -80,16 +80,7 @@ public static class CustomerEndpoints
 
         group.MapGet("/", async (string? q, int? limit, HttpContext http, CloseloopDb db, CancellationToken ct) =>
             {
-                var scope = CallerScope.From(http.User);
-                var query = db.Customers.AsNoTracking();
-                if (scope.SiteId is { } site)
-                {
-                    query = query.Where(c => db.Contacts.Any(x => x.CustomerId == c.Id && x.SiteId == site) || db.Responses.Any(x => x.CustomerId == c.Id && x.SiteId == site));
-                }
-                if (scope.OwnCustomersOf is { } owner)
-                {
-                    query = query.Where(c => db.Alerts.Any(a => a.CustomerId == c.Id && a.Owner == owner));
-                }
+                var query = Visible(db, CallerScope.From(http.User));
                 if (!string.IsNullOrWhiteSpace(q))
                 {
                     var term = q.Trim().ToLowerInvariant();
@@ -151,22 +142,30 @@ public static class CustomerEndpoints
         return routes;
     }
 
-    /// <summary>A site-scoped caller sees a customer only through a record of its own site, a recovery specialist only through an alert of theirs.</summary>
-    internal static async Task<Customer?> VisibleCustomerAsync(CloseloopDb db, CallerScope scope, string externalId, CancellationToken ct)
+    /// <summary>
+    /// The customers a caller may see: a site-scoped caller sees a customer only through a record of its own site, a
+    /// recovery specialist only through an alert of theirs. The API's and the console's lists and every single
+    /// customer read go through it.
+    /// </summary>
+    public static IQueryable<Customer> Visible(CloseloopDb db, CallerScope scope)
+    {
+        var query = db.Customers.AsNoTracking();
+        if (scope.SiteId is { } site)
+        {
+            query = query.Where(c => db.Contacts.Any(x => x.CustomerId == c.Id && x.SiteId == site) || db.Responses.Any(x => x.CustomerId == c.Id && x.SiteId == site));
+        }
+        if (scope.RecoveryOwner is { } owner)
+        {
+            var theirs = AlertViews.CustomersOf(db, owner);
+            query = query.Where(c => theirs.Contains(c.Id));
+        }
+        return query;
+    }
+
+    internal static Task<Customer?> VisibleCustomerAsync(CloseloopDb db, CallerScope scope, string externalId, CancellationToken ct)
     {
         externalId = RouteIds.Decode(externalId);
-        var customer = await db.Customers.AsNoTracking().FirstOrDefaultAsync(c => c.ExternalId == externalId, ct);
-        if (customer is not null && scope.OwnCustomersOf is { } owner && !await db.Alerts.AnyAsync(a => a.CustomerId == customer.Id && a.Owner == owner, ct))
-        {
-            return null;
-        }
-        if (customer is null || scope.SiteId is not { } site)
-        {
-            return customer;
-        }
-        var visible = await db.Contacts.AnyAsync(c => c.CustomerId == customer.Id && c.SiteId == site, ct)
-            || await db.Responses.AnyAsync(r => r.CustomerId == customer.Id && r.SiteId == site, ct);
-        return visible ? customer : null;
+        return Visible(db, scope).FirstOrDefaultAsync(c => c.ExternalId == externalId, ct);
     }
 
     public static async Task<CustomerProfile?> ProfileAsync(CloseloopDb db, CallerScope scope, string externalId, CancellationToken ct)

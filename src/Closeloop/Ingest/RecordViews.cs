@@ -1,3 +1,4 @@
+using Closeloop.Alerts;
 using Closeloop.Data;
 using Closeloop.Security;
 using Microsoft.EntityFrameworkCore;
@@ -62,9 +63,10 @@ public static class RecordViews
         {
             query = query.Where(c => c.SiteId == site);
         }
-        if (scope.OwnCustomersOf is { } owner)
+        if (scope.RecoveryOwner is { } owner)
         {
-            query = query.Where(c => db.Alerts.Any(a => a.CustomerId == c.CustomerId && a.Owner == owner));
+            var theirs = AlertViews.CustomersOf(db, owner);
+            query = query.Where(c => theirs.Contains(c.CustomerId));
         }
         var row = await query.Select(c => new
         {
@@ -97,9 +99,10 @@ public static class RecordViews
         {
             query = query.Where(r => r.SiteId == site);
         }
-        if (scope.OwnCustomersOf is { } owner)
+        if (scope.RecoveryOwner is { } owner)
         {
-            query = query.Where(r => db.Alerts.Any(a => a.CustomerId == r.CustomerId && a.Owner == owner));
+            var theirs = AlertViews.CustomersOf(db, owner);
+            query = query.Where(r => theirs.Contains(r.CustomerId));
         }
         var row = await query.Select(r => new
         {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Closeloop.Alerts;
 using Closeloop.Contacts;
 using Closeloop.Data;
 using Closeloop.Security;
@@ -11,8 +12,8 @@ namespace Closeloop.Metrics;
 public sealed record RecordFilter(string Metric, DateTimeOffset? From, DateTimeOffset? To, long? SiteId, long? TeamId, long? AgentId, string? Channel, long? Day,
     DateTimeOffset Now)
 {
-    /// <summary>A recovery specialist's e-mail: only the records of customers with an alert of theirs (<see cref="CallerScope.OwnCustomersOf"/>).</summary>
-    public string? OwnCustomersOf { get; init; }
+    /// <summary>A recovery specialist's e-mail: only the records of customers with an alert of theirs (<see cref="CallerScope.RecoveryOwner"/>).</summary>
+    public string? RecoveryOwner { get; init; }
 }
 
 /// <summary>
@@ -136,7 +137,7 @@ public static class MetricRecords
             }
             agentId = agent.Id;
         }
-        return (new RecordFilter(metric!, from, to, siteId, teamId, agentId, channel, day, now) { OwnCustomersOf = scope.OwnCustomersOf }, null);
+        return (new RecordFilter(metric!, from, to, siteId, teamId, agentId, channel, day, now) { RecoveryOwner = scope.RecoveryOwner }, null);
     }
 
     /// <summary>
@@ -237,9 +238,10 @@ public static class MetricRecords
         {
             q = q.Where(r => r.Channel == channel);
         }
-        if (f.OwnCustomersOf is { } owner)
+        if (f.RecoveryOwner is { } owner)
         {
-            q = q.Where(r => db.Alerts.Any(x => x.CustomerId == r.CustomerId && x.Owner == owner));
+            var theirs = AlertViews.CustomersOf(db, owner);
+            q = q.Where(r => theirs.Contains(r.CustomerId));
         }
         return q;
     }
@@ -276,9 +278,10 @@ public static class MetricRecords
         {
             q = q.Where(i => i.Channel == channel);
         }
-        if (f.OwnCustomersOf is { } owner)
+        if (f.RecoveryOwner is { } owner)
         {
-            q = q.Where(i => db.Alerts.Any(x => x.CustomerId == i.CustomerId && x.Owner == owner));
+            var theirs = AlertViews.CustomersOf(db, owner);
+            q = q.Where(i => theirs.Contains(i.CustomerId));
         }
         return q;
     }
@@ -307,7 +310,7 @@ public static class MetricRecords
         {
             q = q.Where(x => x.AgentId == agent);
         }
-        if (f.OwnCustomersOf is { } owner)
+        if (f.RecoveryOwner is { } owner)
         {
             q = q.Where(x => x.Owner == owner);
         }

@@ -89,9 +89,9 @@ public sealed record CallerScope(string Role, long? SiteId, string? SiteCode, st
 
     /// <summary>
     /// A recovery specialist signed in as a person sees "alerts assigned to them, and their customers" (PRODUCT.md):
-    /// their e-mail, which customers, contacts and responses are then filtered by; null for every other caller.
+    /// their e-mail, which alerts, customers, contacts and responses are then filtered by; null for every other caller.
     /// </summary>
-    public string? OwnCustomersOf => Role == Roles.Recovery ? UserEmail : null;
+    public string? RecoveryOwner => Role == Roles.Recovery ? UserEmail : null;
 
     public bool CanSeeSite(long siteId) => SiteId is null || SiteId == siteId;
 

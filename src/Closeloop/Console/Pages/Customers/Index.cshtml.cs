@@ -43,16 +43,7 @@ public sealed class IndexModel(CloseloopDb db) : PageModel
 
     private IQueryable<Customer> Matching()
     {
-        var scope = CallerScope.From(User);
-        var query = db.Customers.AsNoTracking();
-        if (scope.SiteId is { } site)
-        {
-            query = query.Where(c => db.Contacts.Any(x => x.CustomerId == c.Id && x.SiteId == site) || db.Responses.Any(x => x.CustomerId == c.Id && x.SiteId == site));
-        }
-        if (scope.OwnCustomersOf is { } owner)
-        {
-            query = query.Where(c => db.Alerts.Any(a => a.CustomerId == c.Id && a.Owner == owner));
-        }
+        var query = CustomerEndpoints.Visible(db, CallerScope.From(User));
         if (!string.IsNullOrWhiteSpace(Q))
         {
             var term = Q.Trim().ToLowerInvariant();
