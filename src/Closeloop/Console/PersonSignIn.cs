@@ -44,12 +44,14 @@ public static class PersonSignIn
         var verdict = hasher.VerifyHashedPassword(user, user.PasswordHash, password);
         if (verdict == PasswordVerificationResult.Failed)
         {
-            // One statement, so that parallel guesses each count: read, add one and save lost some of them.
+            // Counts a wrong password: the fifth in a row locks the account for a quarter hour, and a lock that has run
+            // out starts the count again. One statement, so that parallel guesses each count (reading, adding one
+            // and saving lost some of them); every SET reads the row as it was.
             var lockUntil = now + User.LockoutDuration;
             await db.Users.Where(u => u.Id == user.Id).ExecuteUpdateAsync(u => u
                 .SetProperty(x => x.FailedLogins, x => x.LockedUntil != null && x.LockedUntil <= now ? 1 : x.FailedLogins + 1)
                 .SetProperty(x => x.LockedUntil, x => x.LockedUntil != null && x.LockedUntil > now ? x.LockedUntil
-                    : x.LockedUntil == null && x.FailedLogins + 1 >= User.MaxFailedLogins ? lockUntil : x.LockedUntil != null && x.LockedUntil <= now ? null : x.LockedUntil), ct);
+                    : (x.LockedUntil != null ? 1 : x.FailedLogins + 1) >= User.MaxFailedLogins ? lockUntil : null), ct);
             var locked = await db.Users.AsNoTracking().Where(u => u.Id == user.Id).Select(u => u.LockedUntil).FirstAsync(ct);
             return (locked is { } until && until > now ? SignInOutcome.LockedOut : SignInOutcome.WrongCredentials, null);
         }
@@ -58,7 +60,7 @@ public static class PersonSignIn
             user.PasswordHash = hasher.HashPassword(user, password);
         }
         user.LoginSucceeded();
-        user.SessionStamp ??= Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+        user.EnsureSessionStamp();
         await db.SaveChangesAsync(ct);
         return (SignInOutcome.SignedIn, await PrincipalAsync(db, user, ct));
     }

@@ -23,7 +23,12 @@ public sealed class User
     public string? SessionStamp { get; set; }
 
     /// <summary>Signing out and a new password end every session of the person: a copied cookie stops working too.</summary>
-    public void EndSessions() => SessionStamp = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+    public void EndSessions() => SessionStamp = NewSessionStamp();
+
+    /// <summary>A sign-in gives the person a stamp if they have none yet (accounts from before migration 0012).</summary>
+    public void EnsureSessionStamp() => SessionStamp ??= NewSessionStamp();
+
+    private static string NewSessionStamp() => Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
 
     /// <summary>After this many wrong passwords in a row the account is locked for <see cref="LockoutDuration"/>.</summary>
     public const int MaxFailedLogins = 5;
@@ -31,24 +36,6 @@ public sealed class User
     public static readonly TimeSpan LockoutDuration = TimeSpan.FromMinutes(15);
 
     public bool IsLockedOut(DateTimeOffset now) => LockedUntil is { } until && until > now;
-
-    /// <summary>
-    /// Counts a wrong password; the fifth in a row locks the account, so guessing is slowed to a handful of tries
-    /// per quarter hour. A lock that has run out starts the count again.
-    /// </summary>
-    public void LoginFailed(DateTimeOffset now)
-    {
-        if (LockedUntil is { } until && until <= now)
-        {
-            LockedUntil = null;
-            FailedLogins = 0;
-        }
-        FailedLogins++;
-        if (FailedLogins >= MaxFailedLogins)
-        {
-            LockedUntil = now + LockoutDuration;
-        }
-    }
 
     public void LoginSucceeded()
     {
