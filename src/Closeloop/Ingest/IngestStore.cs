@@ -244,11 +244,7 @@ public sealed class IngestStore : IAsyncDisposable
             batch.AddIssue(new IssueCell(row.Int64(3), row.Int64(4), row.Int64(5), row.Int64(6), row.Text(7)), -1, count == 1 && firstResolved != false ? -1 : 0);
             (firstAt, lastAt) = (row.Int64(8), row.Int64(9));
         }
-        var gap = Statement("issue.bridge-gap",
-            "UPDATE contacts SET repeat_gap_ms = @gap WHERE customer_id = @c AND occurred_at = @first AND issue_id = @later AND repeat_gap_ms IS NULL",
-            "@gap", "@c", "@first", "@later");
-        gap.Set(firstAt - occurred, customerId, firstAt, later);
-        await gap.ExecuteAsync(ct);
+        await NowARepeatAsync(customerId, later, firstAt, firstAt - occurred, ct);
         var move = Statement("issue.bridge-move", "UPDATE contacts SET issue_id = @id WHERE customer_id = @c AND issue_id = @later", "@id", "@c", "@later");
         move.Set(issueId, customerId, later);
         await move.ExecuteAsync(ct);
@@ -299,13 +295,18 @@ public sealed class IngestStore : IAsyncDisposable
             "@at", "@res", "@day", "@s", "@t", "@a", "@ch", "@id");
         update.Set(occurred, input.Resolved, day, siteId, teamId, agentId, input.Channel, id);
         await update.ExecuteAsync(ct);
-        // The contact that was first is now a repeat, this long after the new first one.
-        var gap = Statement("issue.prepend-gap",
+        await NowARepeatAsync(customerId, id, oldFirstAt, oldFirstAt - occurred, ct);
+        return (id, count + 1);
+    }
+
+    /// <summary>The contact that was first of an issue is now a repeat, <paramref name="gapMs"/> after the contact that came in before it.</summary>
+    private async Task NowARepeatAsync(long customerId, long issueId, long firstAtMs, long gapMs, CancellationToken ct)
+    {
+        var gap = Statement("issue.repeat-gap",
             "UPDATE contacts SET repeat_gap_ms = @gap WHERE customer_id = @c AND occurred_at = @first AND issue_id = @id AND repeat_gap_ms IS NULL",
             "@gap", "@c", "@first", "@id");
-        gap.Set(oldFirstAt - occurred, customerId, oldFirstAt, id);
+        gap.Set(gapMs, customerId, firstAtMs, issueId);
         await gap.ExecuteAsync(ct);
-        return (id, count + 1);
     }
 
     private async Task<IngestOutcome> WriteResponseAsync(ResponseItem item, WriteScope scope, IngestBatch batch, CancellationToken ct)
