@@ -205,11 +205,11 @@ public static class UserAccounts
         }
         long? siteId = null, teamId = null;
         // A site not seen yet is created once the rest is valid, as a record naming it would create it.
-        var newSite = false;
+        string? newSite = null;
         if (input.Site is not null && Organisation.SiteCodes.Normalize(input.Site, errors) is { } siteCode
             && (siteId = await db.Sites.Where(s => s.Code == siteCode).Select(s => (long?)s.Id).FirstOrDefaultAsync(ct)) is null)
         {
-            newSite = true;
+            newSite = siteCode;
         }
         if (input.Team is not null)
         {
@@ -218,7 +218,7 @@ public static class UserAccounts
             {
                 errors["team"] = ["no team with this code"];
             }
-            else if ((siteId is not null || newSite) && team.SiteId != siteId)
+            else if ((siteId is not null || newSite is not null) && team.SiteId != siteId)
             {
                 errors["team"] = ["belongs to another site"];
             }
@@ -229,7 +229,7 @@ public static class UserAccounts
                 siteId ??= team.SiteId;
             }
         }
-        if (!errors.ContainsKey("site") && !errors.ContainsKey("team") && role is not null && Roles.SiteBound.Contains(role) && siteId is null && !newSite)
+        if (!errors.ContainsKey("site") && !errors.ContainsKey("team") && role is not null && Roles.SiteBound.Contains(role) && siteId is null && newSite is null)
         {
             errors["site"] = [NeedsASite(role)];
         }
@@ -237,9 +237,9 @@ public static class UserAccounts
         {
             return (null, errors);
         }
-        if (newSite)
+        if (newSite is not null)
         {
-            siteId = await Organisation.SiteCodes.FindOrCreateAsync(db, input.Site!.Trim().ToLowerInvariant(), now, ct);
+            siteId = await Organisation.SiteCodes.FindOrCreateAsync(db, newSite, now, ct);
         }
         var user = new User { Email = email!, Name = input.Name?.Trim() is { Length: > 0 } name ? name : email!, Role = role!, SiteId = siteId, TeamId = teamId, Department = input.Department, CreatedAt = now };
         if (input.Password is not null)
