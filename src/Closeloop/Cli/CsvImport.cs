@@ -208,7 +208,7 @@ public sealed class CsvImport(IngestStore store, TextInsights insights)
         using var document = JsonDocument.Parse(ToJson(header, record).ToJsonString());
         IngestItem? item = isContacts
             ? IngestParser.ParseContact(document.RootElement, errors) is { } c ? new ContactItem(c, insights.Analyze(c.Summary)) : null
-            : IngestParser.ParseResponse(document.RootElement, errors) is { } r ? new ResponseItem(r, insights.Analyze(r.Comment)) : null;
+            : IngestParser.ParseResponse(document.RootElement, errors) is { } r ? new ResponseItem(r, insights.AnalyzeComment(r.Comment)) : null;
         return item is null || errors.Any
             ? (null, Describe(errors.ToDictionary()))
             : (item, null);

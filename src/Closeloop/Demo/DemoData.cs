@@ -139,7 +139,7 @@ public static class DemoData
                 }
                 var response = new ResponseInput($"DEMO-R-{i:000000}", customers[customer], metric, score, comment,
                     respondedAt, contact.ExternalId, null, null, null, null);
-                responses.Add(new ResponseItem(response, insights.Analyze(response.Comment)));
+                responses.Add(new ResponseItem(response, insights.AnalyzeComment(response.Comment)));
             }
         }
 

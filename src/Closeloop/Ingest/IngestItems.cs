@@ -6,8 +6,8 @@ public sealed record TextFindings(double Sentiment, IReadOnlyList<string> Signal
     public string? SignalsText => Signals.Count == 0 ? null : string.Join(',', Signals);
 
     /// <summary>
-    /// The sentences that state a preference (<see cref="Customers.FeedbackPreferences"/>), found with the rest of the
-    /// analysis on the request's thread, so the single writer only stores them.
+    /// The sentences of a survey comment that state a preference (<see cref="Customers.FeedbackPreferences"/>), found
+    /// with the rest of the analysis on the request's thread (<c>AnalyzeComment</c>), so the single writer only stores them.
     /// </summary>
     public IReadOnlyList<string> Preferences { get; init; } = [];
 }

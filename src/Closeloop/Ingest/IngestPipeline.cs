@@ -145,6 +145,8 @@ public sealed class IngestPipeline(IngestWriter writer, TextInsights insights)
 
     public TextFindings? Analyze(string? text) => insights.Analyze(text);
 
+    public TextFindings? AnalyzeComment(string? comment) => insights.AnalyzeComment(comment);
+
     private static string? ExternalIdOf(JsonElement element)
     {
         if (element.ValueKind != JsonValueKind.Object || !element.TryGetProperty("externalId", out var id) || id.ValueKind != JsonValueKind.String)

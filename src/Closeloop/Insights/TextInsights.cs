@@ -28,11 +28,15 @@ public sealed class TextInsights : IDisposable
             return null;
         }
         var analysis = _analyzer.Analyze(text);
-        return new TextFindings(analysis.Sentiment.Compound, analysis.Signals, analysis.RootCause?.Code, analysis.RootCause?.Confidence)
-        {
-            Preferences = Customers.FeedbackPreferences.Find(text),
-        };
+        return new TextFindings(analysis.Sentiment.Compound, analysis.Signals, analysis.RootCause?.Code, analysis.RootCause?.Confidence);
     }
+
+    /// <summary>
+    /// <see cref="Analyze"/> for what a customer wrote in a survey, with the sentences that state a preference, which
+    /// the ingest writer keeps as notes. A contact's summary, written by an agent, is not looked through.
+    /// </summary>
+    public TextFindings? AnalyzeComment(string? comment) =>
+        Analyze(comment) is { } findings ? findings with { Preferences = Customers.FeedbackPreferences.Find(comment) } : null;
 
     /// <summary>Brings the classifier in line with the database: the taxonomy's causes and every stored example.</summary>
     public async Task LoadAsync(CloseloopDb db, CancellationToken ct)

@@ -50,6 +50,6 @@ public static class ResponseEndpoints
     private static IngestItem? Parse(IngestPipeline pipeline, JsonElement json, FieldErrors errors, string prefix)
     {
         var input = IngestParser.ParseResponse(json, errors, prefix);
-        return input is null ? null : new ResponseItem(input, pipeline.Analyze(input.Comment));
+        return input is null ? null : new ResponseItem(input, pipeline.AnalyzeComment(input.Comment));
     }
 }

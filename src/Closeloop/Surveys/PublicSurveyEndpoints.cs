@@ -162,7 +162,7 @@ public static class SurveySubmission
                 e => e.Key switch { "score" => $"answers.{survey.Shape.ScoreQuestion}", "comment" => $"answers.{survey.Shape.CommentQuestion}", _ => e.Key },
                 e => e.Value));
         }
-        var outcome = (await writer.WriteAsync([new ResponseItem(input, pipeline.Analyze(input.Comment))], WriteScope.Unrestricted, ct))[0];
+        var outcome = (await writer.WriteAsync([new ResponseItem(input, pipeline.AnalyzeComment(input.Comment))], WriteScope.Unrestricted, ct))[0];
         switch (outcome.Status)
         {
             case IngestStatus.Conflict:
