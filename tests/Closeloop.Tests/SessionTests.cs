@@ -63,6 +63,14 @@ public sealed class SessionTests
         Assert.Equal(HttpStatusCode.Redirect, (await again.GetAsync("/alerts")).StatusCode);
         using var fresh = await app.SignInAsync("ann@example.com", "a brand new long password");
         Assert.Equal(HttpStatusCode.OK, (await fresh.GetAsync("/alerts")).StatusCode);
+
+        // Moving her to a vendor site no record has named yet creates the site, as creating her there would.
+        var moved = await PostFormAsync(root, $"/admin/users?id={ann.GetProperty("id").GetInt64()}&handler=Update", "/admin/users",
+            new() { ["name"] = "Ann", ["role"] = "site_manager", ["site"] = " Vendor-New " });
+        Assert.True(moved.StatusCode == HttpStatusCode.Redirect, $"{moved.StatusCode} {await moved.Content.ReadAsStringAsync()}");
+        var annNow = (await (await admin.GetAsync("/api/v1/users")).ReadJsonAsync()).EnumerateArray().Single(u => u.GetProperty("email").GetString() == "ann@example.com");
+        Assert.Equal("vendor-new", annNow.GetProperty("site").GetString());
+        Assert.Contains((await (await admin.GetAsync("/api/v1/sites")).ReadJsonAsync()).EnumerateArray(), s => s.GetProperty("code").GetString() == "vendor-new");
     }
 
     [Fact]

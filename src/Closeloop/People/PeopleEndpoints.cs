@@ -117,7 +117,7 @@ public static class UserAccounts
     /// Changes a person's name, role, scope, password or disabled flag (the console's user page). An empty site or
     /// team clears it; null leaves it. A new password also lifts a lockout.
     /// </summary>
-    public static async Task<Dictionary<string, string[]>> UpdateAsync(CloseloopDb db, User user, UserInput input, bool? disabled, CancellationToken ct)
+    public static async Task<Dictionary<string, string[]>> UpdateAsync(CloseloopDb db, User user, UserInput input, bool? disabled, DateTimeOffset now, CancellationToken ct)
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         string? role = null;
@@ -131,12 +131,15 @@ public static class UserAccounts
         }
         var siteId = user.SiteId;
         var teamId = user.TeamId;
+        // As on creation, a site not seen yet is created once the rest is valid.
+        string? newSite = null;
         if (input.Site is not null)
         {
-            siteId = input.Site.Length == 0 ? null : await db.Sites.Where(s => s.Code == input.Site.ToLowerInvariant()).Select(s => (long?)s.Id).FirstOrDefaultAsync(ct);
-            if (input.Site.Length > 0 && siteId is null)
+            siteId = null;
+            if (input.Site.Length > 0 && Organisation.SiteCodes.Normalize(input.Site, errors) is { } siteCode
+                && (siteId = await db.Sites.Where(s => s.Code == siteCode).Select(s => (long?)s.Id).FirstOrDefaultAsync(ct)) is null)
             {
-                errors["site"] = ["no site with this code"];
+                newSite = siteCode;
             }
         }
         if (input.Team is not null)
@@ -160,13 +163,17 @@ public static class UserAccounts
                 }
             }
         }
-        if (!errors.ContainsKey("site") && !errors.ContainsKey("team") && Roles.SiteBound.Contains(role ?? user.Role) && siteId is null)
+        if (!errors.ContainsKey("site") && !errors.ContainsKey("team") && Roles.SiteBound.Contains(role ?? user.Role) && siteId is null && newSite is null)
         {
             errors["site"] = [NeedsASite(role ?? user.Role)];
         }
         if (errors.Count > 0)
         {
             return errors;
+        }
+        if (newSite is not null)
+        {
+            siteId = await Organisation.SiteCodes.FindOrCreateAsync(db, newSite, now, ct);
         }
         user.Name = input.Name?.Trim() is { Length: > 0 } name ? name : user.Name;
         user.Role = role ?? user.Role;

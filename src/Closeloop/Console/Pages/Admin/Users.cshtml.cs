@@ -42,7 +42,7 @@ public sealed class UsersModel(CloseloopDb db, TimeProvider time) : PageModel
         {
             return NotFound();
         }
-        var errors = await UserAccounts.UpdateAsync(db, user, new UserInput(null, name, Blank(password), role, Blank(site) ?? "", Blank(team) ?? "", null), disabled, ct);
+        var errors = await UserAccounts.UpdateAsync(db, user, new UserInput(null, name, Blank(password), role, Blank(site) ?? "", Blank(team) ?? "", null), disabled, time.GetUtcNow(), ct);
         if (errors.Count > 0)
         {
             db.ChangeTracker.Clear();
