@@ -128,7 +128,7 @@ public sealed class BadInputTests
 
         var cause = await AssertProblemAsync(await client.PostRawAsync("/api/v1/root-causes", """{"code": 7, "name": ["Long wait"], "parent": true, "department": "Ops"}"""));
         Assert.Equal(["code", "name", "parent"], cause.Keys.Order(StringComparer.Ordinal));
-        Assert.Equal(["must be a string"], cause["name"]);
+        Assert.Equal(["must be a non-empty string"], cause["name"]);
         var key = await AssertProblemAsync(await client.PostRawAsync("/api/v1/api-keys", """{"name": {}, "role": 1, "site": "north"}"""));
         Assert.Equal(["name", "role"], key.Keys.Order(StringComparer.Ordinal));
         var user = await AssertProblemAsync(await client.PostRawAsync("/api/v1/users", """{"email": 5, "password": 123456789012, "role": "agent", "team": false}"""));

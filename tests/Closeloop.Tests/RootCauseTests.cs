@@ -26,6 +26,14 @@ public sealed class RootCauseTests
         Assert.Equal(HttpStatusCode.BadRequest, third.StatusCode);
         Assert.True((await third.ReadJsonAsync()).GetProperty("errors").TryGetProperty("parent", out _));
 
+        // One answer names every bad field: those of the wrong type and those with a wrong value alike.
+        var mixed = await admin.PostAsync("/api/v1/root-causes", new StringContent("""{"code": "Not A Code!", "name": 7, "parent": "nowhere"}""", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, mixed.StatusCode);
+        Assert.Equal(["code", "department", "name", "parent"], (await mixed.ReadJsonAsync()).GetProperty("errors").EnumerateObject().Select(e => e.Name).Order(StringComparer.Ordinal));
+        var mixedPut = await admin.PutAsync("/api/v1/root-causes/courier", new StringContent("""{"name": ["x"], "parent": "nowhere"}""", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, mixedPut.StatusCode);
+        Assert.Equal(["name", "parent"], (await mixedPut.ReadJsonAsync()).GetProperty("errors").EnumerateObject().Select(e => e.Name).Order(StringComparer.Ordinal));
+
         // A cause moves under a category, a rename leaves it there, and "parent": null brings it back to the top.
         Assert.Equal(HttpStatusCode.OK, (await admin.PutAsync("/api/v1/root-causes/parcels", System.Net.Http.Json.JsonContent.Create(new { parent = "courier" }))).StatusCode);
         Assert.Equal("courier", (await Cause("parcels")).GetProperty("parent").GetString());

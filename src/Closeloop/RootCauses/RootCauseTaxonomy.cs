@@ -15,9 +15,14 @@ public static class RootCauseTaxonomy
 {
     public static RootCauseView View(RootCause cause) => new(cause.Code, cause.Name, cause.Parent, cause.Department);
 
-    public static async Task<TaxonomyChange> CreateAsync(CloseloopDb db, TextInsights insights, RootCauseInput input, DateTimeOffset now, CancellationToken ct)
+    /// <param name="typeErrors">
+    /// The fields of the request that were not even of the right type (left null in <paramref name="input"/>): named
+    /// beside the rest's errors, so that one answer names every bad field.
+    /// </param>
+    public static async Task<TaxonomyChange> CreateAsync(CloseloopDb db, TextInsights insights, RootCauseInput input, DateTimeOffset now, CancellationToken ct,
+        Dictionary<string, string[]>? typeErrors = null)
     {
-        var errors = await ValidateAsync(db, input, input.Code, ct);
+        var errors = Merge(await ValidateAsync(db, input, input.Code, ct), typeErrors);
         if (errors.Count > 0)
         {
             return new TaxonomyChange(null, errors);
@@ -39,7 +44,8 @@ public static class RootCauseTaxonomy
     /// then null or blank makes the cause a category of its own (the API's explicit <c>"parent": null</c>, the
     /// console's "none").
     /// </summary>
-    public static async Task<TaxonomyChange> UpdateAsync(CloseloopDb db, string code, RootCauseInput input, CancellationToken ct, bool parentGiven = false)
+    public static async Task<TaxonomyChange> UpdateAsync(CloseloopDb db, string code, RootCauseInput input, CancellationToken ct, bool parentGiven = false,
+        Dictionary<string, string[]>? typeErrors = null)
     {
         code = code.ToLowerInvariant();
         var cause = await db.RootCauses.FirstOrDefaultAsync(r => r.Code == code, ct);
@@ -54,6 +60,7 @@ public static class RootCauseTaxonomy
             // Its children would be a third level.
             errors["parent"] = ["a category with causes under it stays at the top: the taxonomy has two levels"];
         }
+        errors = Merge(errors, typeErrors);
         if (errors.Count > 0)
         {
             return new TaxonomyChange(null, errors);
@@ -88,6 +95,16 @@ public static class RootCauseTaxonomy
         await db.SaveChangesAsync(ct);
         await insights.SyncTaxonomyAsync(db, ct);
         return new TaxonomyChange(null);
+    }
+
+    /// <summary>A field of the wrong type was read as null, so its own message replaces what null would have said.</summary>
+    private static Dictionary<string, string[]> Merge(Dictionary<string, string[]> errors, Dictionary<string, string[]>? typeErrors)
+    {
+        foreach (var (field, messages) in typeErrors ?? [])
+        {
+            errors[field] = messages;
+        }
+        return errors;
     }
 
     private static async Task<Dictionary<string, string[]>> ValidateAsync(CloseloopDb db, RootCauseInput input, string? code, CancellationToken ct)

@@ -5,8 +5,8 @@ using Microsoft.AspNetCore.Http.Metadata;
 namespace Closeloop.Web;
 
 /// <summary>
-/// For the endpoints that bind their JSON body to a record (API keys, users, pools, sites, agents, webhooks, root
-/// causes, customers, notes, preferences, broadcasts):
+/// For the endpoints that bind their JSON body to a record (API keys, users, pools, sites, agents, webhooks,
+/// customers, notes, preferences, broadcasts):
 /// System.Text.Json stops at the first value of the wrong type, but a 400 here names every bad field. Those endpoints
 /// are marked, their bodies (small admin requests) are buffered, and a failed binding is read again field by field.
 /// The ingest endpoints read their bodies themselves and are not buffered.
