@@ -349,6 +349,10 @@ public sealed class SurveyTests
             Assert.True(refused.StatusCode == HttpStatusCode.BadRequest, $"{expiresIn}: {(int)refused.StatusCode}");
             Assert.True((await refused.ReadJsonAsync()).GetProperty("errors").TryGetProperty("expiresIn", out _));
         }
+        // A contact or survey named with a value of the wrong type is refused, not ignored, and named beside the rest.
+        var wrongTypes = await admin.PostJsonAsync("/api/v1/survey-invitations", new { customer = new { externalId = customer }, contactExternalId = 7, surveyId = "one", metric = "stars" });
+        Assert.Equal(HttpStatusCode.BadRequest, wrongTypes.StatusCode);
+        Assert.Equal(["contactExternalId", "metric", "surveyId"], (await wrongTypes.ReadJsonAsync()).GetProperty("errors").EnumerateObject().Select(e => e.Name).Order(StringComparer.Ordinal));
         // None of those used up the customer's fatigue window.
         Assert.Equal(HttpStatusCode.Created, (await admin.PostJsonAsync("/api/v1/survey-invitations",
             new { customer = new { externalId = customer }, contactExternalId = contact, expiresIn = "P14D" })).StatusCode);

@@ -40,14 +40,18 @@ public static class SurveyInvitationEndpoints
                     {
                         errors["metric"] = ["must be one of csat, nps, ces"];
                     }
+                    var contactExternalId = Text(body, "contactExternalId", errors);
                     long? surveyId = null;
                     if (body.ValueKind == JsonValueKind.Object && body.TryGetProperty("surveyId", out var s) && s.ValueKind != JsonValueKind.Null)
                     {
                         // The invitation is scored on its survey's metric, so the score always fits the scale the page shows.
-                        var survey = s.ValueKind == JsonValueKind.Number && s.TryGetInt64(out var id)
-                            ? await db.Surveys.AsNoTracking().Where(x => x.Id == id).Select(x => new { x.Id, x.Metric }).FirstOrDefaultAsync(ct)
-                            : null;
-                        if (survey is null)
+                        var wanted = s.ValueKind == JsonValueKind.Number && s.TryGetInt64(out var id) ? id : (long?)null;
+                        var survey = wanted is null ? null : await db.Surveys.AsNoTracking().Where(x => x.Id == wanted).Select(x => new { x.Id, x.Metric }).FirstOrDefaultAsync(ct);
+                        if (wanted is null)
+                        {
+                            errors["surveyId"] = ["must be a whole number: a survey's id"];
+                        }
+                        else if (survey is null)
                         {
                             errors["surveyId"] = ["no survey with this id"];
                         }
@@ -98,7 +102,6 @@ public static class SurveyInvitationEndpoints
                     }
                     long? contactId = null;
                     string? queue = null;
-                    var contactExternalId = Text(body, "contactExternalId", errors);
                     if (contactExternalId is not null)
                     {
                         var contact = await db.Contacts.Where(x => x.ExternalId == contactExternalId && x.CustomerId == customer.Id && (scope.SiteId == null || x.SiteId == scope.SiteId))
