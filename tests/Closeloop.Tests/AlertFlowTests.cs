@@ -157,8 +157,13 @@ public sealed class AlertFlowTests
         await smtp.WaitForAsync(m => m.Any(x => x.Contains("How did we do", StringComparison.Ordinal)));
         Assert.Contains(smtp.Messages(), m => m.Contains("https://closeloop.example.com/s/", StringComparison.Ordinal));
 
+        // An answer about another site's service (another vendor's) is not this recovery's follow-up, and its alert
+        // log never names it.
+        await admin.PostJsonAsync("/api/v1/responses", Json.Response("r-elsewhere", "cust-1", "csat", 5, "The other shop was great", at: clock.GetUtcNow().AddMinutes(1), site: site + "-vendor"));
+        Assert.DoesNotContain("r-elsewhere", (await (await admin.GetAsync($"/api/v1/alerts/{id}")).ReadJsonAsync()).GetRawText(), StringComparison.Ordinal);
         // The customer answers again: the follow-up measures whether recovery worked.
         await admin.PostJsonAsync("/api/v1/responses", Json.Response("r-follow-up", "cust-1", "csat", 4, "Thanks for sorting it", at: clock.GetUtcNow().AddMinutes(5), site: site));
+        Assert.Contains("r-follow-up", (await (await admin.GetAsync($"/api/v1/alerts/{id}")).ReadJsonAsync()).GetRawText(), StringComparison.Ordinal);
         var closedLoop = await (await admin.GetAsync("/api/v1/metrics?groupBy=site")).ReadJsonAsync();
         var measures = closedLoop.GetProperty("total").GetProperty("alerts");
         Assert.Equal(1, measures.GetProperty("n").GetInt32());

@@ -170,14 +170,18 @@ public sealed class AlertEngine(
         }
     }
 
-    /// <summary>The first answer a customer gives after their alert was resolved measures whether recovery worked.</summary>
+    /// <summary>
+    /// The first answer a customer gives at the alert's site after their alert was resolved (the follow-up survey's,
+    /// which takes the alert's site, or one the company's own survey tool posts) measures whether recovery worked.
+    /// An answer at another site is about another site's service, and would show one vendor's record in another's log.
+    /// </summary>
     private static async Task RecordFollowUpAsync(DbConnection connection, DbTransaction transaction, StoredResponse response, DateTimeOffset now, CancellationToken ct)
     {
         var at = response.RespondedAtMs;
         var alertId = await ScalarAsync(connection, transaction,
-            "SELECT id FROM alerts WHERE customer_id = @c AND status IN ('resolved', 'closed') AND followup_score IS NULL AND resolved_at <= @at AND resolved_at >= @since " +
+            "SELECT id FROM alerts WHERE customer_id = @c AND site_id = @s AND status IN ('resolved', 'closed') AND followup_score IS NULL AND resolved_at <= @at AND resolved_at >= @since " +
             "ORDER BY resolved_at DESC LIMIT 1",
-            ct, ("@c", response.CustomerId), ("@at", at), ("@since", at - (long)TimeSpan.FromDays(30).TotalMilliseconds));
+            ct, ("@c", response.CustomerId), ("@s", response.SiteId), ("@at", at), ("@since", at - (long)TimeSpan.FromDays(30).TotalMilliseconds));
         if (alertId is long id)
         {
             await ExecuteAsync(connection, transaction, "UPDATE alerts SET followup_score = @s, followup_metric = @m, version = version + 1 WHERE id = @id", ct,
