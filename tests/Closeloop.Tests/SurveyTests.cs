@@ -480,4 +480,42 @@ public sealed class SurveyTests
         Assert.Equal(site + "-agent", followUp.GetProperty("agent").GetString());
         Assert.Equal("email", followUp.GetProperty("channel").GetString());
     }
+    [Theory, MemberData(nameof(Providers))]
+    public async Task ConcurrentInvitationsOfOneCustomerMakeOneAndTheRestAreHeldBack(string provider)
+    {
+        var app = App(provider);
+        using var admin = app.Admin();
+        var customer = Unique.Id("cust");
+        Assert.Equal(HttpStatusCode.Created, (await admin.PostJsonAsync("/api/v1/contacts", Json.Contact(Unique.Id("c"), customer, site: Unique.Id("site"), at: DateTimeOffset.UtcNow.AddHours(-1)))).StatusCode);
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => admin.PostJsonAsync("/api/v1/survey-invitations", new { customer = new { externalId = customer } })));
+
+        Assert.Equal(1, answers.Count(a => a.StatusCode == HttpStatusCode.Created));
+        Assert.All(answers.Where(a => a.StatusCode != HttpStatusCode.Created), a => Assert.Equal(HttpStatusCode.Conflict, a.StatusCode));
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task AnInvitationAboutNoContactIsAnsweredAtTheInvitingSite(string provider)
+    {
+        var app = App(provider);
+        using var admin = app.Admin();
+        using var client = app.Client(null);
+        var (north, south) = (Unique.Id("north"), Unique.Id("south"));
+        var customer = Unique.Id("cust");
+        // The customer last dealt with north, but south's key invites them.
+        Assert.Equal(HttpStatusCode.Created, (await admin.PostJsonAsync("/api/v1/contacts", Json.Contact(Unique.Id("c"), customer, site: south, at: DateTimeOffset.UtcNow.AddDays(-20)))).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await admin.PostJsonAsync("/api/v1/contacts", Json.Contact(Unique.Id("c"), customer, site: north, at: DateTimeOffset.UtcNow.AddHours(-1)))).StatusCode);
+        using var southKey = app.Client(await app.CreateKeyAsync("site_manager", south));
+
+        var invited = await southKey.PostJsonAsync("/api/v1/survey-invitations", new { customer = new { externalId = customer } });
+        Assert.Equal(HttpStatusCode.Created, invited.StatusCode);
+        var token = (await invited.ReadJsonAsync()).GetProperty("token").GetString();
+        Assert.Equal(HttpStatusCode.OK, (await client.PostJsonAsync($"/s/{token}/answers", new { answers = new { csat = 2 } })).StatusCode);
+
+        // The answer is south's: south sees it on the customer's timeline, and it is measured there.
+        var answer = Assert.Single(await ResponsesOfAsync(southKey, customer));
+        Assert.Equal(south, answer.GetProperty("site").GetString());
+        var metrics = await (await southKey.GetAsync("/api/v1/metrics?groupBy=site")).ReadJsonAsync();
+        Assert.Equal(1, metrics.GetProperty("total").GetProperty("csat").GetProperty("n").GetInt32());
+    }
 }

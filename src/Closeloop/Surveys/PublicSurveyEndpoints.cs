@@ -128,7 +128,7 @@ public static class SurveySubmission
         string? contact = invitation.ContactId is { } contactId
             ? await db.Contacts.Where(c => c.Id == contactId).Select(c => c.ExternalId).FirstOrDefaultAsync(ct)
             : null;
-        // Without a contact, a follow-up after an alert belongs where the alert did.
+        // Without a contact, a follow-up after an alert belongs where the alert did, and another invitation to its site.
         string? site = null, team = null, agent = null;
         if (contact is null && invitation.AlertId is { } alertId)
         {
@@ -139,6 +139,10 @@ public static class SurveySubmission
                 Agent = db.Agents.Where(x => x.Id == a.AgentId).Select(x => x.Code).FirstOrDefault(),
             }).FirstOrDefaultAsync(ct);
             (site, team, agent) = (org?.Site, org?.Team, org?.Agent);
+        }
+        else if (contact is null && invitation.SiteId is { } siteId)
+        {
+            site = await db.Sites.Where(s => s.Id == siteId).Select(s => s.Code).FirstOrDefaultAsync(ct);
         }
         // The ingest parser checks the record exactly as it checks one posted to /api/v1/responses.
         var record = JsonSerializer.SerializeToElement(new

@@ -14,6 +14,9 @@ public sealed class SurveyInvitation
     public long CustomerId { get; set; }
     public long? ContactId { get; set; }
     public long? AlertId { get; set; }
+
+    /// <summary>The site an answer belongs to when the invitation is about no contact and no alert.</summary>
+    public long? SiteId { get; set; }
     public long? SurveyId { get; set; }
     public required string Metric { get; set; }
     public string? Channel { get; set; }

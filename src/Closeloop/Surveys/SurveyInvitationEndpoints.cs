@@ -102,17 +102,27 @@ public static class SurveyInvitationEndpoints
                     }
                     long? contactId = null;
                     string? queue = null;
+                    long? siteId = scope.SiteId;
                     if (contactExternalId is not null)
                     {
                         var contact = await db.Contacts.Where(x => x.ExternalId == contactExternalId && x.CustomerId == customer.Id && (scope.SiteId == null || x.SiteId == scope.SiteId))
-                            .Select(x => new { x.Id, x.Queue }).FirstOrDefaultAsync(ct);
+                            .Select(x => new { x.Id, x.Queue, x.SiteId }).FirstOrDefaultAsync(ct);
                         if (contact is null)
                         {
                             return Problems.Validation("contactExternalId", "no contact of this customer with this externalId");
                         }
-                        (contactId, queue) = (contact.Id, contact.Queue);
+                        (contactId, queue, siteId) = (contact.Id, contact.Queue, contact.SiteId);
                     }
+                    // Not about a contact: the answer belongs to the inviting key's site, or else to the site the
+                    // customer last dealt with, so that it is seen and measured there like any other response.
+                    siteId ??= await db.Contacts.Where(x => x.CustomerId == customer.Id).OrderByDescending(x => x.OccurredAt).Select(x => (long?)x.SiteId).FirstOrDefaultAsync(ct)
+                        ?? await db.Responses.Where(x => x.CustomerId == customer.Id).OrderByDescending(x => x.RespondedAt).Select(x => (long?)x.SiteId).FirstOrDefaultAsync(ct);
                     var now = time.GetUtcNow();
+                    // One invitation at a time per customer: the fatigue rules read the invitations already made, so
+                    // two concurrent requests must not both read "none yet" (a write lock on SQLite, where a
+                    // transaction begins immediate; the customer's row lock on PostgreSQL).
+                    await using var transaction = await db.Database.BeginTransactionAsync(ct);
+                    await db.Customers.Where(x => x.Id == customer.Id).ExecuteUpdateAsync(u => u.SetProperty(x => x.Tier, x => x.Tier), ct);
                     if (await SurveyFatigue.ReasonNotToInviteAsync(db, configuration, customer, contactExternalId, queue, now, ct) is { } reason)
                     {
                         // Not an error of the request: the customer is not to be surveyed now, and the reason says why.
@@ -125,12 +135,14 @@ public static class SurveyInvitationEndpoints
                         CustomerId = customer.Id,
                         ContactId = contactId,
                         SurveyId = surveyId,
+                        SiteId = siteId,
                         Metric = metric,
                         CreatedAt = now,
                         ExpiresAt = now + expiresIn,
                     };
                     db.SurveyInvitations.Add(invitation);
                     await db.SaveChangesAsync(ct);
+                    await transaction.CommitAsync(ct);
                     var link = $"/s/{invitation.Token}";
                     return TypedResults.Created(link, new InvitationCreated(invitation.Token, link, metric, invitation.ExpiresAt));
                 }
