@@ -122,6 +122,21 @@ public sealed class BadInputTests
     }
 
     [Fact]
+    public async Task ALongComplaintIsKeptWholeAndOnlyAnOverlongOneIsRefused()
+    {
+        using var client = TestApp.Shared(TestDatabases.Sqlite).Admin();
+        // Real complaint narratives run past 20,000 characters (the CFPB sample's longest: 21,928); spaces around the
+        // text do not count.
+        var narrative = string.Concat(Enumerable.Repeat("I was charged twice and nobody called me back. ", 1_000)).Trim();
+        var id = Unique.Id("r");
+        Assert.Equal(HttpStatusCode.Created, (await client.PostJsonAsync("/api/v1/responses", Json.Response(id, "cust", "csat", 1, "  " + narrative + "  "))).StatusCode);
+        Assert.Equal(narrative, (await (await client.GetAsync($"/api/v1/responses/{id}")).ReadJsonAsync()).GetProperty("comment").GetString());
+
+        var errors = await AssertProblemAsync(await client.PostJsonAsync("/api/v1/responses", Json.Response(Unique.Id("r"), "cust", "csat", 1, new string('x', 100_001))));
+        Assert.Equal(["must be at most 100,000 characters"], errors["comment"]);
+    }
+
+    [Fact]
     public async Task EveryWrongTypedFieldOfAnAdminBodyIsNamedNotJustTheFirst()
     {
         using var client = TestApp.Shared(TestDatabases.Sqlite).Admin();

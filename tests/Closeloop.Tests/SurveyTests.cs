@@ -356,6 +356,15 @@ public sealed class SurveyTests
         // None of those used up the customer's fatigue window.
         Assert.Equal(HttpStatusCode.Created, (await admin.PostJsonAsync("/api/v1/survey-invitations",
             new { customer = new { externalId = customer }, contactExternalId = contact, expiresIn = "P14D" })).StatusCode);
+        // Weeks and fractions are ISO 8601 too, read as a rule's deadline is.
+        foreach (var (expiresIn, hours) in new[] { ("P2W", 336.0), ("PT1.5H", 1.5) })
+        {
+            var other = Unique.Id("cust");
+            Assert.Equal(HttpStatusCode.Created, (await admin.PostJsonAsync("/api/v1/contacts", Json.Contact(Unique.Id("contact"), other, site: Unique.Id("site"), at: DateTimeOffset.UtcNow.AddHours(-1)))).StatusCode);
+            var made = await admin.PostJsonAsync("/api/v1/survey-invitations", new { customer = new { externalId = other }, expiresIn });
+            Assert.Equal(HttpStatusCode.Created, made.StatusCode);
+            Assert.InRange((await made.ReadJsonAsync()).GetProperty("expiresAt").GetDateTimeOffset() - DateTimeOffset.UtcNow, TimeSpan.FromHours(hours - 0.1), TimeSpan.FromHours(hours));
+        }
     }
 
     [Theory, MemberData(nameof(Providers))]

@@ -100,7 +100,11 @@ public static class IngestParser
 {
     public const int MaxIdLength = 200;
     public const int MaxShortText = 200;
-    public const int MaxCommentLength = 20_000;
+    /// <summary>
+    /// Long enough for the longest complaint narratives real customers write (the CFPB sample's longest is 21,928
+    /// characters), short enough that a batch item stays well inside a 1 MB body.
+    /// </summary>
+    public const int MaxCommentLength = 100_000;
     public const int MaxSummaryLength = 200_000;
 
     public static ContactInput? ParseContact(JsonElement json, FieldErrors errors, string prefix = "")
@@ -311,15 +315,15 @@ public static class IngestParser
             {
                 return null;
             }
-            if (s.Length > maxLength)
-            {
-                Fail(name, $"must be at most {maxLength} characters");
-                return null;
-            }
             s = s.Trim();
             if (s.Length == 0)
             {
                 // An empty optional field is the same as an absent one; an empty required one is an error.
+                return null;
+            }
+            if (s.Length > maxLength)
+            {
+                Fail(name, $"must be at most {maxLength:N0} characters");
                 return null;
             }
             if (s.Any(c => char.IsControl(c) && c is not '\n' and not '\r' and not '\t'))

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Xml;
 using Closeloop.Data;
 using Closeloop.Responses;
 using Closeloop.Security;
@@ -74,20 +73,14 @@ public static class SurveyInvitationEndpoints
                         {
                             errors["expiresIn"] = ["must be an ISO 8601 duration such as P7D"];
                         }
-                        else
+                        // The same reading of ISO 8601 as a rule's deadline: P2W and PT1.5H too.
+                        else if (!Alerts.AlertRuleDefinition.TryDuration(given.GetString()!, out expiresIn))
                         {
-                            try
-                            {
-                                expiresIn = XmlConvert.ToTimeSpan(given.GetString()!.Trim());
-                                if (expiresIn <= TimeSpan.Zero || expiresIn > TimeSpan.FromDays(366))
-                                {
-                                    errors["expiresIn"] = ["must be a positive duration of at most P366D"];
-                                }
-                            }
-                            catch (Exception ex) when (ex is FormatException or OverflowException)
-                            {
-                                errors["expiresIn"] = ["must be an ISO 8601 duration such as P7D"];
-                            }
+                            errors["expiresIn"] = ["must be an ISO 8601 duration such as P7D"];
+                        }
+                        else if (expiresIn <= TimeSpan.Zero || expiresIn > TimeSpan.FromDays(366))
+                        {
+                            errors["expiresIn"] = ["must be a positive duration of at most P366D"];
                         }
                     }
                     if (errors.Count > 0)
