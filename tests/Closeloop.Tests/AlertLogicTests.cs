@@ -180,6 +180,17 @@ public sealed class AlertLogicTests
         Assert.False(alert.IsOverdue(now.AddDays(3)));
     }
 
+    [Fact]
+    public void ACustomerReachedInTimeMetTheDeadlineAndNothingIsWarnedOrEscalatedAfter()
+    {
+        var now = At("2026-11-21T10:00:00Z");
+        var alert = NewAlert(now, now.AddHours(2));
+        alert.Status = AlertStatus.Acknowledged;
+        alert.ReachedAt = now.AddMinutes(10);
+        Assert.False(alert.NeedsWarning(now.AddHours(1.9), TimeSpan.FromMinutes(30)));
+        Assert.False(alert.IsOverdue(now.AddHours(3)));
+    }
+
     private static (AlertRuleDefinition? Rule, Dictionary<string, string[]> Errors) Parse(string json)
     {
         var errors = new Dictionary<string, string[]>();

@@ -259,7 +259,13 @@ public sealed class Alert
 
     /// <summary>True when a warning is due: the deadline is within the lead time and this level was not warned yet.</summary>
     public bool NeedsWarning(DateTimeOffset now, TimeSpan leadTime) =>
-        IsActive && !IsPaused && WarnedLevel < EscalationLevel && now >= DueAt - leadTime && now < DueAt;
+        IsRunning && WarnedLevel < EscalationLevel && now >= DueAt - leadTime && now < DueAt;
+
+    /// <summary>
+    /// The deadline is the time to reach the customer (PRODUCT.md: "reach the customer within 2 hours"): once they are
+    /// reached it is met, and nothing is left to warn about or escalate, as the SLA measure counts it met.
+    /// </summary>
+    private bool IsRunning => IsActive && !IsPaused && ReachedAt is null;
 
     public void MarkWarned()
     {
@@ -290,7 +296,7 @@ public sealed class Alert
         Version++;
     }
 
-    public bool IsOverdue(DateTimeOffset now) => IsActive && !IsPaused && now >= DueAt;
+    public bool IsOverdue(DateTimeOffset now) => IsRunning && now >= DueAt;
 }
 
 /// <summary>One line of an alert's append-only log.</summary>

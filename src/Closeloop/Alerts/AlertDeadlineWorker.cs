@@ -42,7 +42,7 @@ public sealed class AlertDeadlineWorker(
         var db = scope.ServiceProvider.GetRequiredService<CloseloopDb>();
         var horizon = now + MaxLead;
         var candidates = await db.Alerts.AsNoTracking()
-            .Where(a => (a.Status == AlertStatus.Open || a.Status == AlertStatus.Acknowledged) && a.DueAt <= horizon
+            .Where(a => (a.Status == AlertStatus.Open || a.Status == AlertStatus.Acknowledged) && a.ReachedAt == null && a.DueAt <= horizon
                 && (a.WarnedLevel < a.EscalationLevel || a.BreachNotifiedLevel < a.EscalationLevel))
             .OrderBy(a => a.DueAt).Select(a => a.Id).Take(500).ToListAsync(ct);
         var changed = 0;
