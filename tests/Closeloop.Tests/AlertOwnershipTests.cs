@@ -26,6 +26,41 @@ public sealed class AlertOwnershipTests
     }
 
     [Theory, MemberData(nameof(Providers))]
+    public async Task ACustomerNoMessageCanReachIsSaidSoAndAPersonRecordsTellingThem(string provider)
+    {
+        using var smtp = new SmtpServer();
+        var (app, clock) = NewApp(provider, smtp);
+        await using var _ = app;
+        using var admin = app.Admin();
+        const string site = "south";
+        await SetUpPeopleAsync(admin, site);
+        Assert.Equal(HttpStatusCode.Created, (await admin.PostRawAsync("/api/v1/alert-rules", """
+            {"name":"Low CSAT","when":{"all":[{"field":"metric","op":"eq","value":"csat"},{"field":"score","op":"lte","value":2}]},"owner":"pool:recovery","deadline":"PT2H"}
+            """)).StatusCode);
+        // Known by phone only, and no webhook takes SMS messages: nothing can carry the outcome.
+        await admin.PostJsonAsync("/api/v1/responses", new
+        {
+            externalId = "phone-only-1", customer = new { externalId = "CUST-PHONE", phone = "+44 20 7946 0000" }, metric = "csat", score = 1,
+            comment = "Nobody called me back", respondedAt = Start, site, channel = "phone",
+        });
+        var id = Assert.Single(await ActiveAlertsAsync(admin, "CUST-PHONE"));
+        await PostActionAsync(admin, id, new { type = "customer_reached", channel = "phone" });
+        await PostActionAsync(admin, id, new { type = "resolve", rootCause = "process.long-wait", outcome = "Called back and refunded the fee" });
+
+        var notTold = (await AlertAsync(admin, id)).GetProperty("actions").EnumerateArray().Single(a => a.GetProperty("type").GetString() == "customer_not_told");
+        Assert.Contains("webhook", notTold.GetRawText(), StringComparison.Ordinal);
+        Assert.Equal(JsonValueKind.Null, (await AlertAsync(admin, id)).GetProperty("customerToldAt").ValueKind);
+
+        // The owner told them on the call; the loop is closed.
+        clock.Advance(TimeSpan.FromMinutes(3));
+        await PostActionAsync(admin, id, new { type = "customer told", channel = "phone", note = "Explained the refund on the call" });
+        var told = await AlertAsync(admin, id);
+        Assert.Equal(clock.GetUtcNow(), told.GetProperty("customerToldAt").GetDateTimeOffset());
+        var measures = (await (await admin.GetAsync($"/api/v1/metrics?site={site}")).ReadJsonAsync()).GetProperty("total").GetProperty("alerts");
+        Assert.Equal(100.0, measures.GetProperty("closedLoop").GetProperty("value").GetDouble());
+    }
+
+    [Theory, MemberData(nameof(Providers))]
     public async Task AResolvedAlertIsNotReopenedWhileANewerAlertOfTheSameCustomerAndRuleIsActive(string provider)
     {
         using var smtp = new SmtpServer();

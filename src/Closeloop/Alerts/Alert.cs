@@ -62,13 +62,14 @@ public static class ActionTypes
             "closed" => Close,
             "reopened" => Reopen,
             "reassigned" or "assign" => Reassign,
+            "told" or "tell_customer" or "customer_informed" or "told_customer" => CustomerTold,
             _ => name,
         };
     }
 
     /// <summary>The steps a person may post to POST /alerts/{id}/actions.</summary>
     public static readonly string[] Manual =
-        [Acknowledge, Note, ContactAttempted, CustomerReached, CallbackScheduled, GestureOffered, GestureApproved, WaitOnCustomer, RootCauseTagged, Resolve, Close, Reopen, Reassign];
+        [Acknowledge, Note, ContactAttempted, CustomerReached, CallbackScheduled, GestureOffered, GestureApproved, WaitOnCustomer, RootCauseTagged, Resolve, Close, Reopen, Reassign, CustomerTold];
 }
 
 /// <summary>
@@ -167,6 +168,18 @@ public sealed class Alert
             Resume(now, calendar);
         }
         Status = AlertStatus.Acknowledged;
+        MarkActed(now);
+        Version++;
+    }
+
+    /// <summary>The customer heard the outcome from a person; the first time counts for the closed-loop rate.</summary>
+    public void CustomerTold(DateTimeOffset now)
+    {
+        if (Status == AlertStatus.Closed)
+        {
+            throw new AlertTransitionException("A closed alert takes no more steps; reopen it first.");
+        }
+        CustomerToldAt ??= now;
         MarkActed(now);
         Version++;
     }

@@ -79,6 +79,13 @@ public sealed class AlertActions(
                 alert.Note();
                 data = new { text };
                 break;
+            case ActionTypes.CustomerTold:
+                // Told by a person (on the call that reached them, say) rather than by the message sent on resolution.
+                var toldOn = fields.Text("channel");
+                fields.ThrowIfAny();
+                alert.CustomerTold(now);
+                data = new { channel = toldOn, note };
+                break;
             case ActionTypes.ContactAttempted or ActionTypes.CustomerReached:
                 var channel = fields.Text("channel");
                 fields.ThrowIfAny();
@@ -234,7 +241,13 @@ public sealed class AlertActions(
                 Data = JsonSerializer.Serialize(new { reason = "no contact point" }, JsonSerializerOptions.Web) });
             return;
         }
-        await SendToCustomerAsync(connection, transaction, alert, customer, channel.Value, "customer.outcome", "What we did about your feedback", message, now, now, ct);
+        if (!await SendToCustomerAsync(connection, transaction, alert, customer, channel.Value, "customer.outcome", "What we did about your feedback", message, now, now, ct))
+        {
+            // Said in the log rather than left silent: the owner can tell the customer on a call and record customer_told.
+            db.AlertActions.Add(new AlertAction { AlertId = alert.Id, Type = "customer_not_told", Actor = "system", At = now,
+                Data = JsonSerializer.Serialize(new { reason = $"no webhook subscription takes customer.outcome to send {channel.Value.Channel} messages", channel = channel.Value.Channel }, JsonSerializerOptions.Web) });
+            return;
+        }
 
         var delay = AlertRuleDefinition.TryDuration(configuration["Alerts:FollowUpDelay"] ?? "P2D", out var d) ? d : TimeSpan.FromDays(2);
         var token = Surveys.SurveyInvitation.NewToken();
@@ -249,19 +262,18 @@ public sealed class AlertActions(
             $"Hello {name},\n\nA few days ago we followed up on your feedback. Did we put it right? Tell us in one click: {link}\n", now, now + delay, ct);
     }
 
-    private async Task SendToCustomerAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction, Alert alert, Customers.Customer customer,
+    /// <summary>Queues the message; false when nothing can carry it (no webhook subscription for an SMS or social message).</summary>
+    private async Task<bool> SendToCustomerAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction, Alert alert, Customers.Customer customer,
         (string Channel, string Address) channel, string eventName, string subject, string message, DateTimeOffset now, DateTimeOffset notBefore, CancellationToken ct)
     {
         if (channel.Channel == "email")
         {
             await outbox.EmailAsync(connection, transaction, eventName, channel.Address, subject, message, alert.Id, now, ct, notBefore);
+            return true;
         }
-        else
-        {
-            // SMS and social messages leave through the outbound webhook, for the gateway the company uses.
-            await outbox.WebhooksAsync(connection, transaction, eventName,
-                new { alertId = alert.Id, customer = customer.ExternalId, channel = channel.Channel, to = channel.Address, text = message }, alert.SiteId, alert.Id, now, ct, notBefore);
-        }
+        // SMS and social messages leave through the outbound webhook, for the gateway the company uses.
+        return await outbox.WebhooksAsync(connection, transaction, eventName,
+            new { alertId = alert.Id, customer = customer.ExternalId, channel = channel.Channel, to = channel.Address, text = message }, alert.SiteId, alert.Id, now, ct, notBefore) > 0;
     }
 
     /// <summary>

@@ -22,8 +22,8 @@ public sealed class Outbox(OutboxSignal signal)
         await InsertAsync(connection, transaction, OutboxKinds.Email, eventName, to, subject, body, alertId, now, notBefore ?? now, ct);
     }
 
-    /// <summary>One delivery per enabled subscription that wants this event (and may see the site).</summary>
-    public async Task WebhooksAsync(DbConnection connection, DbTransaction? transaction, string eventName, object data, long siteId, long? alertId, DateTimeOffset now,
+    /// <summary>One delivery per enabled subscription that wants this event (and may see the site); returns how many.</summary>
+    public async Task<int> WebhooksAsync(DbConnection connection, DbTransaction? transaction, string eventName, object data, long siteId, long? alertId, DateTimeOffset now,
         CancellationToken ct, DateTimeOffset? notBefore = null)
     {
         var subscriptions = new List<(long Id, string Events, long? Site)>();
@@ -38,6 +38,7 @@ public sealed class Outbox(OutboxSignal signal)
                 subscriptions.Add((reader.GetInt64(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetInt64(2)));
             }
         }
+        var queued = 0;
         foreach (var (id, events, site) in subscriptions)
         {
             if ((site is not null && site != siteId) || !new WebhookSubscription { Url = "", Secret = "", Events = events }.Wants(eventName))
@@ -46,7 +47,9 @@ public sealed class Outbox(OutboxSignal signal)
             }
             var body = JsonSerializer.Serialize(new { @event = eventName, occurredAt = now, data }, JsonSerializerOptions.Web);
             await InsertAsync(connection, transaction, OutboxKinds.Webhook, eventName, WebhookSubscriptions.Recipient(id), null, body, alertId, now, notBefore ?? now, ct);
+            queued++;
         }
+        return queued;
     }
 
     private async Task InsertAsync(DbConnection connection, DbTransaction? transaction, string kind, string eventName, string recipient, string? subject, string body,
