@@ -30,6 +30,15 @@ public sealed class PeopleTests
         var created = await admin.PostJsonAsync("/api/v1/users", new { email, role = "site_manager", site, password = "correct horse battery" });
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         Assert.Equal(site, (await created.ReadJsonAsync()).GetProperty("site").GetString());
+
+        // The other way round: an admin manages people, keys and webhooks of every site, which a site scope could not
+        // confine (such a key could mint an unscoped one), so an admin is refused a site, as a person or as a key.
+        var scopedAdmin = await admin.PostJsonAsync("/api/v1/users", new { email = $"{Unique.Id("root")}@example.com", role = "admin", site, password = "correct horse battery" });
+        Assert.Equal(HttpStatusCode.BadRequest, scopedAdmin.StatusCode);
+        Assert.Equal(["site"], (await scopedAdmin.ReadJsonAsync()).GetProperty("errors").EnumerateObject().Select(e => e.Name).ToList());
+        var scopedKey = await admin.PostJsonAsync("/api/v1/api-keys", new { name = "vendor admin", role = "admin", site });
+        Assert.Equal(HttpStatusCode.BadRequest, scopedKey.StatusCode);
+        Assert.Equal(["site"], (await scopedKey.ReadJsonAsync()).GetProperty("errors").EnumerateObject().Select(e => e.Name).ToList());
     }
 
     [Theory, MemberData(nameof(Providers))]

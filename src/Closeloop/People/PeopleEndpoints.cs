@@ -167,6 +167,10 @@ public static class UserAccounts
         {
             errors["site"] = [NeedsASite(role ?? user.Role)];
         }
+        if (Roles.RefusesASite(role ?? user.Role) && (siteId is not null || newSite is not null))
+        {
+            errors["site"] = [Roles.NoSiteForAnAdmin];
+        }
         if (errors.Count > 0)
         {
             return errors;
@@ -239,6 +243,10 @@ public static class UserAccounts
         if (!errors.ContainsKey("site") && !errors.ContainsKey("team") && role is not null && Roles.SiteBound.Contains(role) && siteId is null && newSite is null)
         {
             errors["site"] = [NeedsASite(role)];
+        }
+        if (Roles.RefusesASite(role) && (siteId is not null || newSite is not null))
+        {
+            errors["site"] = [Roles.NoSiteForAnAdmin];
         }
         if (errors.Count > 0)
         {

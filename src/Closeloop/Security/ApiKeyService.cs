@@ -44,6 +44,10 @@ public static class ApiKeyIssuer
             errors["name"] = ["is required (at most 200 characters)"];
         }
         var siteCode = request.Site is null ? null : Organisation.SiteCodes.Normalize(request.Site, errors);
+        if (request.Site is not null && Roles.RefusesASite(role))
+        {
+            errors["site"] = [Roles.NoSiteForAnAdmin];
+        }
         if (request.Site is null && Roles.SiteBound.Contains(role))
         {
             // An unscoped key sees every site: a site manager's (or agent's…) key without a site would see what its role must not.

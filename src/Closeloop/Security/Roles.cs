@@ -44,6 +44,14 @@ public static class Roles
     /// </summary>
     public static readonly string[] SiteBound = [SiteManager, Supervisor, Qa, Agent];
 
+    /// <summary>
+    /// An admin manages people, keys, rules and webhooks of every site, which a site scope could not confine; so an
+    /// admin has no site (a site's own administrator is its site manager).
+    /// </summary>
+    public static bool RefusesASite(string? role) => role == Admin;
+
+    public const string NoSiteForAnAdmin = "must be left out for an admin, who manages every site (a site's own administrator is its site_manager)";
+
     public static string? Normalize(string? role)
     {
         if (string.IsNullOrWhiteSpace(role))
