@@ -98,6 +98,7 @@ public static class CloseloopApp
         });
 
         var app = builder.Build();
+        app.UseSecurityHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         // People get an HTML page for 404 and friends; API clients keep their problem details.

@@ -65,9 +65,18 @@ public sealed class BroadcastAndEncodingTests(ConsoleApp app)
         page.Dialog += (_, d) => { dialogs++; _ = d.DismissAsync(); };
         await page.Locator("#inbox-rows tr").Filter(new LocatorFilterOptions { HasText = customer }).WaitForAsync();
 
-        await page.GotoAsync($"/alerts/{alert}");
+        var alertPage = await page.GotoAsync($"/alerts/{alert}");
         Assert.Equal(Comment, await page.TextContentAsync("[data-testid=trigger-comment]"));
         Assert.Equal(0, await page.Locator("[data-testid=trigger] img").CountAsync());
+        // Defence in depth: a policy that lets only the console's own scripts run (and the page's one inline block,
+        // by this response's nonce, which did run: it fills the time-zone offsets), in no frame of another site.
+        var headers = await alertPage!.AllHeadersAsync();
+        Assert.Contains("script-src 'self' 'nonce-", headers["content-security-policy"], StringComparison.Ordinal);
+        Assert.Contains("frame-ancestors 'none'", headers["content-security-policy"], StringComparison.Ordinal);
+        Assert.Equal("DENY", headers["x-frame-options"]);
+        Assert.Equal("nosniff", headers["x-content-type-options"]);
+        Assert.All(await page.Locator(".tz-offset").EvaluateAllAsync<string[]>("inputs => inputs.map(i => i.value)"), v => Assert.NotEmpty(v));
+        Assert.Empty(app.BlockedByPolicy);
 
         await page.GotoAsync($"/customers/{customer}");
         Assert.Contains("<b>Mallory</b>", await page.TextContentAsync("[data-testid=customer-name]"), StringComparison.Ordinal);

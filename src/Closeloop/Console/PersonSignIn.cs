@@ -24,6 +24,10 @@ public static class PersonSignIn
     /// <summary>The user's <see cref="User.SessionStamp"/> when the cookie was issued.</summary>
     public const string SessionStampClaim = "closeloop:session";
 
+    private static readonly User StandIn = new() { Email = "", Name = "", Role = Roles.Agent };
+
+    private static readonly Lazy<string> StandInHash = new(() => new PasswordHasher<User>().HashPassword(StandIn, Guid.NewGuid().ToString()));
+
     public static async Task<(SignInOutcome Outcome, ClaimsPrincipal? Principal)> CheckAsync(CloseloopDb db, SignInThrottle throttle, string email, string password,
         DateTimeOffset now, CancellationToken ct)
     {
@@ -32,7 +36,9 @@ public static class PersonSignIn
         if (user is null || user.Disabled || user.PasswordHash is null)
         {
             // The same answers as for an account: wrong, and after as many tries, locked. Otherwise the form would
-            // tell which e-mail addresses exist.
+            // tell which e-mail addresses exist. In the same time, too: a password is checked against a stand-in hash,
+            // as slow as a real one (95 ms against 4 ms without it told the addresses apart).
+            new PasswordHasher<User>().VerifyHashedPassword(StandIn, StandInHash.Value, password);
             throttle.UnknownAccounts.Failed(normalized);
             return (throttle.UnknownAccounts.RetryAfter(normalized) is null ? SignInOutcome.WrongCredentials : SignInOutcome.LockedOut, null);
         }

@@ -20,6 +20,10 @@ public sealed class ConsoleApp : IAsyncLifetime
     public const string Password = "correct horse battery";
 
     private readonly StringBuilder _output = new();
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _blocked = new();
+
+    /// <summary>What the console's Content-Security-Policy blocked in any page of any test: a script or style it blocks breaks a page quietly.</summary>
+    public IReadOnlyCollection<string> BlockedByPolicy => _blocked;
     private Process? _process;
     private IPlaywright? _playwright;
 
@@ -99,6 +103,11 @@ public sealed class ConsoleApp : IAsyncLifetime
         {
             File.Delete(path);
         }
+        // Every page every test opened: nothing the console ships may be blocked by its own policy.
+        if (!_blocked.IsEmpty)
+        {
+            throw new InvalidOperationException($"The Content-Security-Policy blocked:\n{string.Join("\n", _blocked)}");
+        }
     }
 
     /// <summary>A fresh browser context (its own cookies), so each person in a test has their own session.</summary>
@@ -106,7 +115,18 @@ public sealed class ConsoleApp : IAsyncLifetime
     {
         var context = await Browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = BaseAddress.ToString(), ViewportSize = new ViewportSize { Width = width, Height = height } });
         context.SetDefaultTimeout(10_000);
-        return await context.NewPageAsync();
+        var page = await context.NewPageAsync();
+        page.Console += (_, message) =>
+        {
+            // Fonts aside: SurveyJS's stylesheet asks Google for Open Sans, and a self-hosted console makes no requests to
+            // third parties, so the designer and the survey page fall back to the system font by design.
+            if (message.Type == "error" && message.Text.Contains("Content Security Policy", StringComparison.Ordinal)
+                && !message.Text.StartsWith("Loading the font 'https://fonts.gstatic.com/", StringComparison.Ordinal))
+            {
+                _blocked.Enqueue($"{page.Url}: {message.Text}");
+            }
+        };
+        return page;
     }
 
     public async Task<IPage> SignedInPageAsync(string email, string password = Password, int width = 1280, int height = 860)
