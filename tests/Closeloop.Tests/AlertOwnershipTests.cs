@@ -194,6 +194,10 @@ public sealed class AlertOwnershipTests
             var errors = await ErrorsAsync(await admin.PostJsonAsync($"/api/v1/alerts/{id}/actions", new { type = "reassign", owner = nobody }));
             Assert.Contains("owner", errors.Keys);
         }
+        // Someone of another site is answered as nobody is: the message does not tell who works at another vendor.
+        static async Task<string> MessageAsync(HttpResponseMessage r) => (await ErrorsAsync(r))["owner"].Single().Replace("sam@south.example.com", "X").Replace("nobody@example.com", "X");
+        Assert.Equal(await MessageAsync(await admin.PostJsonAsync($"/api/v1/alerts/{id}/actions", new { type = "reassign", owner = "nobody@example.com" })),
+            await MessageAsync(await admin.PostJsonAsync($"/api/v1/alerts/{id}/actions", new { type = "reassign", owner = "sam@south.example.com" })));
         Assert.Equal(owner, (await AlertAsync(admin, id)).GetProperty("owner").GetString());
         Assert.Equal("raj@north.example.com", (await PostActionAsync(admin, id, new { type = "reassign", owner = "raj@north.example.com" })).GetProperty("owner").GetString());
         // A pool gives it to its least-loaded member: Rita has none now.

@@ -385,13 +385,16 @@ public sealed class AlertActions(
         {
             throw new AlertActionException(400, "owner", "must be an e-mail address or pool:NAME");
         }
-        var user = await db.Users.AsNoTracking().Where(u => u.Email == email).Select(u => new { u.Role, u.SiteId, u.Disabled }).FirstOrDefaultAsync(ct)
-            ?? throw new AlertActionException(400, "owner", $"there is no user {email}");
+        // A person of another site is answered as one who does not exist: a vendor must not learn from this message
+        // who works at another vendor.
+        var user = await db.Users.AsNoTracking().Where(u => u.Email == email).Select(u => new { u.Role, u.SiteId, u.Disabled }).FirstOrDefaultAsync(ct);
+        if (user is null || (user.SiteId is not null && user.SiteId != alert.SiteId))
+        {
+            throw new AlertActionException(400, "owner", $"there is no user {email} at this alert's site");
+        }
         if (!OwnerResolver.MayOwn(user.Role, user.SiteId, user.Disabled, alert.SiteId))
         {
-            throw new AlertActionException(400, "owner", user.Disabled ? $"{email} is disabled"
-                : user.SiteId is not null && user.SiteId != alert.SiteId ? $"{email} works at another site and could not open this alert"
-                : $"{email} is a {user.Role}, who may not work alerts");
+            throw new AlertActionException(400, "owner", user.Disabled ? $"{email} is disabled" : $"{email} is a {user.Role}, who may not work alerts");
         }
         return email;
     }
