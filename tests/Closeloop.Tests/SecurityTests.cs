@@ -127,7 +127,12 @@ public sealed class SecurityTests
         using var vendorA = app.Client(await app.CreateKeyAsync("site_manager", siteA));
 
         // Records of another site answer 404, never 403.
-        Assert.Equal(HttpStatusCode.OK, (await vendorA.GetAsync($"/api/v1/contacts/{contactA}")).StatusCode);
+        var ownContact = await vendorA.GetAsync($"/api/v1/contacts/{contactA}");
+        Assert.Equal(HttpStatusCode.OK, ownContact.StatusCode);
+        // The issue chains both sites' contacts about billing, but A sees only its own part of it.
+        var issue = (await ownContact.ReadJsonAsync()).GetProperty("issue");
+        Assert.Equal(1, issue.GetProperty("contactCount").GetInt32());
+        Assert.Equal(2, (await (await admin.GetAsync($"/api/v1/contacts/{contactA}")).ReadJsonAsync()).GetProperty("issue").GetProperty("contactCount").GetInt32());
         Assert.Equal(HttpStatusCode.NotFound, (await vendorA.GetAsync($"/api/v1/contacts/{contactB}")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await vendorA.GetAsync($"/api/v1/responses/{responseB}")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await vendorA.GetAsync($"/api/v1/customers/{onlyB}")).StatusCode);
@@ -139,6 +144,11 @@ public sealed class SecurityTests
         var timeline = await (await vendorA.GetAsync($"/api/v1/customers/{shared}/timeline")).ReadJsonAsync();
         Assert.Equal(2, timeline.GetProperty("items").GetArrayLength());
         Assert.DoesNotContain(siteB, timeline.GetRawText(), StringComparison.Ordinal);
+        // Nor another site's alert rules, which name its sites and people: only those that raised alerts at A.
+        var ruleOfB = await (await admin.PostRawAsync("/api/v1/alert-rules",
+            $$"""{"name":"{{siteB}} churn","when":{"field":"site","op":"eq","value":"{{siteB}}"},"owner":"headOfService","deadline":"PT2H","enabled":false}""")).ReadJsonAsync();
+        Assert.DoesNotContain(siteB, (await (await vendorA.GetAsync("/api/v1/alert-rules")).ReadJsonAsync()).GetRawText(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, (await vendorA.GetAsync($"/api/v1/alert-rules/{ruleOfB.GetProperty("id").GetInt64()}")).StatusCode);
         var sites = await (await vendorA.GetAsync("/api/v1/sites")).ReadJsonAsync();
         Assert.Equal([siteA], sites.EnumerateArray().Select(s => s.GetProperty("code").GetString()));
         var metrics = await (await vendorA.GetAsync("/api/v1/metrics?groupBy=site")).ReadJsonAsync();

@@ -12,14 +12,21 @@ namespace Closeloop.Alerts;
 
 public static class AlertEndpoints
 {
+    /// <summary>
+    /// A rule names sites, people and words of the company's other sites; a site-scoped caller (a vendor) sees only the
+    /// rules that raised alerts at its own site, which are the ones its inbox can filter by.
+    /// </summary>
+    public static IQueryable<AlertRule> VisibleRules(CloseloopDb db, CallerScope scope) =>
+        db.AlertRules.AsNoTracking().Where(r => r.DeletedAt == null && (scope.SiteId == null || db.Alerts.Any(a => a.RuleId == r.Id && a.SiteId == scope.SiteId)));
+
     public static IEndpointRouteBuilder MapAlerts(this IEndpointRouteBuilder routes)
     {
         var rules = routes.MapGroup("/api/v1/alert-rules").WithTags("Alert rules");
-        rules.MapGet("/", async (CloseloopDb db, CancellationToken ct) =>
-                TypedResults.Ok((await db.AlertRules.AsNoTracking().Where(r => r.DeletedAt == null).OrderBy(r => r.Id).ToListAsync(ct)).Select(RuleView)))
-            .WithName("ListAlertRules").WithSummary("Every alert rule, enabled or not.");
-        rules.MapGet("/{id:long}", async Task<IResult> (long id, CloseloopDb db, CancellationToken ct) =>
-                await db.AlertRules.AsNoTracking().FirstOrDefaultAsync(r => r.Id == id && r.DeletedAt == null, ct) is { } rule ? TypedResults.Ok(RuleView(rule)) : TypedResults.NotFound())
+        rules.MapGet("/", async (HttpContext http, CloseloopDb db, CancellationToken ct) =>
+                TypedResults.Ok((await VisibleRules(db, CallerScope.From(http.User)).OrderBy(r => r.Id).ToListAsync(ct)).Select(RuleView)))
+            .WithName("ListAlertRules").WithSummary("Every alert rule, enabled or not (for a site-scoped caller, those that raised alerts at its site).");
+        rules.MapGet("/{id:long}", async Task<IResult> (long id, HttpContext http, CloseloopDb db, CancellationToken ct) =>
+                await VisibleRules(db, CallerScope.From(http.User)).FirstOrDefaultAsync(r => r.Id == id, ct) is { } rule ? TypedResults.Ok(RuleView(rule)) : TypedResults.NotFound())
             .WithName("GetAlertRule").WithSummary("One alert rule.");
         rules.MapPost("/", (HttpContext http, CloseloopDb db, TimeProvider time, AlertRuleCache cache) => SaveRuleAsync(http, db, time, cache, null))
             .RequireAuthorization(Policies.Admin)

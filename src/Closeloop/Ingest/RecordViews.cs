@@ -87,6 +87,15 @@ public static class RecordViews
         var issue = c.IssueId is { } issueId
             ? await db.Issues.AsNoTracking().Where(i => i.Id == issueId).Select(i => new IssueView(i.Id, i.ContactCount, i.FirstAt)).FirstOrDefaultAsync(ct)
             : null;
+        if (issue is not null && scope.SiteId is { } own)
+        {
+            // An issue chains a customer's contacts across sites (a repeat at another vendor still means the first
+            // contact did not resolve it), but a site sees only its own part of it: another vendor's contacts must
+            // not show in its count or its first time.
+            var mine = await db.Contacts.AsNoTracking().Where(x => x.IssueId == issue.Id && x.SiteId == own)
+                .GroupBy(x => x.IssueId).Select(g => new { Count = g.Count(), First = g.Min(x => x.OccurredAt) }).FirstAsync(ct);
+            issue = issue with { ContactCount = mine.Count, FirstAt = mine.First };
+        }
         return new ContactView(c.ExternalId, new CustomerRef(row.Customer), c.Channel, c.OccurredAt, row.Site, row.Team, row.Agent, c.Queue, c.Reason,
             c.WaitSeconds, c.Transfers, c.Resolved, c.Summary, issue, AnalysisView.From(c.Sentiment, c.Signals, c.RootCause, c.RootCauseConfidence), c.ReceivedAt);
     }

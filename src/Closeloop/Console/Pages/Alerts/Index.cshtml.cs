@@ -61,7 +61,7 @@ public sealed class IndexModel(CloseloopDb db, AlertActions actions) : PageModel
         var sites = db.Sites.AsNoTracking().Where(s => scope.SiteId == null || s.Id == scope.SiteId);
         Sites = await sites.OrderBy(s => s.Code).Select(s => s.Code).ToListAsync(ct);
         Teams = await db.Teams.AsNoTracking().Where(t => sites.Any(s => s.Id == t.SiteId)).OrderBy(t => t.Code).Select(t => t.Code).ToListAsync(ct);
-        Rules = (await db.AlertRules.AsNoTracking().Where(r => r.DeletedAt == null).OrderBy(r => r.Name).Select(r => new { r.Id, r.Name }).ToListAsync(ct))
+        Rules = (await AlertEndpoints.VisibleRules(db, scope).OrderBy(r => r.Name).Select(r => new { r.Id, r.Name }).ToListAsync(ct))
             .Select(r => (r.Id, r.Name)).ToList();
         return Page();
     }
