@@ -26,6 +26,39 @@ public sealed class AlertOwnershipTests
     }
 
     [Theory, MemberData(nameof(Providers))]
+    public async Task ARepeatContactIsAlertedWhicheverOfTheTwoContactsArrivesFirst(string provider)
+    {
+        using var smtp = new SmtpServer();
+        var (app, _) = NewApp(provider, smtp);
+        await using var __ = app;
+        using var admin = app.Admin();
+        const string site = "south";
+        await SetUpPeopleAsync(admin, site);
+        Assert.Equal(HttpStatusCode.Created, (await admin.PostRawAsync("/api/v1/alert-rules", """
+            {"name":"Repeat contact","when":{"all":[{"field":"record","op":"eq","value":"contact"},{"field":"repeatContact","op":"eq","value":true}]},"owner":"pool:recovery","deadline":"PT2H"}
+            """)).StatusCode);
+        object Contact(string id, string customer, DateTimeOffset at) => new
+        {
+            externalId = id, customer = new { externalId = customer }, channel = "phone", occurredAt = at, site, reason = "card_arrival", resolved = false,
+        };
+
+        // In order, one at a time: the second contact is the repeat that fires the rule.
+        await admin.PostJsonAsync("/api/v1/contacts", Contact("in-order-1", "CUST-IN-ORDER", Start.AddDays(-2)));
+        await admin.PostJsonAsync("/api/v1/contacts", Contact("in-order-2", "CUST-IN-ORDER", Start));
+        // Newest first, one at a time and in one batch (a CRM export newest first): the same alert, on the same contact.
+        await admin.PostJsonAsync("/api/v1/contacts", Contact("late-2", "CUST-LATE", Start));
+        await admin.PostJsonAsync("/api/v1/contacts", Contact("late-1", "CUST-LATE", Start.AddDays(-2)));
+        (await admin.PostJsonAsync("/api/v1/contacts/batch", new[] { Contact("batch-2", "CUST-BATCH", Start), Contact("batch-1", "CUST-BATCH", Start.AddDays(-2)) })).EnsureSuccessStatusCode();
+
+        foreach (var (customer, repeat) in new[] { ("CUST-IN-ORDER", "in-order-2"), ("CUST-LATE", "late-2"), ("CUST-BATCH", "batch-2") })
+        {
+            var alert = await AlertAsync(admin, Assert.Single(await ActiveAlertsAsync(admin, customer)));
+            Assert.Equal(repeat, alert.GetProperty("trigger").GetProperty("externalId").GetString());
+            Assert.Equal(1, alert.GetProperty("matches").GetInt32());
+        }
+    }
+
+    [Theory, MemberData(nameof(Providers))]
     public async Task ACustomerNoMessageCanReachIsSaidSoAndAPersonRecordsTellingThem(string provider)
     {
         using var smtp = new SmtpServer();

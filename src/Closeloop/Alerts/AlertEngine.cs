@@ -63,6 +63,50 @@ public sealed class AlertEngine(
             queued |= await EvaluateAsync(connection, transaction, batch, context, active, facts, "contact", contact.Id, contact.Input.ExternalId, contact.CustomerId,
                 contact.SiteId, contact.TeamId, contact.AgentId, batch.Now, events, ct);
         }
+        // A contact that arrived late, before a stored one about the same thing, made that one a repeat: the rules on
+        // repeat contacts fire for it now, as they would have had the two come in order. Only the rules its being a
+        // repeat makes match: the others saw it when it came in.
+        foreach (var id in batch.NewRepeats.Distinct())
+        {
+            if (await RepeatFactsAsync(connection, transaction, context, id, ct) is not { } repeat)
+            {
+                continue;
+            }
+            var before = repeat.Facts with { RepeatGapDays = null };
+            var newly = active.Where(r => r.Definition.Matches(repeat.Facts) && !r.Definition.Matches(before)).ToList();
+            if (newly.Count > 0)
+            {
+                queued |= await EvaluateAsync(connection, transaction, batch, context, newly, repeat.Facts, "contact", id, repeat.ExternalId, repeat.CustomerId,
+                    repeat.SiteId, repeat.TeamId, repeat.AgentId, batch.Now, events, ct);
+            }
+        }
+    }
+
+    /// <summary>The facts of a stored contact, read back from what was stored with it (the rare path of a late contact).</summary>
+    private static async Task<(AlertFacts Facts, string ExternalId, long CustomerId, long SiteId, long TeamId, long AgentId)?> RepeatFactsAsync(
+        DbConnection connection, DbTransaction transaction, Lookup lookup, long id, CancellationToken ct)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT c.external_id, c.customer_id, c.site_id, c.team_id, c.agent_id, c.sentiment, c.summary, c.signals, c.repeat_gap_ms, " +
+            "c.resolved, c.channel, s.code, t.code, a.code, c.queue, c.reason, c.root_cause FROM contacts c " +
+            "LEFT JOIN sites s ON s.id = c.site_id LEFT JOIN teams t ON t.id = c.team_id LEFT JOIN agents a ON a.id = c.agent_id WHERE c.id = @id";
+        Migrator.AddParameter(command, "@id", id);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        if (!await reader.ReadAsync(ct))
+        {
+            return null;
+        }
+        string? Text(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
+        var customerId = reader.GetInt64(1);
+        var summary = Text(6);
+        var signals = Text(7);
+        var facts = new AlertFacts("contact", null, null, reader.IsDBNull(5) ? null : reader.GetDouble(5), summary is null ? null : AlertRuleDefinition.NormalizeText(summary),
+            string.IsNullOrEmpty(signals) ? [] : signals.Split(','), null, reader.IsDBNull(8) ? null : reader.GetInt64(8) / 86_400_000d,
+            reader.IsDBNull(9) ? null : reader.GetBoolean(9), reader.GetString(10), Text(11), Text(12), Text(13), Text(14), Text(15), Text(16));
+        var (externalId, siteId, teamId, agentId) = (reader.GetString(0), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4));
+        await reader.DisposeAsync();
+        return (facts with { Tier = await lookup.TierAsync(customerId, ct) }, externalId, customerId, siteId, teamId, agentId);
     }
 
     public void AfterCommit(IngestBatch batch)

@@ -244,7 +244,7 @@ public sealed class IngestStore : IAsyncDisposable
             batch.AddIssue(new IssueCell(row.Int64(3), row.Int64(4), row.Int64(5), row.Int64(6), row.Text(7)), -1, count == 1 && firstResolved != false ? -1 : 0);
             (firstAt, lastAt) = (row.Int64(8), row.Int64(9));
         }
-        await NowARepeatAsync(customerId, later, firstAt, firstAt - occurred, ct);
+        await NowARepeatAsync(customerId, later, firstAt, firstAt - occurred, batch, ct);
         var move = Statement("issue.bridge-move", "UPDATE contacts SET issue_id = @id WHERE customer_id = @c AND issue_id = @later", "@id", "@c", "@later");
         move.Set(issueId, customerId, later);
         await move.ExecuteAsync(ct);
@@ -295,18 +295,32 @@ public sealed class IngestStore : IAsyncDisposable
             "@at", "@res", "@day", "@s", "@t", "@a", "@ch", "@id");
         update.Set(occurred, input.Resolved, day, siteId, teamId, agentId, input.Channel, id);
         await update.ExecuteAsync(ct);
-        await NowARepeatAsync(customerId, id, oldFirstAt, oldFirstAt - occurred, ct);
+        await NowARepeatAsync(customerId, id, oldFirstAt, oldFirstAt - occurred, batch, ct);
         return (id, count + 1);
     }
 
-    /// <summary>The contact that was first of an issue is now a repeat, <paramref name="gapMs"/> after the contact that came in before it.</summary>
-    private async Task NowARepeatAsync(long customerId, long issueId, long firstAtMs, long gapMs, CancellationToken ct)
+    /// <summary>
+    /// The contact that was first of an issue is now a repeat, <paramref name="gapMs"/> after the contact that came in
+    /// before it. It is named on the batch, so that rules on repeat contacts see it as if the two had come in order.
+    /// </summary>
+    private async Task NowARepeatAsync(long customerId, long issueId, long firstAtMs, long gapMs, IngestBatch batch, CancellationToken ct)
     {
-        var gap = Statement("issue.repeat-gap",
-            "UPDATE contacts SET repeat_gap_ms = @gap WHERE customer_id = @c AND occurred_at = @first AND issue_id = @id AND repeat_gap_ms IS NULL",
-            "@gap", "@c", "@first", "@id");
-        gap.Set(gapMs, customerId, firstAtMs, issueId);
+        var find = Statement("issue.repeat-find",
+            "SELECT id FROM contacts WHERE customer_id = @c AND occurred_at = @first AND issue_id = @id AND repeat_gap_ms IS NULL", "@c", "@first", "@id");
+        find.Set(customerId, firstAtMs, issueId);
+        long contactId;
+        using (var row = await find.ReadFirstAsync(ct))
+        {
+            if (!row.Found)
+            {
+                return;
+            }
+            contactId = row.Int64(0);
+        }
+        var gap = Statement("issue.repeat-gap", "UPDATE contacts SET repeat_gap_ms = @gap WHERE id = @id", "@gap", "@id");
+        gap.Set(gapMs, contactId);
         await gap.ExecuteAsync(ct);
+        batch.NewRepeats.Add(contactId);
     }
 
     private async Task<IngestOutcome> WriteResponseAsync(ResponseItem item, WriteScope scope, IngestBatch batch, CancellationToken ct)
@@ -744,6 +758,9 @@ public sealed class IngestBatch(
     public DateTimeOffset NowMs { get; } = DateTimeOffset.FromUnixTimeMilliseconds(now.ToUnixTimeMilliseconds());
     public List<StoredContact> Contacts { get; } = [];
     public List<StoredResponse> Responses { get; } = [];
+
+    /// <summary>Stored contacts this batch made repeats: a contact that came in late went before them in their issue.</summary>
+    public List<long> NewRepeats { get; } = [];
 
     /// <summary>Work an observer wants done only once the transaction has committed (live pushes, waking workers).</summary>
     public List<Action> AfterCommitActions { get; } = [];
