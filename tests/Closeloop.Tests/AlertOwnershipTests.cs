@@ -26,6 +26,43 @@ public sealed class AlertOwnershipTests
     }
 
     [Theory, MemberData(nameof(Providers))]
+    public async Task AnOwnerWhoCouldNotOpenTheAlertNeverGetsItAndTheSitesManagerDoes(string provider)
+    {
+        using var smtp = new SmtpServer();
+        var (app, _) = NewApp(provider, smtp);
+        await using var __ = app;
+        using var admin = app.Admin();
+        await SetUpPeopleAsync(admin, "north");
+        await SetUpPeopleAsync(admin, "vendor");
+        // North's "billing" team and its supervisor; a vendor's records name a team "billing" too (team codes are shared).
+        await admin.PostJsonAsync("/api/v1/contacts", Json.Contact(Unique.Id("c"), Unique.Id("setup"), site: "north", team: "billing"));
+        Assert.Equal(HttpStatusCode.Created, (await admin.PostJsonAsync("/api/v1/users", new { email = "sam@north.example.com", role = "supervisor", site = "north", team = "billing", password = "correct horse battery" })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutAsync("/api/v1/teams/billing/supervisor", System.Net.Http.Json.JsonContent.Create(new { supervisor = "sam@north.example.com" }))).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await admin.PostRawAsync("/api/v1/alert-rules", """
+            {"name":"Low CSAT","when":{"all":[{"field":"metric","op":"eq","value":"csat"},{"field":"score","op":"lte","value":2}]},"owner":"teamSupervisor","deadline":"PT2H"}
+            """)).StatusCode);
+        // A rule naming north's supervisor, for every site's churn threats.
+        Assert.Equal(HttpStatusCode.Created, (await admin.PostRawAsync("/api/v1/alert-rules", """
+            {"name":"Churn","when":{"field":"comment","op":"contains","value":"close my account"},"owner":"user:sam@north.example.com","deadline":"PT2H"}
+            """)).StatusCode);
+
+        await admin.PostJsonAsync("/api/v1/responses", Json.Response("north-low", "CUST-N", "csat", 1, site: "north", team: "billing"));
+        await admin.PostJsonAsync("/api/v1/responses", Json.Response("vendor-low", "CUST-V", "csat", 1, site: "vendor", team: "billing"));
+        await admin.PostJsonAsync("/api/v1/responses", Json.Response("vendor-churn", "CUST-V2", "csat", 4, "I will close my account", site: "vendor"));
+
+        Assert.Equal("sam@north.example.com", (await AlertAsync(admin, Assert.Single(await ActiveAlertsAsync(admin, "CUST-N")))).GetProperty("owner").GetString());
+        // Sam could not open the vendor's alerts: its site manager owns them.
+        Assert.Equal("mia@vendor.example.com", (await AlertAsync(admin, Assert.Single(await ActiveAlertsAsync(admin, "CUST-V")))).GetProperty("owner").GetString());
+        Assert.Equal("mia@vendor.example.com", (await AlertAsync(admin, Assert.Single(await ActiveAlertsAsync(admin, "CUST-V2")))).GetProperty("owner").GetString());
+
+        // A read-only executive is refused as a rule's owner, as a reassignment to them is.
+        await admin.CreateUserAsync("eve@example.com", "executive");
+        var errors = await ErrorsAsync(await admin.PostRawAsync("/api/v1/alert-rules",
+            """{"name":"Exec","when":{"field":"score","op":"lte","value":1},"owner":"user:eve@example.com","deadline":"PT2H"}"""));
+        Assert.Contains("may not work alerts", errors["owner"].Single(), StringComparison.Ordinal);
+    }
+
+    [Theory, MemberData(nameof(Providers))]
     public async Task ARepeatContactIsAlertedWhicheverOfTheTwoContactsArrivesFirst(string provider)
     {
         using var smtp = new SmtpServer();

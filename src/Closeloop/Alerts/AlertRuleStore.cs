@@ -73,9 +73,12 @@ public static class AlertRuleStore
         owners.AddRange(definition.Escalation.Select((step, i) => ($"escalation[{i}].to", step.To)));
         foreach (var (field, spec) in owners)
         {
-            if (spec.Kind == "user" && !await db.Users.AnyAsync(u => u.Email == spec.Name && !u.Disabled, ct))
+            if (spec.Kind == "user" && await db.Users.Where(u => u.Email == spec.Name && !u.Disabled).Select(u => u.Role).FirstOrDefaultAsync(ct) is var role
+                && (role is null || !OwnerResolver.OwnerRoles.Contains(role)))
             {
-                errors[field] = [$"there is no user {spec.Name} (POST /api/v1/users creates one)"];
+                errors[field] = [role is null
+                    ? $"there is no user {spec.Name} (POST /api/v1/users creates one)"
+                    : $"{spec.Name} is a {role}, who may not work alerts"];
             }
             else if (spec.Kind == "pool" && !await db.PoolMembers.AnyAsync(p => p.Pool == spec.Name && db.Users.Any(u => u.Id == p.UserId && !u.Disabled), ct))
             {

@@ -15,7 +15,7 @@ public sealed class OwnerResolver(IConfiguration configuration)
     public const string Unassigned = "unassigned";
 
     /// <summary>The roles that may work alerts, as people: an integration is a machine and never owns one.</summary>
-    private static readonly string[] OwnerRoles = [.. Roles.AlertWorkers.Where(r => r != Roles.Integration)];
+    internal static readonly string[] OwnerRoles = [.. Roles.AlertWorkers.Where(r => r != Roles.Integration)];
 
     // The SQL form of MayOwn, for the members of a pool: keep the two together.
     private static readonly string MayOwnSql =
@@ -37,21 +37,27 @@ public sealed class OwnerResolver(IConfiguration configuration)
         switch (spec.Kind)
         {
             case "user":
-                return spec.Name!;
+                // A rule's named person who cannot open an alert of this site (another site's, since the rule was
+                // written) would own it without seeing it: the line above takes it instead.
+                return await ScalarAsync(connection, transaction, $"SELECT u.email FROM users u WHERE u.email = @e AND {MayOwnSql}",
+                        ct, ("@e", spec.Name), ("@f", false), ("@s", siteId))
+                    ?? await FindAsync(connection, transaction, new OwnerSpec("siteManager", null), siteId, teamId, ct);
             case "pool":
                 return await ScalarAsync(connection, transaction,
                     $"SELECT u.email FROM pool_members p JOIN users u ON u.id = p.user_id WHERE p.pool = @p AND {MayOwnSql} " +
                     "ORDER BY (SELECT COUNT(*) FROM alerts a WHERE a.owner = u.email AND a.status IN ('open', 'acknowledged', 'waiting_on_customer')), u.id LIMIT 1",
                     ct, ("@p", spec.Name), ("@f", false), ("@s", siteId));
             case "teamSupervisor":
+                // Team codes are shared by every site that names them, so the team's supervisor may work at another
+                // site than this record's; then they could not open the alert, and the site's manager takes it.
                 return await ScalarAsync(connection, transaction,
-                    "SELECT u.email FROM teams t JOIN users u ON u.id = t.supervisor_user_id WHERE t.id = @t AND u.disabled = @f", ct, ("@t", teamId), ("@f", false))
+                    $"SELECT u.email FROM teams t JOIN users u ON u.id = t.supervisor_user_id WHERE t.id = @t AND {MayOwnSql}", ct, ("@t", teamId), ("@f", false), ("@s", siteId))
                     ?? await FindAsync(connection, transaction, new OwnerSpec("siteManager", null), siteId, teamId, ct);
             case "siteManager":
                 // The manager named on the site, else the site's own site_manager account (the oldest, so the
                 // choice does not change from one alert to the next), else the line above.
                 return await ScalarAsync(connection, transaction,
-                    "SELECT u.email FROM sites s JOIN users u ON u.id = s.manager_user_id WHERE s.id = @s AND u.disabled = @f", ct, ("@s", siteId), ("@f", false))
+                    $"SELECT u.email FROM sites s JOIN users u ON u.id = s.manager_user_id WHERE s.id = @s AND {MayOwnSql}", ct, ("@s", siteId), ("@f", false))
                     ?? await ScalarAsync(connection, transaction,
                         "SELECT email FROM users WHERE role = @r AND site_id = @s AND disabled = @f ORDER BY created_at, id LIMIT 1",
                         ct, ("@r", Roles.SiteManager), ("@s", siteId), ("@f", false))
