@@ -186,7 +186,7 @@ public sealed class CliTests
         Assert.Contains("3 rows: 2 created, 0 already present, 1 refused.", output, StringComparison.Ordinal);
         (exit, output) = await RunAsync(connection, "export", "responses");
         Assert.True(exit == 0, output);
-        Assert.Contains("imp-u-after,IMP-1,csat,5,fine,", output, StringComparison.Ordinal);
+        Assert.Contains("imp-u-after,IMP-1,,,,,csat,5,fine,", output, StringComparison.Ordinal);
         Assert.Contains("\"A quoted comment\nover two lines\"", output, StringComparison.Ordinal);
         Assert.DoesNotContain("imp-u-1,", output, StringComparison.Ordinal);
     }
@@ -210,7 +210,7 @@ public sealed class CliTests
         Assert.Contains("2 rows: 1 created, 0 already present, 1 refused.", output, StringComparison.Ordinal);
         (exit, output) = await RunAsync(connection, "export", "responses");
         Assert.True(exit == 0, output);
-        Assert.Contains("utf-1,LAT-1,csat,4,Café au lait,", output, StringComparison.Ordinal);
+        Assert.Contains("utf-1,LAT-1,,,,,csat,4,Café au lait,", output, StringComparison.Ordinal);
         Assert.DoesNotContain("lat-1", output, StringComparison.Ordinal);
         Assert.DoesNotContain("\uFFFD", output, StringComparison.Ordinal);
     }

@@ -189,7 +189,7 @@ public sealed class ProcessTests
             using var client = server.Client();
             (await client.PostJsonAsync("/api/v1/contacts", Json.Contact("ex-c1", "ex-cust-1", "phone", site: "north", team: "north-care", agent: "ann",
                 reason: "billing", resolved: false, summary: "Double charge, second call", email: "ex1@example.com"))).EnsureSuccessStatusCode();
-            (await client.PostJsonAsync("/api/v1/contacts", Json.Contact("ex-c2", "ex-cust-1", "chat", at: DateTimeOffset.Parse("2026-11-03T09:00:00Z", System.Globalization.CultureInfo.InvariantCulture),
+            (await client.PostJsonAsync("/api/v1/contacts", Json.Contact("ex-c2", "ex-cust-1", "chat", at: DateTimeOffset.Parse("2026-11-03T09:00:00.250Z", System.Globalization.CultureInfo.InvariantCulture),
                 site: "north", team: "north-care", agent: "bob", reason: "billing", resolved: true))).EnsureSuccessStatusCode();
             for (var i = 0; i < comments.Length; i++)
             {
@@ -214,7 +214,7 @@ public sealed class ProcessTests
         Assert.Contains("\"'=HYPERLINK(", await File.ReadAllTextAsync(responsesFile), StringComparison.Ordinal);
         (exit, output) = await AppProcess.RunAsync(provider, source, "export", "contacts", "--site", "south");
         Assert.True(exit == 0, output);
-        Assert.StartsWith("externalId,customerExternalId,channel,", output, StringComparison.Ordinal);
+        Assert.StartsWith("externalId,customerExternalId,customerName,customerEmail,customerPhone,customerHandle,channel,", output, StringComparison.Ordinal);
         Assert.Contains("0 contacts exported", output, StringComparison.Ordinal);
 
         var target = TestDatabases.CreateDatabase(provider);
@@ -243,6 +243,10 @@ public sealed class ProcessTests
             }
             var contact = await (await b.GetAsync("/api/v1/contacts/ex-c2")).ReadJsonAsync();
             Assert.Equal(2, contact.GetProperty("issue").GetProperty("contactCount").GetInt32());
+            // To the millisecond, and the customer with the contact points the source had.
+            Assert.Equal(Without(await (await a.GetAsync("/api/v1/contacts/ex-c2")).ReadJsonAsync(), "receivedAt"), Without(contact, "receivedAt"));
+            Assert.Equal((await (await a.GetAsync("/api/v1/customers/ex-cust-1")).ReadJsonAsync()).GetProperty("contactPoints").GetRawText(),
+                (await (await b.GetAsync("/api/v1/customers/ex-cust-1")).ReadJsonAsync()).GetProperty("contactPoints").GetRawText());
             var metrics = "/api/v1/metrics?from=2026-11-01&to=2026-11-30&groupBy=site";
             Assert.Equal((await (await a.GetAsync(metrics)).ReadJsonAsync()).GetProperty("groups").GetRawText(),
                 (await (await b.GetAsync(metrics)).ReadJsonAsync()).GetProperty("groups").GetRawText());

@@ -18,13 +18,15 @@ internal static class CliExport
 {
     public static readonly string[] ResponseHeader =
     [
-        "externalId", "customerExternalId", "metric", "score", "comment", "respondedAt", "contactExternalId", "site", "team", "agent", "channel",
+        "externalId", "customerExternalId", "customerName", "customerEmail", "customerPhone", "customerHandle",
+        "metric", "score", "comment", "respondedAt", "contactExternalId", "site", "team", "agent", "channel",
         "sentiment", "signals", "rootCause", "rootCauseConfidence", "receivedAt",
     ];
 
     public static readonly string[] ContactHeader =
     [
-        "externalId", "customerExternalId", "channel", "occurredAt", "site", "team", "agent", "queue", "reason", "waitSeconds", "transfers", "resolved",
+        "externalId", "customerExternalId", "customerName", "customerEmail", "customerPhone", "customerHandle",
+        "channel", "occurredAt", "site", "team", "agent", "queue", "reason", "waitSeconds", "transfers", "resolved",
         "summary", "sentiment", "signals", "rootCause", "rootCauseConfidence", "receivedAt",
     ];
 
@@ -146,18 +148,21 @@ internal static class CliExport
         {
             query = query.Where(r => r.SiteId == s);
         }
-        return query.OrderBy(r => r.Id).Select(r => new object?[]
-        {
-            r.ExternalId,
-            db.Customers.Where(c => c.Id == r.CustomerId).Select(c => c.ExternalId).FirstOrDefault(),
-            r.Metric, r.Score, r.Comment, r.RespondedAt,
-            r.ContactId == null ? null : db.Contacts.Where(c => c.Id == r.ContactId).Select(c => c.ExternalId).FirstOrDefault(),
-            r.ContactId != null ? null : db.Sites.Where(x => x.Id == r.SiteId).Select(x => x.Code).FirstOrDefault(),
-            r.ContactId != null ? null : db.Teams.Where(x => x.Id == r.TeamId).Select(x => x.Code).FirstOrDefault(),
-            r.ContactId != null ? null : db.Agents.Where(x => x.Id == r.AgentId).Select(x => x.Code).FirstOrDefault(),
-            r.ContactId != null ? null : r.Channel,
-            r.Sentiment, r.Signals, r.RootCause, r.RootCauseConfidence, r.ReceivedAt,
-        }).AsAsyncEnumerable();
+        // The customer's details as they stand, so that an import into another database makes the same profile.
+        return (from r in query
+                join c in db.Customers on r.CustomerId equals c.Id
+                orderby r.Id
+                select new object?[]
+                {
+                    r.ExternalId, c.ExternalId, c.Name, c.Email, c.Phone, c.Handle,
+                    r.Metric, r.Score, r.Comment, r.RespondedAt,
+                    r.ContactId == null ? null : db.Contacts.Where(x => x.Id == r.ContactId).Select(x => x.ExternalId).FirstOrDefault(),
+                    r.ContactId != null ? null : db.Sites.Where(x => x.Id == r.SiteId).Select(x => x.Code).FirstOrDefault(),
+                    r.ContactId != null ? null : db.Teams.Where(x => x.Id == r.TeamId).Select(x => x.Code).FirstOrDefault(),
+                    r.ContactId != null ? null : db.Agents.Where(x => x.Id == r.AgentId).Select(x => x.Code).FirstOrDefault(),
+                    r.ContactId != null ? null : r.Channel,
+                    r.Sentiment, r.Signals, r.RootCause, r.RootCauseConfidence, r.ReceivedAt,
+                }).AsAsyncEnumerable();
     }
 
     private static IAsyncEnumerable<object?[]> Contacts(CloseloopDb db, DateTimeOffset? from, DateTimeOffset? to, long? siteId)
@@ -175,17 +180,19 @@ internal static class CliExport
         {
             query = query.Where(c => c.SiteId == s);
         }
-        return query.OrderBy(c => c.Id).Select(c => new object?[]
-        {
-            c.ExternalId,
-            db.Customers.Where(x => x.Id == c.CustomerId).Select(x => x.ExternalId).FirstOrDefault(),
-            c.Channel, c.OccurredAt,
-            db.Sites.Where(x => x.Id == c.SiteId).Select(x => x.Code).FirstOrDefault(),
-            db.Teams.Where(x => x.Id == c.TeamId).Select(x => x.Code).FirstOrDefault(),
-            db.Agents.Where(x => x.Id == c.AgentId).Select(x => x.Code).FirstOrDefault(),
-            c.Queue, c.Reason, c.WaitSeconds, c.Transfers, c.Resolved, c.Summary,
-            c.Sentiment, c.Signals, c.RootCause, c.RootCauseConfidence, c.ReceivedAt,
-        }).AsAsyncEnumerable();
+        return (from x in query
+                join c in db.Customers on x.CustomerId equals c.Id
+                orderby x.Id
+                select new object?[]
+                {
+                    x.ExternalId, c.ExternalId, c.Name, c.Email, c.Phone, c.Handle,
+                    x.Channel, x.OccurredAt,
+                    db.Sites.Where(s => s.Id == x.SiteId).Select(s => s.Code).FirstOrDefault(),
+                    db.Teams.Where(t => t.Id == x.TeamId).Select(t => t.Code).FirstOrDefault(),
+                    db.Agents.Where(a => a.Id == x.AgentId).Select(a => a.Code).FirstOrDefault(),
+                    x.Queue, x.Reason, x.WaitSeconds, x.Transfers, x.Resolved, x.Summary,
+                    x.Sentiment, x.Signals, x.RootCause, x.RootCauseConfidence, x.ReceivedAt,
+                }).AsAsyncEnumerable();
     }
 
     /// <summary>

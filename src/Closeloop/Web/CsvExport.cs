@@ -17,7 +17,8 @@ public static class CsvExport
         double d => d.ToString("0.###", CultureInfo.InvariantCulture),
         int or long => Convert.ToString(value, CultureInfo.InvariantCulture)!,
         bool b => b ? "true" : "false",
-        DateTimeOffset t => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+        // Milliseconds when there are any, as they are stored: an export imported again is the same instant.
+        DateTimeOffset t => t.UtcDateTime.ToString(t.Millisecond == 0 ? "yyyy-MM-dd'T'HH:mm:ss'Z'" : "yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture),
         _ => Text(Convert.ToString(value, CultureInfo.InvariantCulture) ?? ""),
     };
 
