@@ -28,7 +28,7 @@ internal static class Evaluation
         NodeBaselines.WriteJsonLines(Path.Combine(dir, "vader_snippets.jsonl"), snippets.Select(t => new { text = t.Text, score = t.Score, heldOut = !SentimentModel.IsTrainingRow(t.Text) }));
         NodeBaselines.WriteJsonLines(Path.Combine(dir, "comments.jsonl"), data.ThroughputComments().Select(c => new { text = c }));
         var vaderNode = skipNode ? null : await NodeBaselines.RunAsync(paths, "vader.js", dir);
-        SentimentSection(Line, tweets, snippets, vaderNode);
+        SentimentSection(Line, tweets, snippets, vaderNode, Complaints(data), [.. data.Banking77("test").Select(e => e.Text)]);
 
         // Classification.
         Line("## Root-cause classification (threshold 0: the top cause always counts)");
@@ -122,6 +122,12 @@ internal static class Evaluation
             ? value.GetDouble().ToString(format, CultureInfo.InvariantCulture)
             : "n/a";
 
+    internal static IReadOnlyList<string> Complaints(DataSets data)
+    {
+        var (train, test) = data.CfpbSplit();
+        return [.. train.Concat(test).Select(e => e.Text)];
+    }
+
     private static readonly string[] ExampleComments =
     [
         "The agent was wonderful and sorted everything out in minutes, thank you!",
@@ -135,7 +141,8 @@ internal static class Evaluation
     ];
 
     /// <summary>Pearson r of each score against the human means; also run alone by the "sentiment" mode.</summary>
-    public static void SentimentSection(Action<string> line, IReadOnlyList<RatedText> tweets, IReadOnlyList<RatedText> snippets, System.Text.Json.JsonElement? vaderNode)
+    public static void SentimentSection(Action<string> line, IReadOnlyList<RatedText> tweets, IReadOnlyList<RatedText> snippets, System.Text.Json.JsonElement? vaderNode,
+        IReadOnlyList<string> complaints, IReadOnlyList<string> queries)
     {
         var vader = SentimentAnalyzer.Default;
         var model = SentimentModel.Default;
@@ -164,6 +171,22 @@ internal static class Evaluation
         line("|---|---:|---:|");
         foreach (var text in ExampleComments)
             line($"| {text} | {vader.Analyze(text).Compound:F3} | {model.Score(text, vader.Analyze(text).Compound):F3} |");
+        line("");
+        line($"Customers' own words, unrated (a sanity check, not a correlation): the {complaints.Count:N0} CFPB narratives, every one of them a "
+            + $"complaint, and the {queries.Count:N0} BANKING77 test queries, customers asking a bank for something. The share of each sign, with VADER's "
+            + "conventions (above 0.05 positive, below −0.05 negative):");
+        line("");
+        line("| texts | score | negative | neutral | positive |");
+        line("|---|---|---:|---:|---:|");
+        foreach (var (set, texts) in new[] { ("CFPB complaints", complaints), ("BANKING77 queries", queries) })
+        {
+            foreach (var (name, score) in new (string, Func<string, double>)[] { ("VADER rules", t => vader.Analyze(t).Compound), ("shipped score", t => model.Score(t, vader.Analyze(t).Compound)) })
+            {
+                var scores = texts.Select(score).ToList();
+                string Share(Func<double, bool> which) => $"{100.0 * scores.Count(which) / scores.Count:F1} %";
+                line($"| {set} | {name} | {Share(s => s < -0.05)} | {Share(s => s >= -0.05 && s <= 0.05)} | {Share(s => s > 0.05)} |");
+            }
+        }
         line("");
         line("### The same model, fitted by 10-fold cross-validation within each set (held-out folds only)");
         line("");

@@ -22,7 +22,7 @@ switch (mode)
     case "sentiment":
         {
             var d = DataSets.Locate(dataArgument);
-            Evaluation.SentimentSection(Console.WriteLine, d.VaderGroundTruth("tweets_GroundTruth.txt"), d.VaderGroundTruth("amazonReviewSnippets_GroundTruth.txt"), null);
+            Evaluation.SentimentSection(Console.WriteLine, d.VaderGroundTruth("tweets_GroundTruth.txt"), d.VaderGroundTruth("amazonReviewSnippets_GroundTruth.txt"), null, Evaluation.Complaints(d), [.. d.Banking77("test").Select(e => e.Text)]);
         }
 
         break;

@@ -28,6 +28,22 @@ public class SentimentAnalyzerTests
     public void MatchesTheReferenceImplementationOnItsExamples(string text, double expected) =>
         Assert.Equal(expected, Compound(text), 0.0005);
 
+    // VADER's raters scored "credit", "interest", "security", "support" and "please help" as feelings; in a complaint
+    // they name a card, a rate, a freeze, a department and a plea, so the shipped lexicon gives them no valence.
+    [Theory]
+    [InlineData("My credit card was charged twice.")]
+    [InlineData("Please help, the interest on my account is wrong and customer support hung up.")]
+    [InlineData("I asked them to validate the debt and put a security freeze and a fraud alert on my credit report.")]
+    public void ServiceTermsInAComplaintCarryNoValence(string complaint) =>
+        Assert.True(Compound(complaint) <= 0, $"{complaint}: {Compound(complaint)}");
+
+    [Fact]
+    public void FeelingsAroundServiceTermsStillCount()
+    {
+        Assert.True(Compound("The support was great, thank you!") > 0.5);
+        Assert.True(Compound("The credit card team was rude and useless.") < -0.5);
+    }
+
     [Fact]
     public void HtmlEscapedTextScoresAsTheTextItEncodes()
     {
