@@ -38,6 +38,8 @@ public sealed class InboxTests(ConsoleApp app)
         await page.Locator("form[data-step=customer_reached] button").ClickAsync();
         await page.Locator("[data-testid=alert-status]").Filter(new LocatorFilterOptions { HasText = "acknowledged" }).WaitForAsync();
         Assert.Contains("customer reached", await page.TextContentAsync("[data-testid=action-log]"), StringComparison.Ordinal);
+        // Reaching the customer met the deadline: the countdown stops.
+        await page.Locator(".countdown").Filter(new LocatorFilterOptions { HasText = "met" }).WaitForAsync();
 
         // Resolve needs a root cause and an outcome; the form asks for both.
         var resolve = page.Locator("form[data-step=resolve]");

@@ -16,6 +16,12 @@ public sealed class AlertOwnershipTests
         [.. (await (await client.GetAsync($"/api/v1/alerts?status=active&customer={customer}")).ReadJsonAsync()).GetProperty("items")
             .EnumerateArray().Select(a => a.GetProperty("id").GetInt64())];
 
+    /// <summary>A score of 1 or 2 on CSAT raises an alert for the recovery pool, due in two hours.</summary>
+    private static async Task LowCsatRuleAsync(HttpClient admin) =>
+        Assert.Equal(HttpStatusCode.Created, (await admin.PostRawAsync("/api/v1/alert-rules", """
+            {"name":"Low CSAT","when":{"all":[{"field":"metric","op":"eq","value":"csat"},{"field":"score","op":"lte","value":2}]},"owner":"pool:recovery","deadline":"PT2H"}
+            """)).StatusCode);
+
     private static async Task<JsonElement> AlertAsync(HttpClient client, long id) => await (await client.GetAsync($"/api/v1/alerts/{id}")).ReadJsonAsync();
 
     private static async Task<Dictionary<string, string[]>> ErrorsAsync(HttpResponseMessage response)
@@ -104,9 +110,7 @@ public sealed class AlertOwnershipTests
         using var admin = app.Admin();
         const string site = "south";
         await SetUpPeopleAsync(admin, site);
-        Assert.Equal(HttpStatusCode.Created, (await admin.PostRawAsync("/api/v1/alert-rules", """
-            {"name":"Low CSAT","when":{"all":[{"field":"metric","op":"eq","value":"csat"},{"field":"score","op":"lte","value":2}]},"owner":"pool:recovery","deadline":"PT2H"}
-            """)).StatusCode);
+        await LowCsatRuleAsync(admin);
         // Known by phone only, and no webhook takes SMS messages: nothing can carry the outcome.
         await admin.PostJsonAsync("/api/v1/responses", new
         {
@@ -139,9 +143,7 @@ public sealed class AlertOwnershipTests
         using var admin = app.Admin();
         const string site = "south";
         await SetUpPeopleAsync(admin, site);
-        Assert.Equal(HttpStatusCode.Created, (await admin.PostRawAsync("/api/v1/alert-rules", """
-            {"name":"Low CSAT","when":{"all":[{"field":"metric","op":"eq","value":"csat"},{"field":"score","op":"lte","value":2}]},"owner":"pool:recovery","deadline":"PT2H"}
-            """)).StatusCode);
+        await LowCsatRuleAsync(admin);
 
         await admin.PostJsonAsync("/api/v1/responses", Json.Response("low-1", "CUST-B", "csat", 1, "Nobody called me back", at: Start, site: site));
         var first = Assert.Single(await ActiveAlertsAsync(admin, "CUST-B"));

@@ -37,6 +37,8 @@
             const due = Number(el.dataset.due), created = Number(el.dataset.created || due);
             let text, cls;
             if (el.dataset.active === "false") { text = "done"; cls = "done"; }
+            // The deadline is the time to reach the customer: once reached, it was met and no longer counts down.
+            else if (el.dataset.met === "true") { text = "met"; cls = "done"; }
             else if (el.dataset.paused === "true") { text = "paused"; cls = "paused"; }
             else {
                 const left = due - now, total = Math.max(due - created, 1);
