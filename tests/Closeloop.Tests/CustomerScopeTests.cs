@@ -60,6 +60,17 @@ public sealed class CustomerScopeTests
         // The admin still sees both.
         Assert.Contains("ok-other", await (await admin.GetAsync("/api/v1/metrics/records?metric=csat&from=2026-11-01&to=2026-11-30")).Content.ReadAsStringAsync(),
             StringComparison.Ordinal);
+        // Figures count every customer, whose records behind them the specialist may not open: none for them (the
+        // pages answer 404, as pages a person may not see do; the API 403, as a role's refusal does).
+        foreach (var url in new[] { "/api/v1/metrics?from=2026-11-01&to=2026-11-30", "/api/v1/insights/pareto", "/api/v1/insights/trend", "/api/v1/insights/drivers" })
+        {
+            Assert.True((await recovery.GetAsync(url)).StatusCode == HttpStatusCode.Forbidden, url);
+        }
+        foreach (var page in new[] { "/dashboards", "/dashboard", "/dashboards/records?metric=csat", "/insights" })
+        {
+            Assert.True((await recovery.GetAsync(page)).StatusCode == HttpStatusCode.NotFound, page);
+        }
+        Assert.DoesNotContain("href=\"/dashboards\"", await (await recovery.GetAsync("/alerts")).Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
     [Theory, MemberData(nameof(Providers))]

@@ -12,6 +12,8 @@ public static class ConsoleSetup
 
     public const string AdminPolicy = "console-admin";
 
+    public const string FiguresPolicy = "console-figures";
+
     public static IServiceCollection AddConsole(this IServiceCollection services)
     {
         services.AddRazorPages(options =>
@@ -19,6 +21,9 @@ public static class ConsoleSetup
             options.RootDirectory = "/Console/Pages";
             options.Conventions.AuthorizeFolder("/", PersonPolicy);
             options.Conventions.AuthorizeFolder("/Admin", AdminPolicy);
+            options.Conventions.AuthorizeFolder("/Dashboards", FiguresPolicy);
+            options.Conventions.AuthorizePage("/Dashboard", FiguresPolicy);
+            options.Conventions.AuthorizePage("/Insights/Index", FiguresPolicy);
             options.Conventions.AllowAnonymousToPage("/Login");
             options.Conventions.AllowAnonymousToPage("/Errors/Status");
             options.Conventions.ConfigureFilter(new NoHandlerForMethodFilter());
@@ -34,7 +39,8 @@ public static class ConsoleSetup
         });
         services.AddAuthorizationBuilder()
             .AddPolicy(PersonPolicy, p => p.AddAuthenticationSchemes(PersonAuthentication.Scheme).RequireAuthenticatedUser())
-            .AddPolicy(AdminPolicy, p => p.AddAuthenticationSchemes(PersonAuthentication.Scheme).RequireAuthenticatedUser().RequireRole(Roles.Admin));
+            .AddPolicy(AdminPolicy, p => p.AddAuthenticationSchemes(PersonAuthentication.Scheme).RequireAuthenticatedUser().RequireRole(Roles.Admin))
+            .AddPolicy(FiguresPolicy, p => p.AddAuthenticationSchemes(PersonAuthentication.Scheme).RequireAuthenticatedUser().RequireRole(Roles.FigureReaders));
         return services;
     }
 

@@ -18,4 +18,6 @@ public static class ConsoleUser
         user.IsInRole(Roles.Admin) || user.IsInRole(Roles.Supervisor) || user.IsInRole(Roles.SiteManager);
 
     public static bool ReadsRecords(this ClaimsPrincipal user) => Roles.RecordReaders.Any(user.IsInRole);
+
+    public static bool ReadsFigures(this ClaimsPrincipal user) => Roles.FigureReaders.Any(user.IsInRole);
 }

@@ -123,7 +123,7 @@ public static class InsightsEndpoints
                 }
                 return TypedResults.Ok(report);
             })
-            .RequireAuthorization()
+            .RequireAuthorization(Policies.ReadFigures)
             .WithName("GetCausePareto").WithSummary("Root causes ranked by how often they occur, overall and by site, team, agent, channel or (for contacts) queue; format=csv for CSV.");
 
         group.MapGet("/trend", async Task<IResult> (HttpContext http, CloseloopDb db, string? cause, string? from, string? to, string? site, CancellationToken ct) =>
@@ -144,7 +144,7 @@ public static class InsightsEndpoints
                 }
                 return TypedResults.Ok(await InsightReports.TrendAsync(db, scope!, string.IsNullOrWhiteSpace(cause) ? null : cause.Trim(), a, b, ct));
             })
-            .RequireAuthorization()
+            .RequireAuthorization(Policies.ReadFigures)
             .WithName("GetCauseTrend").WithSummary("Daily counts of each root cause (or of one, with cause=) over a period.");
 
         group.MapGet("/drivers", async Task<IResult> (HttpContext http, CloseloopDb db, string? metric, string? from, string? to, string? site, CancellationToken ct) =>
@@ -166,7 +166,7 @@ public static class InsightsEndpoints
                 }
                 return TypedResults.Ok(await InsightReports.DriversAsync(db, scope!, metric, a, b, ct));
             })
-            .RequireAuthorization()
+            .RequireAuthorization(Policies.ReadFigures)
             .WithName("GetScoreDrivers").WithSummary("Which causes hurt CSAT or NPS most: the score with and without each cause, and the points it costs weighted by its share.");
         return routes;
     }

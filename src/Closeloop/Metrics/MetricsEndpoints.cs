@@ -73,6 +73,7 @@ public static class MetricsEndpoints
                 return TypedResults.Ok(report);
             })
             .WithTags("Metrics")
+            .RequireAuthorization(Policies.ReadFigures)
             .Produces<MetricsReport>()
             .ProducesValidationProblem()
             .WithName("GetMetrics")

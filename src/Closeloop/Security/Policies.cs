@@ -11,6 +11,7 @@ public static class Policies
     public const string ReadCauses = "read-causes";
     public const string WorkCauses = "work-causes";
     public const string Broadcast = "broadcast";
+    public const string ReadFigures = "read-figures";
 
     public static void Add(AuthorizationOptions options)
     {
@@ -27,6 +28,7 @@ public static class Policies
         options.AddPolicy(ReadCauses, p => p.Combine(authenticated).RequireRole(Roles.CauseReaders));
         options.AddPolicy(WorkCauses, p => p.Combine(authenticated).RequireRole(Roles.CauseWorkers));
         options.AddPolicy(Broadcast, p => p.Combine(authenticated).RequireRole(Roles.Broadcasters));
+        options.AddPolicy(ReadFigures, p => p.Combine(authenticated).RequireRole(Roles.FigureReaders));
     }
 }
 

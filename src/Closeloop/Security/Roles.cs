@@ -32,6 +32,13 @@ public static class Roles
     /// <summary>Who may read individual customers and their records (departments see aggregates only).</summary>
     public static readonly string[] RecordReaders = [Admin, Executive, SiteManager, Supervisor, Qa, Recovery, Agent, Integration];
 
+    /// <summary>
+    /// Who may read the figures (measures, dashboards, root-cause reports). Not a recovery specialist, who sees "alerts
+    /// assigned to them, and their customers" (PRODUCT.md): a figure over every customer, whose records behind it they
+    /// may not open, is neither theirs nor checkable.
+    /// </summary>
+    public static readonly string[] FigureReaders = [Admin, Executive, SiteManager, Supervisor, Qa, Agent, Department, Integration];
+
     /// <summary>Who may read cause alerts and improvement actions: company-wide aggregates, so no site-scoped role.</summary>
     public static readonly string[] CauseReaders = [Admin, Executive, Department, Integration];
 
