@@ -69,6 +69,29 @@ public sealed class AlertOwnershipTests
     }
 
     [Theory, MemberData(nameof(Providers))]
+    public async Task WhenSeveralRulesMatchTheMostUrgentGivesTheAlertItsOwnerAndDeadline(string provider)
+    {
+        using var smtp = new SmtpServer();
+        var (app, clock) = NewApp(provider, smtp);
+        await using var __ = app;
+        using var admin = app.Admin();
+        await SetUpPeopleAsync(admin, "south");
+        await LowCsatRuleAsync(admin);
+        Assert.Equal(HttpStatusCode.Created, (await admin.PostRawAsync("/api/v1/alert-rules", """
+            {"name":"Legal threat","when":{"field":"signal","op":"eq","value":"legal_threat"},"owner":"siteManager","deadline":"PT30M"}
+            """)).StatusCode);
+
+        await admin.PostJsonAsync("/api/v1/responses", Json.Response("lawyer-1", "CUST-LAW", "csat", 1, "I will contact my lawyer about this.", at: Start, site: "south"));
+
+        var alert = await AlertAsync(admin, Assert.Single(await ActiveAlertsAsync(admin, "CUST-LAW")));
+        Assert.Equal("Legal threat", alert.GetProperty("rule").GetString());
+        Assert.Equal("mia@south.example.com", alert.GetProperty("owner").GetString());
+        Assert.Equal(clock.GetUtcNow().AddMinutes(30), alert.GetProperty("dueAt").GetDateTimeOffset());
+        var created = alert.GetProperty("actions").EnumerateArray().First(a => a.GetProperty("type").GetString() == "created");
+        Assert.Contains("Low CSAT", created.GetRawText(), StringComparison.Ordinal);
+    }
+
+    [Theory, MemberData(nameof(Providers))]
     public async Task ARepeatContactIsAlertedWhicheverOfTheTwoContactsArrivesFirst(string provider)
     {
         using var smtp = new SmtpServer();

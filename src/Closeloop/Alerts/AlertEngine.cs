@@ -118,7 +118,9 @@ public sealed class AlertEngine(
     private async Task<bool> EvaluateAsync(DbConnection connection, DbTransaction transaction, IngestBatch batch, Lookup lookup, IReadOnlyList<CompiledRule> active, AlertFacts facts, string kind, long triggerId,
         string triggerExternalId, long customerId, long siteId, long teamId, long agentId, DateTimeOffset now, List<AlertEvent> events, CancellationToken ct)
     {
-        var matched = active.Where(r => r.Definition.Matches(facts)).ToList();
+        // The most urgent rule gives the new alert its owner and deadline (a VIP's 30-minute rule over a 2-hour one
+        // written earlier); among equal deadlines, the oldest rule. The others are named in its log.
+        var matched = active.Where(r => r.Definition.Matches(facts)).OrderBy(r => r.Definition.Deadline).ToList();
         if (matched.Count == 0)
         {
             return false;
