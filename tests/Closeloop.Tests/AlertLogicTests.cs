@@ -191,6 +191,17 @@ public sealed class AlertLogicTests
         Assert.False(alert.IsOverdue(now.AddHours(3)));
     }
 
+    [Fact]
+    public void AMisspeltFieldOfARuleIsNamedAndWhatAGetShowsMayComeBack()
+    {
+        var (rule, errors) = Parse("""{"name":"Typo","when":{"field":"score","op":"lte","value":1},"deadline":"PT1H","escalations":[{"after":"PT1H","to":"siteManager"}]}""");
+        Assert.Null(rule);
+        Assert.Equal(["escalations"], errors.Keys);
+        var (roundTrip, none) = Parse("""{"id":7,"name":"As read","when":{"field":"score","op":"lte","value":1},"deadline":"PT1H","enabled":true,"createdAt":"2026-11-01T00:00:00Z","updatedAt":null}""");
+        Assert.NotNull(roundTrip);
+        Assert.Empty(none);
+    }
+
     private static (AlertRuleDefinition? Rule, Dictionary<string, string[]> Errors) Parse(string json)
     {
         var errors = new Dictionary<string, string[]>();

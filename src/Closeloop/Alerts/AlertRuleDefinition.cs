@@ -84,6 +84,9 @@ public sealed partial class AlertRuleDefinition
     public TimeSpan? WarnBefore { get; }
     public IReadOnlyList<EscalationStep> Escalation { get; }
 
+    private static readonly string[] TopLevelFields =
+        ["name", "when", "owner", "deadline", "clock", "warnBefore", "escalation", "enabled", "condition", "id", "createdAt", "updatedAt"];
+
     /// <summary>Parses and validates a rule; on failure <paramref name="errors"/> names each bad field by its JSON path.</summary>
     public static AlertRuleDefinition? Parse(JsonElement root, Dictionary<string, string[]> errors)
     {
@@ -92,6 +95,15 @@ public sealed partial class AlertRuleDefinition
         {
             Error("body", "must be a JSON object");
             return null;
+        }
+        // A misspelt field would be stored and ignored ("escalations" leaves a rule with no escalation at all), so a field
+        // the rule does not have is named; those a GET shows (id, createdAt…) may come back in a PUT of what was read.
+        foreach (var property in root.EnumerateObject())
+        {
+            if (!TopLevelFields.Contains(property.Name))
+            {
+                Error(property.Name, $"is not a field of a rule (they are {string.Join(", ", TopLevelFields.Take(9))})");
+            }
         }
         var name = root.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString()!.Trim() : null;
         if (string.IsNullOrEmpty(name) || name.Length > 200)
