@@ -65,6 +65,28 @@ public sealed class TimelineTests
     }
 
     [Theory, MemberData(nameof(Providers))]
+    public async Task TheProfileKeepsTheDetailsOfTheNewestRecordByItsTimeNotByItsArrival(string provider)
+    {
+        using var admin = TestApp.Shared(provider).Admin();
+        var customer = Unique.Id("cust");
+        var at = DateTimeOffset.Parse("2026-11-12T09:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
+        object Contact(DateTimeOffset when, object details) => new { externalId = Unique.Id("c"), customer = details, channel = "email", occurredAt = when };
+        async Task<string> ProfileAsync() => (await (await admin.GetAsync($"/api/v1/customers/{customer}")).ReadJsonAsync()).GetRawText();
+
+        (await admin.PostJsonAsync("/api/v1/contacts", Contact(at, new { externalId = customer, name = "Alice New", email = "alice.new@example.com" }))).EnsureSuccessStatusCode();
+        // A backfill of last month's history arrives afterwards: it fills the phone the profile lacked, and changes nothing else.
+        (await admin.PostJsonAsync("/api/v1/contacts", Contact(at.AddDays(-11), new { externalId = customer, name = "Alice Old", email = "alice.old@example.com", phone = "+1 555 0100" }))).EnsureSuccessStatusCode();
+        var profile = await ProfileAsync();
+        Assert.Contains("Alice New", profile, StringComparison.Ordinal);
+        Assert.Contains("alice.new@example.com", profile, StringComparison.Ordinal);
+        Assert.Contains("+1 555 0100", profile, StringComparison.Ordinal);
+        Assert.DoesNotContain("alice.old@example.com", profile, StringComparison.Ordinal);
+        // A newer record wins.
+        (await admin.PostJsonAsync("/api/v1/contacts", Contact(at.AddDays(1), new { externalId = customer, email = "alice@new-job.example.com" }))).EnsureSuccessStatusCode();
+        Assert.Contains("alice@new-job.example.com", await ProfileAsync(), StringComparison.Ordinal);
+    }
+
+    [Theory, MemberData(nameof(Providers))]
     public async Task AlertsAndNotesJoinTheTimelineWhenAskedAndPageWithTheRest(string provider)
     {
         // Its own app: the rule would fire for every other test's records in the shared one.

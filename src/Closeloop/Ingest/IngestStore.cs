@@ -129,8 +129,8 @@ public sealed class IngestStore : IAsyncDisposable
         }
 
         var (siteId, teamId, agentId) = await ResolveOrgAsync(siteCode, input.Team, input.Agent, batch, ct);
-        var customerId = await UpsertCustomerAsync(input.Customer, scope, batch, ct);
         var occurred = input.OccurredAt.ToUnixTimeMilliseconds();
+        var customerId = await UpsertCustomerAsync(input.Customer, occurred, scope, batch, ct);
 
         long? issueId = null;
         long? repeatGapMs = null;
@@ -371,8 +371,8 @@ public sealed class IngestStore : IAsyncDisposable
             codes = (siteCode, input.Team, input.Agent);
         }
 
-        var customerId = await UpsertCustomerAsync(input.Customer, scope, batch, ct);
         var responded = (input.RespondedAt ?? batch.Now).ToUnixTimeMilliseconds();
+        var customerId = await UpsertCustomerAsync(input.Customer, responded, scope, batch, ct);
         var insert = Statement("response.insert",
             "INSERT INTO responses (external_id, content_hash, customer_id, metric, score, comment, responded_at, contact_id, site_id, team_id, agent_id, " +
             "channel, sentiment, signals, root_cause, root_cause_confidence, received_at) " +
@@ -429,62 +429,67 @@ public sealed class IngestStore : IAsyncDisposable
     /// <remarks>
     /// A customer is one person across sites, so a site-scoped caller (an outsourced vendor's feed) may add a contact
     /// point the profile lacks but never replace one: otherwise one vendor could redirect the messages another site's
-    /// recovery sends. Unscoped callers (the company's CRM) own the profile, and the newest of their records wins.
+    /// recovery sends. Unscoped callers (the company's CRM) own the profile, and the newest of their records wins,
+    /// newest by the record's own time (<paramref name="recordAtMs"/>), not by arrival: a backfill of old records
+    /// fills blanks but does not bring back an old address.
     /// </remarks>
-    private async Task<long> UpsertCustomerAsync(CustomerInput customer, WriteScope scope, IngestBatch batch, CancellationToken ct)
+    private async Task<long> UpsertCustomerAsync(CustomerInput customer, long recordAtMs, WriteScope scope, IngestBatch batch, CancellationToken ct)
     {
         var now = batch.Now;
-        var fillOnly = scope.SiteId is not null;
+        bool FillOnly(long? profileAt) => scope.SiteId is not null || (profileAt is { } at && recordAtMs < at);
         // Most records come from customers seen before: a cache of what was committed saves a lookup per record.
         if ((batch.NewCustomers.TryGetValue(customer.ExternalId, out var known) || _customers.TryGetValue(customer.ExternalId, out known))
-            && !(fillOnly ? FillsBlanks(known, customer) : Changes(known, customer)))
+            && !(FillOnly(known.ProfileAt) ? FillsBlanks(known, customer) : Changes(known, customer)))
         {
             return known.Id;
         }
         // Unknown to this writer: try to insert (a new customer costs one statement); a conflict means the
         // customer exists and is read back.
         var insert = Statement("customer.insert",
-            "INSERT INTO customers (external_id, name, email, phone, handle, created_at, updated_at) VALUES (@x, @n, @e, @p, @h, @now, @now) " +
+            "INSERT INTO customers (external_id, name, email, phone, handle, profile_at, created_at, updated_at) VALUES (@x, @n, @e, @p, @h, @at, @now, @now) " +
             "ON CONFLICT (external_id) DO NOTHING" + ReturningId,
-            "@x", "@n", "@e", "@p", "@h", "@now");
-        insert.Set(customer.ExternalId, customer.Name, customer.Email, customer.Phone, customer.Handle, now.ToUnixTimeMilliseconds());
+            "@x", "@n", "@e", "@p", "@h", "@at", "@now");
+        // A site's record sets no profile time: the first record of the company's own feed may still replace it.
+        long? insertedAt = scope.SiteId is null ? recordAtMs : null;
+        insert.Set(customer.ExternalId, customer.Name, customer.Email, customer.Phone, customer.Handle, insertedAt, now.ToUnixTimeMilliseconds());
         if (await insert.InsertAsync(ct) is long newId)
         {
-            batch.NewCustomers[customer.ExternalId] = new CachedCustomer(newId, customer.Name, customer.Email, customer.Phone, customer.Handle);
+            batch.NewCustomers[customer.ExternalId] = new CachedCustomer(newId, customer.Name, customer.Email, customer.Phone, customer.Handle, insertedAt);
             return newId;
         }
-        var find = Statement("customer.find", "SELECT id, name, email, phone, handle FROM customers WHERE external_id = @x", "@x");
+        var find = Statement("customer.find", "SELECT id, name, email, phone, handle, profile_at FROM customers WHERE external_id = @x", "@x");
         find.Set(customer.ExternalId);
-        CustomerInput? stored = null;
-        long? id = null;
+        CachedCustomer? before = null;
         using (var row = await find.ReadFirstAsync(ct))
         {
             if (row.Found)
             {
-                id = row.Int64(0);
-                stored = new CustomerInput(customer.ExternalId, row.TextOrNull(1), row.TextOrNull(2), row.TextOrNull(3), row.TextOrNull(4));
+                before = new CachedCustomer(row.Int64(0), row.TextOrNull(1), row.TextOrNull(2), row.TextOrNull(3), row.TextOrNull(4), row.IsNull(5) ? null : row.Int64(5));
             }
         }
-        if (id is null)
+        if (before is null)
         {
             throw new IngestRaceException();
         }
-        // Absent fields never erase what is known. An unscoped record that names a contact point wins over the stored
-        // one (the newest wins); a site-scoped one only fills what is blank.
-        var before = new CachedCustomer(id.Value, stored!.Name, stored.Email, stored.Phone, stored.Handle);
-        var merged = fillOnly
-            ? new CachedCustomer(id.Value, stored.Name ?? customer.Name, stored.Email ?? customer.Email, stored.Phone ?? customer.Phone, stored.Handle ?? customer.Handle)
-            : new CachedCustomer(id.Value, customer.Name ?? stored.Name, customer.Email ?? stored.Email, customer.Phone ?? stored.Phone, customer.Handle ?? stored.Handle);
+        // Absent fields never erase what is known. An unscoped record at least as new as the profile's wins where it
+        // names a contact point, and the profile takes its time; an older one, or a site-scoped one, only fills blanks.
+        var merged = FillOnly(before.ProfileAt)
+            ? before with { Name = before.Name ?? customer.Name, Email = before.Email ?? customer.Email, Phone = before.Phone ?? customer.Phone, Handle = before.Handle ?? customer.Handle }
+            : before with
+            {
+                Name = customer.Name ?? before.Name, Email = customer.Email ?? before.Email, Phone = customer.Phone ?? before.Phone, Handle = customer.Handle ?? before.Handle,
+                ProfileAt = recordAtMs,
+            };
         if (merged != before)
         {
             var update = Statement("customer.update",
-                "UPDATE customers SET name = @n, email = @e, phone = @p, handle = @h, updated_at = @now WHERE id = @id",
-                "@n", "@e", "@p", "@h", "@now", "@id");
-            update.Set(merged.Name, merged.Email, merged.Phone, merged.Handle, now.ToUnixTimeMilliseconds(), id.Value);
+                "UPDATE customers SET name = @n, email = @e, phone = @p, handle = @h, profile_at = @at, updated_at = @now WHERE id = @id",
+                "@n", "@e", "@p", "@h", "@at", "@now", "@id");
+            update.Set(merged.Name, merged.Email, merged.Phone, merged.Handle, merged.ProfileAt, now.ToUnixTimeMilliseconds(), before.Id);
             await update.ExecuteAsync(ct);
         }
         batch.NewCustomers[customer.ExternalId] = merged;
-        return id.Value;
+        return before.Id;
     }
 
     /// <summary>True when the record names a contact point the stored profile does not have at all.</summary>
@@ -708,7 +713,7 @@ public sealed class IngestStore : IAsyncDisposable
 /// <summary>Thrown when another process wrote the same external id concurrently; the writer retries the batch.</summary>
 public sealed class IngestRaceException() : Exception("A concurrent writer stored the same record; retry.");
 
-internal sealed record CachedCustomer(long Id, string? Name, string? Email, string? Phone, string? Handle);
+internal sealed record CachedCustomer(long Id, string? Name, string? Email, string? Phone, string? Handle, long? ProfileAt);
 
 public readonly record struct ResponseCell(long Day, long SiteId, long TeamId, long AgentId, string Channel, string Metric);
 
