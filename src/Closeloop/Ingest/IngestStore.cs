@@ -478,7 +478,8 @@ public sealed class IngestStore : IAsyncDisposable
             : before with
             {
                 Name = customer.Name ?? before.Name, Email = customer.Email ?? before.Email, Phone = customer.Phone ?? before.Phone, Handle = customer.Handle ?? before.Handle,
-                ProfileAt = recordAtMs,
+                // A record that names no detail (most of them: the customer's external id alone) says nothing about the profile.
+                ProfileAt = customer.Name is null && customer.Email is null && customer.Phone is null && customer.Handle is null ? before.ProfileAt : recordAtMs,
             };
         if (merged != before)
         {
