@@ -114,6 +114,33 @@ public static class UserAccounts
     internal static string NeedsASite(string role) => $"is required for a {role.Replace('_', ' ')}, who sees only their site's data (a team gives it too)";
 
     /// <summary>
+    /// The site a code names: its id, or, for a site not seen yet, its code, to be created once the rest of the request
+    /// is valid (as a record naming it would create it).
+    /// </summary>
+    private static async Task<(long? Id, string? New)> SiteAsync(CloseloopDb db, string site, Dictionary<string, string[]> errors, CancellationToken ct)
+    {
+        if (Organisation.SiteCodes.Normalize(site, errors) is not { } code)
+        {
+            return (null, null);
+        }
+        var id = await db.Sites.Where(s => s.Code == code).Select(s => (long?)s.Id).FirstOrDefaultAsync(ct);
+        return (id, id is null ? code : null);
+    }
+
+    /// <summary>A role's rule on a site scope: a site-bound role needs one (unless the site or team is wrong already), an admin may not have one.</summary>
+    private static void CheckScope(string? role, bool hasSite, Dictionary<string, string[]> errors)
+    {
+        if (role is not null && !hasSite && Roles.SiteBound.Contains(role) && !errors.ContainsKey("site") && !errors.ContainsKey("team"))
+        {
+            errors["site"] = [NeedsASite(role)];
+        }
+        if (hasSite && Roles.RefusesASite(role))
+        {
+            errors["site"] = [Roles.NoSiteForAnAdmin];
+        }
+    }
+
+    /// <summary>
     /// Changes a person's name, role, scope, password or disabled flag (the console's user page). An empty site or
     /// team clears it; null leaves it. A new password also lifts a lockout.
     /// </summary>
@@ -131,16 +158,10 @@ public static class UserAccounts
         }
         var siteId = user.SiteId;
         var teamId = user.TeamId;
-        // As on creation, a site not seen yet is created once the rest is valid.
         string? newSite = null;
         if (input.Site is not null)
         {
-            siteId = null;
-            if (input.Site.Length > 0 && Organisation.SiteCodes.Normalize(input.Site, errors) is { } siteCode
-                && (siteId = await db.Sites.Where(s => s.Code == siteCode).Select(s => (long?)s.Id).FirstOrDefaultAsync(ct)) is null)
-            {
-                newSite = siteCode;
-            }
+            (siteId, newSite) = input.Site.Length == 0 ? (null, null) : await SiteAsync(db, input.Site, errors, ct);
         }
         if (input.Team is not null)
         {
@@ -163,14 +184,7 @@ public static class UserAccounts
                 }
             }
         }
-        if (!errors.ContainsKey("site") && !errors.ContainsKey("team") && Roles.SiteBound.Contains(role ?? user.Role) && siteId is null && newSite is null)
-        {
-            errors["site"] = [NeedsASite(role ?? user.Role)];
-        }
-        if (Roles.RefusesASite(role ?? user.Role) && (siteId is not null || newSite is not null))
-        {
-            errors["site"] = [Roles.NoSiteForAnAdmin];
-        }
+        CheckScope(role ?? user.Role, siteId is not null || newSite is not null, errors);
         if (errors.Count > 0)
         {
             return errors;
@@ -215,12 +229,10 @@ public static class UserAccounts
             errors["password"] = ["must be at least 10 characters"];
         }
         long? siteId = null, teamId = null;
-        // A site not seen yet is created once the rest is valid, as a record naming it would create it.
         string? newSite = null;
-        if (input.Site is not null && Organisation.SiteCodes.Normalize(input.Site, errors) is { } siteCode
-            && (siteId = await db.Sites.Where(s => s.Code == siteCode).Select(s => (long?)s.Id).FirstOrDefaultAsync(ct)) is null)
+        if (input.Site is not null)
         {
-            newSite = siteCode;
+            (siteId, newSite) = await SiteAsync(db, input.Site, errors, ct);
         }
         if (input.Team is not null)
         {
@@ -240,14 +252,7 @@ public static class UserAccounts
                 siteId ??= team.SiteId;
             }
         }
-        if (!errors.ContainsKey("site") && !errors.ContainsKey("team") && role is not null && Roles.SiteBound.Contains(role) && siteId is null && newSite is null)
-        {
-            errors["site"] = [NeedsASite(role)];
-        }
-        if (Roles.RefusesASite(role) && (siteId is not null || newSite is not null))
-        {
-            errors["site"] = [Roles.NoSiteForAnAdmin];
-        }
+        CheckScope(role, siteId is not null || newSite is not null, errors);
         if (errors.Count > 0)
         {
             return (null, errors);
