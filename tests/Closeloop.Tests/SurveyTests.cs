@@ -197,6 +197,9 @@ public sealed class SurveyTests
         var page = await customerBrowser.GetAsync($"/s/{token}");
         Assert.Equal(HttpStatusCode.OK, page.StatusCode);
         Assert.Equal("no-store", page.Headers.CacheControl?.ToString());
+        // Scripts only from this site, and no inline one at all: whatever a survey or an answer holds cannot bring in or run other code.
+        Assert.Equal("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+            string.Join(",", page.Headers.GetValues("Content-Security-Policy")));
         var html = await page.Content.ReadAsStringAsync();
         Assert.Contains("/lib/survey-js-ui/survey-js-ui.min.js", html, StringComparison.Ordinal);
         Assert.DoesNotContain(customer, html, StringComparison.Ordinal);

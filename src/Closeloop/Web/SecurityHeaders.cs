@@ -3,10 +3,10 @@ using System.Security.Cryptography;
 namespace Closeloop.Web;
 
 /// <summary>
-/// Defence in depth for the console: everything shown is encoded already, and a Content-Security-Policy makes a
-/// slip in that harmless (no script but the console's own files and the two inline blocks carrying this request's
-/// nonce); no page is framed by another site (clickjacking); and no answer is sniffed into another type (a CSV or
-/// JSON answer read as HTML). A page that sets its own policy (the public survey page) keeps it.
+/// Defence in depth for the console and the survey page: everything shown is encoded already, and a
+/// Content-Security-Policy makes a slip in that harmless (no script but the site's own files, and an inline block only
+/// where the page asked for this request's nonce); no page is framed by another site (clickjacking); and no answer is
+/// sniffed into another type (a CSV or JSON answer read as HTML).
 /// </summary>
 public static class SecurityHeaders
 {
@@ -26,11 +26,10 @@ public static class SecurityHeaders
             {
                 headers.XFrameOptions = "DENY";
                 headers["Referrer-Policy"] = "same-origin";
-                if (headers.ContentSecurityPolicy.Count == 0)
-                {
-                    headers.ContentSecurityPolicy = $"default-src 'none'; script-src 'self' 'nonce-{Nonce(context)}'; style-src 'self' 'unsafe-inline'; " +
-                        "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
-                }
+                // A page with no inline script (most, and the survey page) gets no nonce at all.
+                var inline = context.Items[NonceKey] is string nonce ? $" 'nonce-{nonce}'" : "";
+                headers.ContentSecurityPolicy = $"default-src 'none'; script-src 'self'{inline}; style-src 'self' 'unsafe-inline'; " +
+                    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
             }
             return Task.CompletedTask;
         });

@@ -31,9 +31,8 @@ public sealed class TakeModel(CloseloopDb db, TimeProvider time) : PageModel
     public async Task<IActionResult> OnGetAsync(string token, string? score, CancellationToken ct)
     {
         PublicSurveyEndpoints.NoStore(Response);
-        // Scripts only from this site: whatever a survey or an answer holds cannot bring in or run other code.
-        Response.Headers.ContentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
-            "font-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+        // The policy of every page (Web/SecurityHeaders) holds here too: scripts only from this site, so whatever a survey
+        // or an answer holds cannot bring in or run other code.
         var invitation = token.Length is > 0 and <= 100
             ? await db.SurveyInvitations.AsNoTracking().FirstOrDefaultAsync(i => i.Token == token, ct)
             : null;
