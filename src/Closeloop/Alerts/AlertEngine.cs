@@ -99,14 +99,15 @@ public sealed class AlertEngine(
         }
         string? Text(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
         var customerId = reader.GetInt64(1);
-        var summary = Text(6);
         var signals = Text(7);
-        var facts = new AlertFacts("contact", null, null, reader.IsDBNull(5) ? null : reader.GetDouble(5), summary is null ? null : AlertRuleDefinition.NormalizeText(summary),
-            string.IsNullOrEmpty(signals) ? [] : signals.Split(','), null, reader.IsDBNull(8) ? null : reader.GetInt64(8) / 86_400_000d,
-            reader.IsDBNull(9) ? null : reader.GetBoolean(9), reader.GetString(10), Text(11), Text(12), Text(13), Text(14), Text(15), Text(16));
+        var (sentiment, summary, gapMs, resolved) = (reader.IsDBNull(5) ? (double?)null : reader.GetDouble(5), Text(6),
+            reader.IsDBNull(8) ? (long?)null : reader.GetInt64(8), reader.IsDBNull(9) ? (bool?)null : reader.GetBoolean(9));
+        var (channel, site, team, agent, queue, reason, rootCause) = (reader.GetString(10), Text(11), Text(12), Text(13), Text(14), Text(15), Text(16));
         var (externalId, siteId, teamId, agentId) = (reader.GetString(0), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4));
         await reader.DisposeAsync();
-        return (facts with { Tier = await lookup.TierAsync(customerId, ct) }, externalId, customerId, siteId, teamId, agentId);
+        var facts = AlertFacts.ForContact(sentiment, summary, string.IsNullOrEmpty(signals) ? [] : signals.Split(','), await lookup.TierAsync(customerId, ct), gapMs,
+            resolved, channel, site, team, agent, queue, reason, rootCause);
+        return (facts, externalId, customerId, siteId, teamId, agentId);
     }
 
     public void AfterCommit(IngestBatch batch)
@@ -252,9 +253,8 @@ public sealed class AlertEngine(
             r.AgentCode ?? await lookup.CodeAsync("agents", r.AgentId, ct), queue, reason, r.Findings?.RootCause);
     }
 
-    private static async Task<AlertFacts> FactsAsync(Lookup lookup, StoredContact c, CancellationToken ct) => new(
-        "contact", null, null, c.Findings?.Sentiment, c.Input.Summary is null ? null : AlertRuleDefinition.NormalizeText(c.Input.Summary), c.Findings?.Signals ?? [],
-        await lookup.TierAsync(c.CustomerId, ct), c.RepeatGapMs is null ? null : c.RepeatGapMs / 86_400_000d, c.Input.Resolved, c.Input.Channel,
+    private static async Task<AlertFacts> FactsAsync(Lookup lookup, StoredContact c, CancellationToken ct) => AlertFacts.ForContact(
+        c.Findings?.Sentiment, c.Input.Summary, c.Findings?.Signals ?? [], await lookup.TierAsync(c.CustomerId, ct), c.RepeatGapMs, c.Input.Resolved, c.Input.Channel,
         c.SiteCode, c.Input.Team, c.Input.Agent, c.Input.Queue, c.Input.Reason, c.Findings?.RootCause);
 
     /// <summary>Reads what the rules need about a record's surroundings, once per batch.</summary>

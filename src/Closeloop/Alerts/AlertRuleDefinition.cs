@@ -21,6 +21,12 @@ public sealed record AlertFacts(
         long? repeatGapMs, bool? resolved, string channel, string? site, string? team, string? agent, string? queue, string? reason, string? rootCause) =>
         new("response", metric, score, sentiment, comment is null ? null : AlertRuleDefinition.NormalizeText(comment), signals, tier,
             repeatGapMs is null ? null : repeatGapMs / 86_400_000d, resolved, channel, site, team, agent, queue, reason, rootCause);
+
+    /// <summary>The facts of a contact, from what it carries: a contact arriving, or a stored one that became a repeat.</summary>
+    public static AlertFacts ForContact(double? sentiment, string? summary, IReadOnlyList<string> signals, string? tier, long? repeatGapMs, bool? resolved,
+        string channel, string? site, string? team, string? agent, string? queue, string? reason, string? rootCause) =>
+        new("contact", null, null, sentiment, summary is null ? null : AlertRuleDefinition.NormalizeText(summary), signals, tier,
+            repeatGapMs is null ? null : repeatGapMs / 86_400_000d, resolved, channel, site, team, agent, queue, reason, rootCause);
 }
 
 public sealed record OwnerSpec(string Kind, string? Name);
