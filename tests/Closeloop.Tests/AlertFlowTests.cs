@@ -212,6 +212,34 @@ public sealed class AlertFlowTests
     }
 
     [Theory, MemberData(nameof(Providers))]
+    public async Task ALineBreakInARuleNameNeitherBreaksItsEmailsNorAddsAHeader(string provider)
+    {
+        using var smtp = new SmtpServer();
+        var (app, _) = NewApp(provider, smtp);
+        await using var __ = app;
+        using var admin = app.Admin();
+        await admin.CreateUserAsync("crlf-owner@example.com", "recovery");
+        var rule = await admin.PostJsonAsync("/api/v1/alert-rules", new
+        {
+            name = "Detractor\r\nBcc: evil@example.com",
+            when = new { field = "npsCategory", op = "eq", value = "detractor" },
+            owner = new { kind = "user", email = "crlf-owner@example.com" },
+            deadline = "PT4H",
+        });
+        Assert.Equal(HttpStatusCode.Created, rule.StatusCode);
+
+        await admin.PostJsonAsync("/api/v1/responses", Json.Response("crlf-1", "cust-crlf", "nps", 2, "Not good", site: "north"));
+
+        // Delivered once, with the name on the subject's one line: before, the mail library refused the subject and
+        // the outbox retried the message for ever.
+        var messages = await smtp.WaitForAsync(m => m.Any(x => x.Contains("crlf-owner@example.com", StringComparison.Ordinal)));
+        var mail = Assert.Single(messages, m => m.Contains("crlf-owner@example.com", StringComparison.Ordinal));
+        var headers = mail.Split('\n').Select(l => l.TrimEnd('\r')).TakeWhile(l => l.Length > 0).ToList();
+        Assert.DoesNotContain(headers, l => l.StartsWith("Bcc:", StringComparison.OrdinalIgnoreCase));
+        Assert.Contains(headers, l => l.StartsWith("Subject:", StringComparison.OrdinalIgnoreCase));
+    }
+
+    [Theory, MemberData(nameof(Providers))]
     public async Task AConnectedClientSeesANewAlertLive(string provider)
     {
         using var smtp = new SmtpServer();

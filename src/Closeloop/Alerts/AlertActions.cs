@@ -385,16 +385,12 @@ public sealed class AlertActions(
         {
             throw new AlertActionException(400, "owner", "must be an e-mail address or pool:NAME");
         }
-        // A person of another site is answered as one who does not exist: a vendor must not learn from this message
-        // who works at another vendor.
+        // One answer for a person who does not exist, works at another site, is disabled or has a role that does not
+        // work alerts: a vendor must not learn from it who works elsewhere or what a company-wide account may do.
         var user = await db.Users.AsNoTracking().Where(u => u.Email == email).Select(u => new { u.Role, u.SiteId, u.Disabled }).FirstOrDefaultAsync(ct);
-        if (user is null || (user.SiteId is not null && user.SiteId != alert.SiteId))
+        if (user is null || !OwnerResolver.MayOwn(user.Role, user.SiteId, user.Disabled, alert.SiteId))
         {
-            throw new AlertActionException(400, "owner", $"there is no user {email} at this alert's site");
-        }
-        if (!OwnerResolver.MayOwn(user.Role, user.SiteId, user.Disabled, alert.SiteId))
-        {
-            throw new AlertActionException(400, "owner", user.Disabled ? $"{email} is disabled" : $"{email} is a {user.Role}, who may not work alerts");
+            throw new AlertActionException(400, "owner", $"there is no active user {email} who may work alerts at this alert's site");
         }
         return email;
     }

@@ -93,6 +93,7 @@ public sealed class CsvImport(IngestStore store, TextInsights insights)
             csv.Delimiter = first.Count(c => c == ';') > first.Count(c => c == ',') ? ';' : ',';
             var headerFields = new CsvReader(new StringReader(first)) { Delimiter = csv.Delimiter }.Read() ?? [];
             csv.SkipLines(1);
+            csv.ExpectedFields = headerFields.Count;
             var header = headerFields.Select(h => Aliases.GetValueOrDefault(Normalize(h))).ToArray();
             // Two columns for one field would leave the last one winning on every row, whichever the file meant.
             var twice = header.Select((field, i) => (field, i)).Where(c => c.field is not null).GroupBy(c => c.field).FirstOrDefault(g => g.Count() > 1);

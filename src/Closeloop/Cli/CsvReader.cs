@@ -28,6 +28,12 @@ public sealed class CsvReader(TextReader reader)
     public char Delimiter { get; set; } = ',';
 
     /// <summary>
+    /// The header's number of fields, once known: a record whose quoted field ran over several lines and that then
+    /// holds more fields than this took in the lines of the records after it, so those lines are read again.
+    /// </summary>
+    public int ExpectedFields { get; set; }
+
+    /// <summary>
     /// Reads a file as UTF-8 (a byte order mark is skipped), with each invalid byte sequence read as
     /// <see cref="NotUtf8"/>, so the record holding it is reported with its line instead of imported garbled.
     /// </summary>
@@ -51,6 +57,7 @@ public sealed class CsvReader(TextReader reader)
         // lines are read again as records of their own instead of vanishing into one field.
         var replayLine = 0;
         var quoteLine = 0;
+        var closedQuote = false;
         RecordLine = _line;
         Problem = null;
         while (true)
@@ -67,9 +74,7 @@ public sealed class CsvReader(TextReader reader)
                     Problem = quoteLine == RecordLine ? "unterminated quoted field" : $"unterminated quoted field (the quote opens on line {quoteLine})";
                     if (replayLine > 0)
                     {
-                        _pending = _replay.ToString();
-                        _pendingAt = 0;
-                        _line = replayLine;
+                        Replay(replayLine);
                     }
                 }
                 fields.Add(field.ToString());
@@ -102,6 +107,7 @@ public sealed class CsvReader(TextReader reader)
                     else
                     {
                         quoted = false;
+                        closedQuote = true;
                     }
                 }
                 else
@@ -117,6 +123,23 @@ public sealed class CsvReader(TextReader reader)
                     field.Append(ch);
                 }
             }
+            else if (closedQuote && ch != Delimiter && ch != '\r' && ch != '\n')
+            {
+                // "…"text: the quote that seemed to close the field did not, so the field's own quote was never
+                // closed or a quote inside it was not doubled ("5" screen"). A field that ran over lines to get
+                // here swallowed the records after it: they are read again, and this record is reported.
+                Problem ??= _line == quoteLine
+                    ? "text after a closing quote (a quote inside a quoted field must be doubled, or the field's quote is never closed)"
+                    : $"text after a closing quote on line {_line} (the quote opens on line {quoteLine}: never closed, or a quote inside it not doubled)";
+                if (replayLine > 0)
+                {
+                    fields.Add(field.ToString());
+                    Replay(replayLine);
+                    return fields;
+                }
+                closedQuote = false;
+                field.Append(ch);
+            }
             else if (ch == '"' && field.Length == 0)
             {
                 quoted = true;
@@ -129,23 +152,27 @@ public sealed class CsvReader(TextReader reader)
             {
                 fields.Add(field.ToString());
                 field.Clear();
+                closedQuote = false;
             }
-            else if (ch == '\r')
+            else if (ch == '\r' || ch == '\n')
             {
                 // CRLF or a lone CR ends the record the same way as LF.
-                if (Peek() == '\n')
+                if (ch == '\r' && Peek() == '\n')
                 {
                     Next();
+                    if (replayLine > 0)
+                    {
+                        _replay.Append('\n');
+                    }
                 }
                 _line++;
                 fields.Add(field.ToString());
-                _replay.Clear();
-                return fields;
-            }
-            else if (ch == '\n')
-            {
-                _line++;
-                fields.Add(field.ToString());
+                if (replayLine > 0 && ExpectedFields > 0 && fields.Count > ExpectedFields && !fields.Skip(ExpectedFields).All(string.IsNullOrWhiteSpace))
+                {
+                    Problem ??= $"a quoted field runs from line {quoteLine} to line {_line - 1} and the record then has {fields.Count} fields where the header names {ExpectedFields}: a quote that is never closed?";
+                    Replay(replayLine);
+                    return fields;
+                }
                 _replay.Clear();
                 return fields;
             }
@@ -156,8 +183,17 @@ public sealed class CsvReader(TextReader reader)
         }
     }
 
+    /// <summary>Reads again, as records of their own, the lines from <paramref name="line"/> that the last record took in.</summary>
+    private void Replay(int line)
+    {
+        _pending = _replay.ToString() + _pending[_pendingAt..];
+        _pendingAt = 0;
+        _line = line;
+        _replay.Clear();
+    }
+
     private int Next() => _pendingAt < _pending.Length ? _pending[_pendingAt++] : reader.Read();
 
-    // Lines are read again only after the end of the file was reached, so the reader has nothing left behind them.
+    // Lines read again come before whatever the reader still holds, so peeking looks at them first.
     private int Peek() => _pendingAt < _pending.Length ? _pending[_pendingAt] : reader.Peek();
 }

@@ -329,7 +329,8 @@ public sealed record TimelineCursor(DateTimeOffset At, int Rank, long Id)
             base64 = base64.PadRight(base64.Length + ((4 - (base64.Length % 4)) % 4), '=');
             var parts = Encoding.UTF8.GetString(Convert.FromBase64String(base64)).Split(':');
             if (parts.Length == 3 && long.TryParse(parts[0], CultureInfo.InvariantCulture, out var ms) && int.TryParse(parts[1], CultureInfo.InvariantCulture, out var rank)
-                && long.TryParse(parts[2], CultureInfo.InvariantCulture, out var id))
+                && long.TryParse(parts[2], CultureInfo.InvariantCulture, out var id)
+                && ms >= DateTimeOffset.MinValue.ToUnixTimeMilliseconds() && ms <= DateTimeOffset.MaxValue.ToUnixTimeMilliseconds())
             {
                 cursor = new TimelineCursor(DateTimeOffset.FromUnixTimeMilliseconds(ms), rank, id);
                 return true;

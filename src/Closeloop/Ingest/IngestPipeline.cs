@@ -48,7 +48,7 @@ public sealed class IngestPipeline(IngestWriter writer, TextInsights insights)
                 case IngestStatus.NotFound:
                     return Problems.Status(StatusCodes.Status404NotFound, "Not found", string.Join(" ", outcome.Errors!.Select(e => $"{e.Key}: {string.Join("; ", e.Value)}.")));
             }
-            var view = outcome.Status == IngestStatus.Created && RecordViews.FromStored(outcome.Stored, outcome.ReceivedAt) is TView built
+            var view = outcome.Status == IngestStatus.Created && RecordViews.FromStored(outcome.Stored, outcome.ReceivedAt, scope.IsSiteScoped) is TView built
                 ? built
                 : await load(db, scope, outcome.Id, http.RequestAborted);
             if (view is null)

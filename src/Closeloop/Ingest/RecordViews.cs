@@ -42,9 +42,12 @@ public static class RecordViews
     /// <summary>
     /// The view of a record the writer has just created, built from what it wrote: reading it back through EF Core
     /// cost more than the write itself (see docs/benchmarks.md). A test checks both paths give the same JSON.
+    /// Null for a contact that joined an earlier issue when the caller is confined to a site: the issue may hold
+    /// other sites' contacts, and only the read (<see cref="ContactAsync"/>) counts the caller's part of it.
     /// </summary>
-    public static object? FromStored(object? stored, DateTimeOffset receivedAt) => stored switch
+    public static object? FromStored(object? stored, DateTimeOffset receivedAt, bool siteScoped) => stored switch
     {
+        StoredContact { IssueContactCount: > 1 } when siteScoped => null,
         StoredResponse r => new ResponseView(r.Input.ExternalId, new CustomerRef(r.Input.Customer.ExternalId), r.Input.Metric, r.Input.Score, r.Input.Comment,
             DateTimeOffset.FromUnixTimeMilliseconds(r.RespondedAtMs), r.Input.ContactExternalId, r.SiteCode, r.TeamCode, r.AgentCode, r.Channel,
             AnalysisView.From(r.Findings?.Sentiment, r.Findings?.SignalsText, r.Findings?.RootCause, r.Findings?.RootCauseConfidence), receivedAt),

@@ -23,9 +23,10 @@ public static class CauseWork
 
     public static bool MaySee(ClaimsPrincipal user, string department) => DepartmentOf(user) is not { } own || own == department;
 
-    public static bool MayRead(ClaimsPrincipal user) => Roles.CauseReaders.Any(user.IsInRole);
+    /// <summary>As <see cref="Policies.ReadCauses"/>: a cause alert counts every site, so no caller confined to one.</summary>
+    public static bool MayRead(ClaimsPrincipal user) => Roles.CauseReaders.Any(user.IsInRole) && !Roles.IsSiteScoped(user);
 
-    public static bool MayWork(ClaimsPrincipal user) => Roles.CauseWorkers.Any(user.IsInRole);
+    public static bool MayWork(ClaimsPrincipal user) => Roles.CauseWorkers.Any(user.IsInRole) && !Roles.IsSiteScoped(user);
 
     public static IQueryable<CauseAlert> Visible(IQueryable<CauseAlert> query, ClaimsPrincipal user) =>
         DepartmentOf(user) is { } own ? query.Where(a => a.Department == own) : query;

@@ -78,9 +78,9 @@ public static class InsightsEndpoints
                     return TypedResults.Ok(new { learned, examples = insights.Classifier.ExampleCount });
                 }
             })
-            .RequireAuthorization(Policies.WorkAlerts)
+            .RequireAuthorization(Policies.Train)
             .Accepts<System.Text.Json.Nodes.JsonArray>("application/json")
-            .WithName("PostTrainingExamples").WithSummary("Teach the root-cause classifier with labelled examples [{\"text\", \"cause\"}]; it learns at once.");
+            .WithName("PostTrainingExamples").WithSummary("Teach the root-cause classifier with labelled examples [{\"text\", \"cause\"}]; it learns at once. Admins and unscoped integration keys only: the classifier serves every site.");
 
         group.MapGet("/analyze", (string text, TextInsights insights) =>
                 insights.Analyze(text) is { } f

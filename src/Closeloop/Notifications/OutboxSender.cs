@@ -146,7 +146,7 @@ public sealed class OutboxSender(Db db, IHttpClientFactory httpClients, TimeProv
         {
             client.Credentials = new System.Net.NetworkCredential(options.User, options.Password);
         }
-        using var mail = new MailMessage(options.From, message.Recipient, message.Subject ?? "Closeloop", message.Body)
+        using var mail = new MailMessage(options.From, message.Recipient, SubjectLine(message.Subject), message.Body)
         {
             // Plain UTF-8 text without quoted-printable soft breaks, so links stay whole in every mail reader.
             BodyEncoding = Encoding.UTF8,
@@ -157,6 +157,26 @@ public sealed class OutboxSender(Db db, IHttpClientFactory httpClients, TimeProv
         mail.Headers.Add("Message-ID", $"<outbox-{message.Id}@closeloop>");
         mail.Headers.Add("X-Closeloop-Event", message.Event);
         await client.SendMailAsync(mail, ct);
+    }
+
+    /// <summary>
+    /// A subject is one header line: a line break in a name an admin typed (a rule, a cause) would make every send of
+    /// the message throw, and the outbox would retry it forever, so control characters become spaces here.
+    /// </summary>
+    internal static string SubjectLine(string? subject)
+    {
+        if (string.IsNullOrWhiteSpace(subject))
+        {
+            return "Closeloop";
+        }
+        var line = string.Create(subject.Length, subject, (span, s) =>
+        {
+            for (var i = 0; i < s.Length; i++)
+            {
+                span[i] = char.IsControl(s[i]) ? ' ' : s[i];
+            }
+        });
+        return line.Trim();
     }
 
     /// <summary>Returns null when delivered, or why not.</summary>

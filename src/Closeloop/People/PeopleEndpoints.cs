@@ -197,6 +197,11 @@ public static class UserAccounts
         user.Role = role ?? user.Role;
         user.SiteId = siteId;
         user.TeamId = teamId;
+        if (disabled == true && !user.Disabled)
+        {
+            // A cookie issued before the account was disabled must not come back to life when it is enabled again.
+            user.EndSessions();
+        }
         user.Disabled = disabled ?? user.Disabled;
         if (input.Password is not null)
         {

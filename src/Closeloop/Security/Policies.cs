@@ -12,6 +12,7 @@ public static class Policies
     public const string WorkCauses = "work-causes";
     public const string Broadcast = "broadcast";
     public const string ReadFigures = "read-figures";
+    public const string Train = "train";
 
     public static void Add(AuthorizationOptions options)
     {
@@ -25,8 +26,13 @@ public static class Policies
         options.AddPolicy(ReadRecords, p => p.Combine(authenticated).RequireRole(Roles.RecordReaders));
         options.AddPolicy(Admin, p => p.Combine(authenticated).RequireRole(Roles.Admin));
         options.AddPolicy(WorkAlerts, p => p.Combine(authenticated).RequireRole(Roles.AlertWorkers));
-        options.AddPolicy(ReadCauses, p => p.Combine(authenticated).RequireRole(Roles.CauseReaders));
-        options.AddPolicy(WorkCauses, p => p.Combine(authenticated).RequireRole(Roles.CauseWorkers));
+        // Cause alerts and improvement actions count every site's customers, so a caller confined to one site (a
+        // vendor's integration key, say) may not read them, whatever its role.
+        options.AddPolicy(ReadCauses, p => p.Combine(authenticated).RequireRole(Roles.CauseReaders).RequireAssertion(c => !Roles.IsSiteScoped(c.User)));
+        options.AddPolicy(WorkCauses, p => p.Combine(authenticated).RequireRole(Roles.CauseWorkers).RequireAssertion(c => !Roles.IsSiteScoped(c.User)));
+        // Labelled examples change how every site's comments are classified, like `closeloop insights train`: an
+        // admin's or an unscoped integration's call. Supervisors still teach it one confirmed cause at a time.
+        options.AddPolicy(Train, p => p.Combine(authenticated).RequireRole(Roles.Admin, Roles.Integration).RequireAssertion(c => !Roles.IsSiteScoped(c.User)));
         options.AddPolicy(Broadcast, p => p.Combine(authenticated).RequireRole(Roles.Broadcasters));
         options.AddPolicy(ReadFigures, p => p.Combine(authenticated).RequireRole(Roles.FigureReaders));
     }

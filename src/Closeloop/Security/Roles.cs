@@ -59,6 +59,9 @@ public static class Roles
 
     public const string NoSiteForAnAdmin = "must be left out for an admin, who manages every site (a site's own administrator is its site_manager)";
 
+    /// <summary>True for a caller confined to one site, by an API key's scope or a person's site.</summary>
+    public static bool IsSiteScoped(ClaimsPrincipal user) => user.HasClaim(c => c.Type == ClaimNames.SiteId);
+
     public static string? Normalize(string? role)
     {
         if (string.IsNullOrWhiteSpace(role))

@@ -22,13 +22,17 @@ public static class CsvExport
         _ => Text(Convert.ToString(value, CultureInfo.InvariantCulture) ?? ""),
     };
 
+    private static readonly System.Buffers.SearchValues<char> NeedQuotes = System.Buffers.SearchValues.Create(",;\t\"\r\n");
+
     public static string Text(string value)
     {
         if (value.Length > 0 && value[0] is '=' or '+' or '-' or '@' or '\t' or '\r')
         {
             value = "'" + value;
         }
-        return value.AsSpan().IndexOfAny(",\"\r\n") >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
+        // A semicolon or tab is quoted too: spreadsheets in many locales split a .csv file on ';', and an unquoted
+        // "fine;=cmd|..." would open as a second cell holding a live formula.
+        return value.AsSpan().IndexOfAny(NeedQuotes) >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
     }
 
     /// <summary>The inverse of the formula guard in <see cref="Text"/>, for a file <c>closeloop import</c> reads back.</summary>
