@@ -64,6 +64,17 @@ public sealed class SessionTests
         using var fresh = await app.SignInAsync("ann@example.com", "a brand new long password");
         Assert.Equal(HttpStatusCode.OK, (await fresh.GetAsync("/alerts")).StatusCode);
 
+        // Disabled, then enabled again: the cookie she had before stays dead (it may be the one that was stolen).
+        foreach (var disabled in new[] { "true", "false" })
+        {
+            var changed = await PostFormAsync(root, $"/admin/users?id={ann.GetProperty("id").GetInt64()}&handler=Update", "/admin/users",
+                new() { ["name"] = "Ann", ["role"] = "executive", ["disabled"] = disabled });
+            Assert.True(changed.StatusCode == HttpStatusCode.Redirect, $"{changed.StatusCode} {await changed.Content.ReadAsStringAsync()}");
+        }
+        Assert.Equal(HttpStatusCode.Unauthorized, (await fresh.GetAsync("/api/v1/alerts")).StatusCode);
+        using var enabled = await app.SignInAsync("ann@example.com", "a brand new long password");
+        Assert.Equal(HttpStatusCode.OK, (await enabled.GetAsync("/alerts")).StatusCode);
+
         // Moving her to a vendor site no record has named yet creates the site, as creating her there would.
         var moved = await PostFormAsync(root, $"/admin/users?id={ann.GetProperty("id").GetInt64()}&handler=Update", "/admin/users",
             new() { ["name"] = "Ann", ["role"] = "site_manager", ["site"] = " Vendor-New " });
