@@ -150,6 +150,39 @@ public sealed class MeasureTests
     }
 
     [Theory, MemberData(nameof(Providers))]
+    public async Task TwoProcessesOnOneDatabaseChainAKnownCustomersRepeatIntoOneIssue(string provider)
+    {
+        // PRODUCT.md's scale: several processes may write to one PostgreSQL database (and the CLI beside a server on
+        // one SQLite file). Each known customer's first contact and its repeat go to different processes at once.
+        await using var first = new TestApp(provider);
+        await using var second = new TestApp(provider, new Dictionary<string, string?> { ["ConnectionStrings:Closeloop"] = first.ConnectionString });
+        using var a = first.Admin();
+        using var b = second.Admin();
+        const int customers = 40;
+        var site = Unique.Id("race");
+        for (var i = 0; i < customers; i++)
+        {
+            // Known to both processes' caches before the race.
+            var known = Json.Contact($"{site}-known-{i}", $"{site}-c{i}", site: site, reason: "setup", at: At("2026-03-01T09:00:00Z"));
+            Assert.Equal(HttpStatusCode.Created, (await a.PostJsonAsync("/api/v1/contacts", known)).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await b.PostJsonAsync("/api/v1/contacts", known)).StatusCode);
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, customers).Select(async i =>
+        {
+            var answers = await Task.WhenAll(
+                a.PostJsonAsync("/api/v1/contacts", Json.Contact($"{site}-a-{i}", $"{site}-c{i}", site: site, reason: "late delivery", resolved: true, at: At("2026-05-01T09:00:00Z"))),
+                b.PostJsonAsync("/api/v1/contacts", Json.Contact($"{site}-b-{i}", $"{site}-c{i}", site: site, reason: "late delivery", resolved: true, at: At("2026-05-03T09:00:00Z"))));
+            Assert.All(answers, r => Assert.Equal(HttpStatusCode.Created, r.StatusCode));
+        }));
+
+        // Every customer came back within 7 days: one issue each, none resolved on first contact.
+        var fcr = Figure(await (await a.GetAsync($"/api/v1/metrics?site={site}&from=2026-05-01&to=2026-05-31")).ReadJsonAsync(), "fcr");
+        Assert.Equal(customers, fcr.GetProperty("n").GetInt32());
+        Assert.Equal(0, fcr.GetProperty("resolved").GetInt32());
+    }
+
+    [Theory, MemberData(nameof(Providers))]
     public async Task AContactThatArrivesAfterItsRepeatStillStartsTheIssue(string provider)
     {
         using var client = TestApp.Shared(provider).Admin();

@@ -24,6 +24,9 @@ public sealed class IngestStore : IAsyncDisposable
     private const int MaxCachedCustomers = 200_000;
     private readonly Dictionary<string, CachedCustomer> _customers = new(StringComparer.Ordinal);
 
+    /// <summary>The PostgreSQL advisory lock that contact writes take (an arbitrary constant: "CLCONTAC" in ASCII).</summary>
+    private const long ContactWriterLock = 0x434C434F4E544143;
+
     public IngestStore(Db db, TimeProvider time, IEnumerable<IIngestObserver> observers, IngestOptions options)
     {
         _db = db;
@@ -47,6 +50,18 @@ public sealed class IngestStore : IAsyncDisposable
             foreach (var statement in _statements.Values)
             {
                 statement.Transaction = transaction;
+            }
+            if (!_db.IsSqlite && jobs.Any(items => items.Any(item => item is ContactItem)))
+            {
+                // Several processes may write to one PostgreSQL database. Two that each take a contact of the same
+                // known customer and reason would both find no open issue and open one each, splitting the issue and
+                // overstating FCR. Contacts are written one process at a time, as SQLite's single writer does by
+                // itself. The lock is the transaction's first: holding no row lock while waiting for it, a writer
+                // cannot be part of a deadlock through it.
+                await using var serialise = connection.CreateCommand();
+                serialise.Transaction = transaction;
+                serialise.CommandText = $"SELECT pg_advisory_xact_lock({ContactWriterLock})";
+                await serialise.ExecuteNonQueryAsync(cancellationToken);
             }
             var results = new IngestOutcome[jobs.Count][];
             for (var j = 0; j < jobs.Count; j++)
