@@ -98,6 +98,9 @@ public static class CloseloopApp
         });
 
         var app = builder.Build();
+        // Ids with an encoded '/' or '%' are set right before routing reads the path (routing would otherwise run first).
+        app.UseRawIdSegments();
+        app.UseRouting();
         app.UseSecurityHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages();

@@ -308,6 +308,19 @@ public sealed class ProcessTests
         client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
         Assert.Equal(HttpStatusCode.Created, (await client.PostJsonAsync("/api/v1/contacts", Json.Contact("cli-1", "cust"))).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await client.GetAsync("/api/v1/api-keys")).StatusCode);
+
+        // Through real Kestrel (the test host builds paths its own way): an id whose text holds "%2F" or a percent
+        // sign is its own record and customer, not the one with a slash, and each is read at its Location.
+        foreach (var id in new[] { "pct/b", "pct%2Fb", "pct%252Fb", "pct-50%" })
+        {
+            var posted = await client.PostJsonAsync("/api/v1/contacts", Json.Contact(id, id, summary: id));
+            Assert.Equal(HttpStatusCode.Created, posted.StatusCode);
+            var back = await client.GetAsync(posted.Headers.Location);
+            Assert.True(back.StatusCode == HttpStatusCode.OK, $"{id} at {posted.Headers.Location}: {back.StatusCode}");
+            Assert.Equal(id, (await back.ReadJsonAsync()).GetProperty("externalId").GetString());
+            var timeline = await client.GetAsync($"/api/v1/customers/{Uri.EscapeDataString(id)}/timeline");
+            Assert.Equal(id, (await timeline.ReadJsonAsync()).GetProperty("customerExternalId").GetString());
+        }
     }
 
     [Fact]
