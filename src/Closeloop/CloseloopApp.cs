@@ -151,7 +151,7 @@ public static class CloseloopApp
             var database = sp.GetRequiredService<DatabaseOptions>();
             if (database.Provider == DatabaseProvider.Sqlite)
             {
-                options.UseSqlite(database.ConnectionString);
+                options.UseSqlite(database.ConnectionString).AddInterceptors(SqliteFunctions.Instance);
             }
             else
             {
