@@ -109,6 +109,40 @@ public sealed class SecurityTests
     }
 
     [Theory, MemberData(nameof(Providers))]
+    public async Task ARecordCannotJoinATeamOrAgentOfAnotherSite(string provider)
+    {
+        var app = TestApp.Shared(provider);
+        using var admin = app.Admin();
+        var home = Unique.Id("inhouse");
+        var vendor = Unique.Id("vendor");
+        var team = $"{home}-billing";
+        var agent = $"{home}-ann";
+        Assert.Equal(HttpStatusCode.Created, (await admin.PostJsonAsync("/api/v1/responses", Json.Response(Unique.Id("r"), Unique.Id("c"), "csat", 5, site: home, team: team, agent: agent))).StatusCode);
+        async Task<long> AgentAnswersAsync() => (await (await admin.GetAsync($"/api/v1/metrics?groupBy=agent")).ReadJsonAsync()).GetProperty("groups").EnumerateArray()
+            .Where(g => g.GetProperty("key").GetString() == agent).Sum(g => g.GetProperty("csat").GetProperty("n").GetInt64());
+        Assert.Equal(1, await AgentAnswersAsync());
+        using var vendorKey = app.Client(await app.CreateKeyAsync("integration", vendor));
+
+        // A vendor's records would otherwise count in the in-house agent's scorecard: refused, the field named.
+        var refused = await vendorKey.PostJsonAsync("/api/v1/responses", Json.Response(Unique.Id("r"), Unique.Id("c"), "csat", 1, agent: agent));
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.True((await refused.ReadJsonAsync()).GetProperty("errors").TryGetProperty("agent", out _));
+        var contact = await vendorKey.PostJsonAsync("/api/v1/contacts", Json.Contact(Unique.Id("c"), Unique.Id("c"), team: team));
+        Assert.Equal(HttpStatusCode.BadRequest, contact.StatusCode);
+        Assert.True((await contact.ReadJsonAsync()).GetProperty("errors").TryGetProperty("team", out _));
+        // In a batch, that item alone; the vendor's own codes are its own.
+        var batch = await (await vendorKey.PostJsonAsync("/api/v1/responses/batch", new[]
+        {
+            Json.Response(Unique.Id("r"), Unique.Id("c"), "csat", 1, team: team),
+            Json.Response(Unique.Id("r"), Unique.Id("c"), "csat", 4, team: $"{vendor}-billing", agent: $"{vendor}-ann"),
+        })).ReadJsonAsync();
+        var results = batch.GetProperty("results");
+        Assert.Equal("invalid", results[0].GetProperty("status").GetString());
+        Assert.Equal("created", results[1].GetProperty("status").GetString());
+        Assert.Equal(1, await AgentAnswersAsync());
+    }
+
+    [Theory, MemberData(nameof(Providers))]
     public async Task ASiteScopedKeySeesAndWritesOnlyItsOwnSite(string provider)
     {
         var app = TestApp.Shared(provider);

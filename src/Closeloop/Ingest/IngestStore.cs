@@ -143,7 +143,11 @@ public sealed class IngestStore : IAsyncDisposable
             return existing;
         }
 
-        var (siteId, teamId, agentId) = await ResolveOrgAsync(siteCode, input.Team, input.Agent, batch, ct);
+        var (siteId, teamId, agentId, refused) = await ResolveOrgAsync(siteCode, input.Team, input.Agent, scope, batch, ct);
+        if (refused is not null)
+        {
+            return OrgOfAnotherSite(refused);
+        }
         var occurred = input.OccurredAt.ToUnixTimeMilliseconds();
         var customerId = await UpsertCustomerAsync(input.Customer, occurred, scope, batch, ct);
 
@@ -381,7 +385,12 @@ public sealed class IngestStore : IAsyncDisposable
             {
                 return OtherSite(scope);
             }
-            (siteId, teamId, agentId) = await ResolveOrgAsync(siteCode, input.Team, input.Agent, batch, ct);
+            string? refused;
+            (siteId, teamId, agentId, refused) = await ResolveOrgAsync(siteCode, input.Team, input.Agent, scope, batch, ct);
+            if (refused is not null)
+            {
+                return OrgOfAnotherSite(refused);
+            }
             channel = input.Channel!;
             codes = (siteCode, input.Team, input.Agent);
         }
@@ -518,20 +527,39 @@ public sealed class IngestStore : IAsyncDisposable
         (incoming.Name is not null && incoming.Name != known.Name) || (incoming.Email is not null && incoming.Email != known.Email)
         || (incoming.Phone is not null && incoming.Phone != known.Phone) || (incoming.Handle is not null && incoming.Handle != known.Handle);
 
-    private async Task<(long SiteId, long TeamId, long AgentId)> ResolveOrgAsync(string? site, string? team, string? agent, IngestBatch batch, CancellationToken ct)
+    /// <summary>
+    /// The ids of the record's site, team and agent, or the field to refuse. Team and agent codes are shared by every
+    /// site, and each belongs to the site that first named it. A caller confined to one site may not name another
+    /// site's: its records would count in that site's team and agent figures (a vendor's records in an in-house
+    /// agent's scorecard), so they are refused naming the field. A code first seen on a record without a site
+    /// belongs to no site and stays open to all.
+    /// </summary>
+    private async Task<(long SiteId, long TeamId, long AgentId, string? Refused)> ResolveOrgAsync(string? site, string? team, string? agent, WriteScope scope,
+        IngestBatch batch, CancellationToken ct)
     {
-        var siteId = site is null ? 0 : await OrgIdAsync('s', site, 0, 0, batch, ct);
-        var teamId = team is null ? 0 : await OrgIdAsync('t', team, siteId, 0, batch, ct);
-        var agentId = agent is null ? 0 : await OrgIdAsync('a', agent, siteId, teamId, batch, ct);
-        return (siteId, teamId, agentId);
+        var siteId = site is null ? 0 : (await OrgIdAsync('s', site, 0, 0, batch, ct)).Id;
+        var (teamId, teamSite) = team is null ? (0, 0) : await OrgIdAsync('t', team, siteId, 0, batch, ct);
+        if (scope.SiteId is not null && teamSite != 0 && teamSite != siteId)
+        {
+            return (siteId, 0, 0, "team");
+        }
+        var (agentId, agentSite) = agent is null ? (0, 0) : await OrgIdAsync('a', agent, siteId, teamId, batch, ct);
+        if (scope.SiteId is not null && agentSite != 0 && agentSite != siteId)
+        {
+            return (siteId, teamId, 0, "agent");
+        }
+        return (siteId, teamId, agentId, null);
     }
 
-    /// <summary>Sites, teams and agents are created the first time a record names them.</summary>
-    private async Task<long> OrgIdAsync(char kind, string code, long siteId, long teamId, IngestBatch batch, CancellationToken ct)
+    private static IngestOutcome OrgOfAnotherSite(string field) => IngestOutcome.Invalid(field,
+        $"is the code of a {field} of another site; team and agent codes are shared by every site, so give this site's {field}s codes of their own (for example with the site's code as a prefix)");
+
+    /// <summary>Sites, teams and agents are created the first time a record names them; the site a team or agent belongs to comes back with it.</summary>
+    private async Task<(long Id, long SiteId)> OrgIdAsync(char kind, string code, long siteId, long teamId, IngestBatch batch, CancellationToken ct)
     {
         if (_orgs.TryGetValue((kind, code), out var known) || batch.NewOrgs.TryGetValue((kind, code), out known))
         {
-            return known.Id;
+            return known;
         }
         var (table, insertSql, names) = kind switch
         {
@@ -543,11 +571,16 @@ public sealed class IngestStore : IAsyncDisposable
         object[] values = [code, batch.Now.ToUnixTimeMilliseconds(), siteId, teamId];
         Set(insert, values[..names.Length]);
         await insert.ExecuteNonQueryAsync(ct);
-        var select = Command(table + ".find", $"SELECT id FROM {table} WHERE code = @code", "@code");
+        // The stored site, not this record's: the code may have been created by another process or an earlier run.
+        var select = Command(table + ".find", $"SELECT id, {(kind == 's' ? "0" : "site_id")} FROM {table} WHERE code = @code", "@code");
         Set(select, code);
-        var id = (long)(await select.ExecuteScalarAsync(ct))!;
-        batch.NewOrgs[(kind, code)] = (id, siteId);
-        return id;
+        await using (var reader = await select.ExecuteReaderAsync(ct))
+        {
+            await reader.ReadAsync(ct);
+            known = (reader.GetInt64(0), reader.GetInt64(1));
+        }
+        batch.NewOrgs[(kind, code)] = known;
+        return known;
     }
 
     private async Task FlushRollupsAsync(IngestBatch batch, CancellationToken ct)
