@@ -61,6 +61,20 @@ public static class CloseloopApp
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RecurringCauseWorker>());
         builder.Services.AddSingleton<ImprovementShipping>();
 
+        // Behind a reverse proxy, the client's address (for the throttles and rate limits) and scheme (for Secure
+        // cookies) come from its X-Forwarded-* headers, trusted only from the proxies named here.
+        var proxies = (builder.Configuration["ForwardedHeaders:KnownProxies"] ?? "")
+            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        builder.Services.Configure<Microsoft.AspNetCore.Builder.ForwardedHeadersOptions>(options =>
+        {
+            options.ForwardedHeaders = Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedFor | Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedProto;
+            options.KnownProxies.Clear();
+            options.KnownIPNetworks.Clear();
+            foreach (var proxy in proxies)
+            {
+                options.KnownProxies.Add(System.Net.IPAddress.Parse(proxy));
+            }
+        });
         builder.Services.AddSingleton<ApiKeyThrottle>();
         builder.Services.AddSingleton<SignInThrottle>();
         builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
@@ -71,6 +85,7 @@ public static class CloseloopApp
                 options.Cookie.Name = "closeloop";
                 options.Cookie.HttpOnly = true;
                 options.Cookie.SameSite = SameSiteMode.Strict;
+                options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
                 options.SlidingExpiration = true;
                 options.ExpireTimeSpan = TimeSpan.FromHours(10);
                 // A person disabled, or given another role or scope, loses the old session at the next request.
@@ -99,6 +114,10 @@ public static class CloseloopApp
 
         var app = builder.Build();
         // Ids with an encoded '/' or '%' are set right before routing reads the path (routing would otherwise run first).
+        if (proxies.Length > 0)
+        {
+            app.UseForwardedHeaders();
+        }
         app.UseRawIdSegments();
         app.UseRouting();
         app.UseSecurityHeaders();

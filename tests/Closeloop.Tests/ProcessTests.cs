@@ -295,6 +295,36 @@ public sealed class ProcessTests
     }
 
     [Fact]
+    public async Task BehindAKnownProxyTheThrottleCountsEachClientAndCookiesAreSecure()
+    {
+        var connection = TestDatabases.CreateDatabase(TestDatabases.Sqlite);
+        await using var server = await AppProcess.StartServerAsync(TestDatabases.Sqlite, connection,
+            "--ForwardedHeaders:KnownProxies=127.0.0.1", "--ApiKeys:MaxFailuresPerAddress=3");
+        using var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = server.BaseAddress };
+        async Task<HttpStatusCode> GuessAsync(string clientAddress)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/sites");
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "not-a-key");
+            request.Headers.Add("X-Forwarded-For", clientAddress);
+            return (await client.SendAsync(request)).StatusCode;
+        }
+
+        // One client behind the proxy guesses too often: it is throttled, the client beside it is not.
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, await GuessAsync("203.0.113.7"));
+        }
+        Assert.Equal(HttpStatusCode.TooManyRequests, await GuessAsync("203.0.113.7"));
+        Assert.Equal(HttpStatusCode.Unauthorized, await GuessAsync("203.0.113.8"));
+
+        // The proxy received HTTPS: the sign-in form's anti-forgery cookie is Secure.
+        using var login = new HttpRequestMessage(HttpMethod.Get, "/login");
+        login.Headers.Add("X-Forwarded-Proto", "https");
+        var page = await client.SendAsync(login);
+        Assert.Contains(page.Headers.GetValues("Set-Cookie"), c => c.StartsWith("closeloop-af=", StringComparison.Ordinal) && c.Contains("secure", StringComparison.OrdinalIgnoreCase));
+    }
+
+    [Fact]
     public async Task TheCliCreatesAnApiKeyThatTheServerAccepts()
     {
         var connection = TestDatabases.CreateDatabase(TestDatabases.Sqlite);

@@ -109,7 +109,7 @@ public sealed class SessionTests
         Assert.StartsWith("429", throttled, StringComparison.Ordinal);
         Assert.Contains("Too many failed sign-ins from this address", throttled, StringComparison.Ordinal);
 
-        // Unknown API keys: five, then 429 with Retry-After, before any key is looked up.
+        // Unknown API keys: five, then 429 with Retry-After; a valid key from the same address is still served.
         using var guesser = app.Client("not-a-key-0");
         for (var i = 0; i < 5; i++)
         {
@@ -119,5 +119,6 @@ public sealed class SessionTests
         Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
         Assert.Equal("application/problem+json", limited.Content.Headers.ContentType?.MediaType);
         Assert.NotNull(limited.Headers.RetryAfter);
+        Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync("/api/v1/sites")).StatusCode);
     }
 }

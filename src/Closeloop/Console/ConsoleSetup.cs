@@ -34,6 +34,8 @@ public static class ConsoleSetup
         {
             options.Cookie.Name = "closeloop-af";
             options.Cookie.SameSite = SameSiteMode.Strict;
+            // Secure whenever the request came over HTTPS (behind a known proxy, as the proxy received it).
+            options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
             // Lets the console's scripts send the token with fetch() to a page handler.
             options.HeaderName = "X-CSRF-TOKEN";
         });

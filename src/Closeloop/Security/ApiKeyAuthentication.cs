@@ -37,19 +37,21 @@ public sealed class ApiKeyAuthenticationHandler(
         {
             return AuthenticateResult.Fail("Empty API key.");
         }
-        // An address that has sent too many bad keys is not looked up at all until its window ends.
-        if (throttle.AnyThrottled && throttle.RetryAfter(FailureThrottle.AddressOf(Context)) is { } wait)
+        // A valid key is served even from an address that has sent too many bad ones: behind a proxy or a shared NAT
+        // every client has one address, and a stranger's guesses must not cut off the integrations there.
+        var principal = await cache.FindAsync(key, Context.RequestAborted);
+        if (principal is not null)
+        {
+            return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
+        }
+        var address = FailureThrottle.AddressOf(Context);
+        if (throttle.AnyThrottled && throttle.RetryAfter(address) is { } wait)
         {
             _throttled = wait;
             return AuthenticateResult.Fail("Too many unknown API keys from this address.");
         }
-        var principal = await cache.FindAsync(key, Context.RequestAborted);
-        if (principal is null)
-        {
-            throttle.Failed(FailureThrottle.AddressOf(Context));
-            return AuthenticateResult.Fail("Unknown or revoked API key.");
-        }
-        return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
+        throttle.Failed(address);
+        return AuthenticateResult.Fail("Unknown or revoked API key.");
     }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
