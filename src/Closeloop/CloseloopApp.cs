@@ -55,7 +55,8 @@ public static class CloseloopApp
         builder.Services.AddHostedService(sp => sp.GetRequiredService<OutboxSender>());
         builder.Services.AddSingleton<PostgresEventRelay>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<PostgresEventRelay>());
-        builder.Services.AddHttpClient("webhooks", client => client.Timeout = TimeSpan.FromSeconds(10));
+        builder.Services.AddHttpClient("webhooks", client => client.Timeout = TimeSpan.FromSeconds(10))
+            .ConfigurePrimaryHttpMessageHandler(sp => WebhookNetwork.Handler(WebhookNetwork.AllowsLinkLocal(sp.GetRequiredService<IConfiguration>())));
         builder.Services.AddHostedService<ExampleRefresher>();
         builder.Services.AddSingleton<RecurringCauseWorker>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RecurringCauseWorker>());

@@ -315,7 +315,15 @@ public sealed class AlertFlowTests
         var delivery = await receiver.WaitForAsync(d => d.Event == "alert.created");
         Assert.NotNull(delivery);
         Assert.Equal("sha256=" + OutboxSender.Sign(secret, delivery.Body), delivery.Signature);
+        Assert.Equal("sha256=" + OutboxSender.Sign(secret, delivery.Timestamp + "." + delivery.Body), delivery.TimestampedSignature);
         Assert.False(string.IsNullOrEmpty(delivery.DeliveryId));
+        // Cloud instance metadata is no place for a webhook, by address or by name.
+        foreach (var url in new[] { "http://169.254.169.254/latest/meta-data/", "http://[fe80::1]/hook" })
+        {
+            var refused = await admin.PostJsonAsync("/api/v1/webhooks", new { url, events = new[] { "alert.*" } });
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.True((await refused.ReadJsonAsync()).GetProperty("errors").TryGetProperty("url", out _));
+        }
         Assert.Contains("Churn threat", delivery.Body, StringComparison.Ordinal);
 
         var off = await admin.PutAsync($"/api/v1/alert-rules/{ruleId}", new StringContent(created.GetRawText().Replace("\"enabled\":true", "\"enabled\":false", StringComparison.Ordinal), System.Text.Encoding.UTF8, "application/json"));

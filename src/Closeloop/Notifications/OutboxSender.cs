@@ -204,6 +204,9 @@ public sealed class OutboxSender(Db db, IHttpClientFactory httpClients, TimeProv
         request.Headers.Add("X-Closeloop-Delivery", message.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
         request.Headers.Add("X-Closeloop-Timestamp", timestamp);
         request.Headers.Add("X-Closeloop-Signature", "sha256=" + Sign(secret, message.Body));
+        // The timestamp signed with the body, so a receiver can refuse a delivery replayed later (the signature above
+        // covers the body alone and stays for receivers built on it).
+        request.Headers.Add("X-Closeloop-Signature-Timestamped", "sha256=" + Sign(secret, timestamp + "." + message.Body));
         using var response = await client.SendAsync(request, ct);
         return response.IsSuccessStatusCode ? null : $"HTTP {(int)response.StatusCode}";
     }

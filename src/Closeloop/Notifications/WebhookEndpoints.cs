@@ -25,9 +25,9 @@ public static class WebhookEndpoints
                 return TypedResults.Ok(rows.Select(w => new WebhookView(w.Id, w.Url, w.Events.Split(','), w.Site, w.Enabled, w.CreatedAt)).ToList());
             })
             .WithName("ListWebhooks").WithSummary("Outbound webhook subscriptions (without their secrets).");
-        group.MapPost("/", async Task<IResult> (WebhookInput input, CloseloopDb db, TimeProvider time, CancellationToken ct) =>
+        group.MapPost("/", async Task<IResult> (WebhookInput input, CloseloopDb db, TimeProvider time, IConfiguration configuration, CancellationToken ct) =>
             {
-                var (created, errors) = await WebhookSubscriptions.CreateAsync(db, input, time.GetUtcNow(), ct);
+                var (created, errors) = await WebhookSubscriptions.CreateAsync(db, input, WebhookNetwork.AllowsLinkLocal(configuration), time.GetUtcNow(), ct);
                 return created is null ? Problems.Validation(errors) : TypedResults.Created($"/api/v1/webhooks/{created.Id}", created);
             })
             .WithName("CreateWebhook").NamesEveryBadField()
@@ -43,12 +43,17 @@ public static class WebhookEndpoints
 public static class WebhookSubscriptions
 {
     /// <summary>Validates and saves a subscription; the answer holds its signing secret (given, or generated when shorter than 16 characters).</summary>
-    public static async Task<(WebhookCreated? Created, Dictionary<string, string[]> Errors)> CreateAsync(CloseloopDb db, WebhookInput input, DateTimeOffset now, CancellationToken ct)
+    public static async Task<(WebhookCreated? Created, Dictionary<string, string[]> Errors)> CreateAsync(CloseloopDb db, WebhookInput input, bool allowLinkLocal, DateTimeOffset now,
+        CancellationToken ct)
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         if (!Uri.TryCreate(input.Url, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
         {
             errors["url"] = ["must be an absolute http or https URL"];
+        }
+        else if (System.Net.IPAddress.TryParse(url.IdnHost.Trim('[', ']'), out var address) && WebhookNetwork.IsRefused(address) && !allowLinkLocal)
+        {
+            errors["url"] = [WebhookNetwork.Refusal];
         }
         var events = (input.Events is { Length: > 0 } list ? list : ["*"]).Select(e => e.Trim()).Where(e => e.Length > 0).ToArray();
         if (events.Any(e => e.Contains(',', StringComparison.Ordinal)))

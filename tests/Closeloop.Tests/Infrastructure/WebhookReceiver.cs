@@ -5,7 +5,12 @@ using System.Text;
 
 namespace Closeloop.Tests.Infrastructure;
 
-public sealed record WebhookDelivery(string Event, string DeliveryId, string Signature, string Body);
+public sealed record WebhookDelivery(string Event, string DeliveryId, string Signature, string Body)
+{
+    public string Timestamp { get; init; } = "";
+
+    public string TimestampedSignature { get; init; } = "";
+}
 
 /// <summary>A real HTTP endpoint on loopback that records every webhook delivery it receives.</summary>
 public sealed class WebhookReceiver : IAsyncDisposable
@@ -46,7 +51,11 @@ public sealed class WebhookReceiver : IAsyncDisposable
             using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
             var body = await reader.ReadToEndAsync();
             _deliveries.Enqueue(new WebhookDelivery(context.Request.Headers["X-Closeloop-Event"] ?? "", context.Request.Headers["X-Closeloop-Delivery"] ?? "",
-                context.Request.Headers["X-Closeloop-Signature"] ?? "", body));
+                context.Request.Headers["X-Closeloop-Signature"] ?? "", body)
+            {
+                Timestamp = context.Request.Headers["X-Closeloop-Timestamp"] ?? "",
+                TimestampedSignature = context.Request.Headers["X-Closeloop-Signature-Timestamped"] ?? "",
+            });
             context.Response.StatusCode = 204;
             context.Response.Close();
         }

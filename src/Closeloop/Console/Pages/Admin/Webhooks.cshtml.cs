@@ -20,7 +20,7 @@ public sealed record WebhookRow(long Id, string Url, string Events, string? Site
 /// Outbound webhooks, with how their deliveries are going (from the outbox, which retries until delivered).
 /// Subscribing and removing go through <see cref="WebhookSubscriptions"/>, as the API's do.
 /// </summary>
-public sealed class WebhooksModel(CloseloopDb db, TimeProvider time) : PageModel
+public sealed class WebhooksModel(CloseloopDb db, TimeProvider time, IConfiguration configuration) : PageModel
 {
     /// <summary>Delivery counts cover a recent window: the outbox keeps every delivery, and counting all of them would grow without end.</summary>
     public static readonly TimeSpan StatusWindow = TimeSpan.FromDays(7);
@@ -39,7 +39,7 @@ public sealed class WebhooksModel(CloseloopDb db, TimeProvider time) : PageModel
     {
         var list = (events ?? "").Split([',', ' ', '\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries);
         var input = new WebhookInput(url?.Trim(), list, string.IsNullOrEmpty(secret) ? null : secret, string.IsNullOrWhiteSpace(site) ? null : site);
-        var (created, errors) = await WebhookSubscriptions.CreateAsync(db, input, time.GetUtcNow(), ct);
+        var (created, errors) = await WebhookSubscriptions.CreateAsync(db, input, WebhookNetwork.AllowsLinkLocal(configuration), time.GetUtcNow(), ct);
         if (created is null)
         {
             Errors = errors;
