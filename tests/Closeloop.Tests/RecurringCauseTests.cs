@@ -96,6 +96,11 @@ public sealed class RecurringCauseTests
     [InlineData("write to bob@localhost", "bob")]
     [InlineData("IBAN GB82 WEST 1234 5698 7654 32", "GB82")]
     [InlineData("call (555) 123-4567 today", "555")]
+    [InlineData("write to 12 Baker St, London NW1 6XE please", "6XE")]
+    [InlineData("my postcode is sw1a 1aa", "1aa")]
+    [InlineData("Ottawa K1A 0B1", "0B1")]
+    [InlineData("account ٤٥٦٧٨٩١٢ was charged", "٤٥٦")]
+    [InlineData("card １２３４５６７８", "１２３")]
     public void EvidenceMasksShortNumbersDatesAndCodesToo(string comment, string hidden)
     {
         var masked = RecurringCauseWorker.Mask(comment);

@@ -205,13 +205,19 @@ public sealed partial class RecurringCauseWorker(
     public static string Mask(string text)
     {
         var masked = EmailPattern().Replace(text, "[email]");
-        masked = NumberPattern().Replace(masked, m => m.Value.Count(char.IsAsciiDigit) >= 3 ? "[number]" : m.Value);
-        masked = CodePattern().Replace(masked, m => m.Value.Count(char.IsAsciiDigit) >= 2 ? "[code]" : m.Value);
+        // UK and Canadian postcodes hold one digit a part ("NW1 6XE", "K1A 0B1"), which the code rule would miss.
+        masked = PostcodePattern().Replace(masked, "[postcode]");
+        // Digits of every script: \d matches Arabic-Indic and full-width digits, and so must the count.
+        masked = NumberPattern().Replace(masked, m => m.Value.Count(char.IsDigit) >= 3 ? "[number]" : m.Value);
+        masked = CodePattern().Replace(masked, m => m.Value.Count(char.IsDigit) >= 2 ? "[code]" : m.Value);
         return masked.Length > 500 ? masked[..500] + "…" : masked;
     }
 
     [GeneratedRegex(@"[\w.+-]+@[\w-]+(\.[\w-]+)*")]
     private static partial Regex EmailPattern();
+
+    [GeneratedRegex(@"\b(?:[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}|[A-Z]\d[A-Z]\s?\d[A-Z]\d)\b", RegexOptions.IgnoreCase)]
+    private static partial Regex PostcodePattern();
 
     [GeneratedRegex(@"\+?\(?\d[\d \-/.()]*\d")]
     private static partial Regex NumberPattern();
