@@ -295,6 +295,33 @@ public sealed class ProcessTests
     }
 
     [Fact]
+    public async Task ANewerRecordWinsOverAProfileTheCliChangedBesideTheServer()
+    {
+        var connection = TestDatabases.CreateDatabase(TestDatabases.Sqlite);
+        await using var server = await AppProcess.StartServerAsync(TestDatabases.Sqlite, connection);
+        using var client = server.Client();
+        object Contact(string id, string email, string at) => new
+        {
+            externalId = id, customer = new { externalId = "STALE-1", email }, channel = "phone", occurredAt = at,
+        };
+        Assert.Equal(HttpStatusCode.Created, (await client.PostJsonAsync("/api/v1/contacts", Contact("st-1", "a@example.com", "2026-01-10T00:00:00Z"))).StatusCode);
+
+        // The CLI, beside the running server, imports a newer record with another address...
+        using var file = new TempFile("contacts", ".csv");
+        await File.WriteAllTextAsync(file, "externalId,customerExternalId,customerEmail,channel,occurredAt\nst-2,STALE-1,b@example.com,phone,2026-01-20T00:00:00Z\n");
+        var (exit, output) = await AppProcess.RunAsync(TestDatabases.Sqlite, connection, "import", "contacts", file);
+        Assert.True(exit == 0, output);
+        async Task<string?> EmailAsync() => (await (await client.GetAsync("/api/v1/customers/STALE-1")).ReadJsonAsync()).GetProperty("contactPoints").EnumerateArray()
+            .Where(p => p.GetProperty("channel").GetString() == "email").Select(p => p.GetProperty("value").GetString()).SingleOrDefault();
+        Assert.Equal("b@example.com", await EmailAsync());
+
+        // ...and a newer record still, through the server, names the first address again: the newest wins, though
+        // the server's own memory of the profile said nothing had changed.
+        Assert.Equal(HttpStatusCode.Created, (await client.PostJsonAsync("/api/v1/contacts", Contact("st-3", "a@example.com", "2026-01-25T00:00:00Z"))).StatusCode);
+        Assert.Equal("a@example.com", await EmailAsync());
+    }
+
+    [Fact]
     public async Task BehindAKnownProxyTheThrottleCountsEachClientAndCookiesAreSecure()
     {
         var connection = TestDatabases.CreateDatabase(TestDatabases.Sqlite);

@@ -23,6 +23,7 @@ public sealed class IngestStore : IAsyncDisposable
     private readonly Dictionary<(char Kind, string Code), (long Id, long SiteId)> _orgs = new();
     private const int MaxCachedCustomers = 200_000;
     private readonly Dictionary<string, CachedCustomer> _customers = new(StringComparer.Ordinal);
+    private long _dataVersion = -1;
 
     /// <summary>The PostgreSQL advisory lock that contact writes take (an arbitrary constant: "CLCONTAC" in ASCII).</summary>
     private const long ContactWriterLock = 0x434C434F4E544143;
@@ -50,6 +51,25 @@ public sealed class IngestStore : IAsyncDisposable
             foreach (var statement in _statements.Values)
             {
                 statement.Transaction = transaction;
+            }
+            if (_db.IsSqlite)
+            {
+                // The customer cache holds what this writer committed. Another connection's commit (the CLI importing
+                // beside the server, a second process, a PATCH of a profile) may have changed a profile since, and a
+                // newer record naming the old details would then be skipped as "no change": SQLite's data_version
+                // moves with every commit of another connection, and the cache is dropped when it does.
+                var version = Statement("data_version", "PRAGMA data_version");
+                version.Set();
+                long seen;
+                using (var row = await version.ReadFirstAsync(cancellationToken))
+                {
+                    seen = row.Int64(0);
+                }
+                if (seen != _dataVersion)
+                {
+                    _customers.Clear();
+                    _dataVersion = seen;
+                }
             }
             if (!_db.IsSqlite && jobs.Any(items => items.Any(item => item is ContactItem)))
             {
@@ -461,8 +481,9 @@ public sealed class IngestStore : IAsyncDisposable
     {
         var now = batch.Now;
         bool FillOnly(long? profileAt) => scope.SiteId is not null || (profileAt is { } at && recordAtMs < at);
-        // Most records come from customers seen before: a cache of what was committed saves a lookup per record.
-        if ((batch.NewCustomers.TryGetValue(customer.ExternalId, out var known) || _customers.TryGetValue(customer.ExternalId, out known))
+        // Most records come from customers seen before: a cache of what was committed saves a lookup per record. On
+        // PostgreSQL other processes may change a profile unseen, so a record that names a detail reads it afresh.
+        if ((batch.NewCustomers.TryGetValue(customer.ExternalId, out var known) || ((_db.IsSqlite || !NamesADetail(customer)) && _customers.TryGetValue(customer.ExternalId, out known)))
             && !(FillOnly(known.ProfileAt) ? FillsBlanks(known, customer) : Changes(known, customer)))
         {
             return known.Id;
@@ -503,7 +524,7 @@ public sealed class IngestStore : IAsyncDisposable
             {
                 Name = customer.Name ?? before.Name, Email = customer.Email ?? before.Email, Phone = customer.Phone ?? before.Phone, Handle = customer.Handle ?? before.Handle,
                 // A record that names no detail (most of them: the customer's external id alone) says nothing about the profile.
-                ProfileAt = customer.Name is null && customer.Email is null && customer.Phone is null && customer.Handle is null ? before.ProfileAt : recordAtMs,
+                ProfileAt = NamesADetail(customer) ? recordAtMs : before.ProfileAt,
             };
         if (merged != before)
         {
@@ -516,6 +537,8 @@ public sealed class IngestStore : IAsyncDisposable
         batch.NewCustomers[customer.ExternalId] = merged;
         return before.Id;
     }
+
+    private static bool NamesADetail(CustomerInput customer) => customer.Name is not null || customer.Email is not null || customer.Phone is not null || customer.Handle is not null;
 
     /// <summary>True when the record names a contact point the stored profile does not have at all.</summary>
     private static bool FillsBlanks(CachedCustomer known, CustomerInput incoming) =>
