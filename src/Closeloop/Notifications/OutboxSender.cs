@@ -61,6 +61,14 @@ public sealed class OutboxSender(Db db, IHttpClientFactory httpClients, TimeProv
         var delivered = 0;
         foreach (var message in claimed)
         {
+            // Messages are sent one after another, and a slow server can take a pass past the lease of the messages
+            // claimed with it: another process may then have claimed and sent one. Each message's claim is renewed
+            // right before it is sent, and one that is no longer this process's is left alone, so two processes
+            // never both send it.
+            if (!await RenewClaimAsync(connection, message.Id, ct))
+            {
+                continue;
+            }
             string? error = null;
             try
             {
@@ -109,6 +117,20 @@ public sealed class OutboxSender(Db db, IHttpClientFactory httpClients, TimeProv
         return delivered;
     }
 
+    /// <summary>True when the message is still unsent and this process's, its lease then running a full minute again.</summary>
+    private async Task<bool> RenewClaimAsync(DbConnection connection, long id, CancellationToken ct)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE outbox SET claimed_until = @lease WHERE id = @id AND claimed_by = @me AND sent_at IS NULL";
+        Migrator.AddParameter(command, "@lease", time.GetUtcNow().ToUnixTimeMilliseconds() + LeaseMs);
+        Migrator.AddParameter(command, "@id", id);
+        Migrator.AddParameter(command, "@me", _me);
+        return await command.ExecuteNonQueryAsync(ct) == 1;
+    }
+
+    /// <summary>How long a claim holds: far longer than one send (SMTP and webhooks time out after 10 s).</summary>
+    private const long LeaseMs = 60_000;
+
     private double BaseBackoffSeconds => configuration.GetValue<double?>("Outbox:BaseBackoffSeconds") ?? 1;
 
     private double MaxBackoffSeconds => configuration.GetValue<double?>("Outbox:MaxBackoffSeconds") ?? 300;
@@ -119,7 +141,7 @@ public sealed class OutboxSender(Db db, IHttpClientFactory httpClients, TimeProv
     {
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         // A claim expires, so a process that died mid-send does not strand its messages.
-        var lease = now + 60_000;
+        var lease = now + LeaseMs;
         var select = "SELECT id FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= @now AND (claimed_until IS NULL OR claimed_until < @now) ORDER BY id LIMIT 50" +
             (db.IsSqlite ? "" : " FOR UPDATE SKIP LOCKED");
         var list = new List<Claimed>();
