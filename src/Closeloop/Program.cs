@@ -12,6 +12,12 @@ if (verb != "serve")
     return await CliVerbs.RunAsync(args);
 }
 
+// "--help" asks for the usage, whatever else is on the line: it must not start a server (and create a database).
+if (args.Any(a => a is "--help" or "-h"))
+{
+    Console.WriteLine(CliVerbs.Usage);
+    return 0;
+}
 var serveArgs = args.SkipWhile(a => a.Equals("serve", StringComparison.OrdinalIgnoreCase)).ToArray();
 var app = CloseloopApp.Build(serveArgs);
 await app.RunAsync();

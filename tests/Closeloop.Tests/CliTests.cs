@@ -191,6 +191,20 @@ public sealed class CliTests
         Assert.DoesNotContain("imp-u-1,", output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("--help")]
+    [InlineData("-h")]
+    [InlineData("serve", "--help")]
+    [InlineData("--urls", "http://127.0.0.1:1", "--help")]
+    public async Task HelpPrintsTheUsageAndStartsNoServer(params string[] args)
+    {
+        var connection = TestDatabases.CreateDatabase(TestDatabases.Sqlite);
+        var (exit, output) = await RunAsync(connection, args);
+        Assert.True(exit == 0, output);
+        Assert.Contains("Usage: closeloop [verb] [options]", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Now listening", output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task AQuoteThatNeverClosesDoesNotSwallowTheRowsUpToTheNextQuote()
     {

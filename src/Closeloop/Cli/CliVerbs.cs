@@ -8,7 +8,7 @@ namespace Closeloop.Cli;
 /// <summary>The CLI verbs. Each builds the same core services as the server, on the database the configuration names.</summary>
 public static class CliVerbs
 {
-    private const string Usage = """
+    public const string Usage = """
         Usage: closeloop [verb] [options]
           serve [--urls URL] [--demo]      run the web app and API (the default verb)
           migrate                          apply pending database migrations
