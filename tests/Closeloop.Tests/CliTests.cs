@@ -191,6 +191,16 @@ public sealed class CliTests
         Assert.DoesNotContain("imp-u-1,", output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task AnExportToStdoutHoldsOnlyTheCsvEvenWhenAMigrationRunsOnTheWay()
+    {
+        // A fresh database: the export migrates it first, and the migration's log lines must not land in the CSV.
+        var connection = TestDatabases.CreateDatabase(TestDatabases.Sqlite);
+        var (exit, output) = await RunAsync(connection, "export", "responses");
+        Assert.True(exit == 0, output);
+        Assert.StartsWith("externalId,customerExternalId,", output, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("--help")]
     [InlineData("-h")]

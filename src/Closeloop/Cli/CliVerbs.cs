@@ -87,6 +87,9 @@ public static class CliVerbs
         {
             var builder = Host.CreateApplicationBuilder(configuration.ToArray());
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
+            // Log lines (a migration applied on the way, say) go to stderr: stdout is the verb's output, such as the
+            // CSV that `export` writes when no file is named.
+            builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
             builder.Services.AddCloseloopCore();
             builder.Services.AddSingleton<CsvImport>();
             using var host = builder.Build();
