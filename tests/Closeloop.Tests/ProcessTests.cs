@@ -357,7 +357,8 @@ public sealed class ProcessTests
         var connection = TestDatabases.CreateDatabase(TestDatabases.Sqlite);
         var (exit, output) = await AppProcess.RunAsync(TestDatabases.Sqlite, connection, "apikey", "create", "--name", "telephony", "--role", "integration");
         Assert.Equal(0, exit);
-        var key = output.Trim().Split('\n')[^1].Trim();
+        // The key is stdout's line; log lines (a migration applied on the way) are stderr's.
+        var key = output.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith("cl_", StringComparison.Ordinal)) ?? output;
         Assert.StartsWith("cl_", key, StringComparison.Ordinal);
 
         await using var server = await AppProcess.StartServerAsync(TestDatabases.Sqlite, connection);
