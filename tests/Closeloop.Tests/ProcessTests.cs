@@ -322,6 +322,16 @@ public sealed class ProcessTests
     }
 
     [Fact]
+    public async Task AMalformedPostgresConnectionStringIsOneLineThatDoesNotQuoteIt()
+    {
+        var (exit, output) = await AppProcess.RunAsync(TestDatabases.Postgres, "Host=127.0.0.1;Password=s3cret-pa55;Username", "migrate");
+        Assert.Equal(1, exit);
+        Assert.Contains("ConnectionStrings:Closeloop is not a valid PostgreSQL connection string", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("s3cret", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task BehindAKnownProxyTheThrottleCountsEachClientAndCookiesAreSecure()
     {
         var connection = TestDatabases.CreateDatabase(TestDatabases.Sqlite);
