@@ -294,11 +294,11 @@ public sealed class ProcessTests
         Assert.Equal(0, fcr.GetProperty("resolved").GetInt32());
     }
 
-    [Fact]
-    public async Task ANewerRecordWinsOverAProfileTheCliChangedBesideTheServer()
+    [Theory, MemberData(nameof(Providers))]
+    public async Task ANewerRecordWinsOverAProfileTheCliChangedBesideTheServer(string provider)
     {
-        var connection = TestDatabases.CreateDatabase(TestDatabases.Sqlite);
-        await using var server = await AppProcess.StartServerAsync(TestDatabases.Sqlite, connection);
+        var connection = TestDatabases.CreateDatabase(provider);
+        await using var server = await AppProcess.StartServerAsync(provider, connection);
         using var client = server.Client();
         object Contact(string id, string email, string at) => new
         {
@@ -309,7 +309,7 @@ public sealed class ProcessTests
         // The CLI, beside the running server, imports a newer record with another address...
         using var file = new TempFile("contacts", ".csv");
         await File.WriteAllTextAsync(file, "externalId,customerExternalId,customerEmail,channel,occurredAt\nst-2,STALE-1,b@example.com,phone,2026-01-20T00:00:00Z\n");
-        var (exit, output) = await AppProcess.RunAsync(TestDatabases.Sqlite, connection, "import", "contacts", file);
+        var (exit, output) = await AppProcess.RunAsync(provider, connection, "import", "contacts", file);
         Assert.True(exit == 0, output);
         async Task<string?> EmailAsync() => (await (await client.GetAsync("/api/v1/customers/STALE-1")).ReadJsonAsync()).GetProperty("contactPoints").EnumerateArray()
             .Where(p => p.GetProperty("channel").GetString() == "email").Select(p => p.GetProperty("value").GetString()).SingleOrDefault();
@@ -318,6 +318,21 @@ public sealed class ProcessTests
         // ...and a newer record still, through the server, names the first address again: the newest wins, though
         // the server's own memory of the profile said nothing had changed.
         Assert.Equal(HttpStatusCode.Created, (await client.PostJsonAsync("/api/v1/contacts", Contact("st-3", "a@example.com", "2026-01-25T00:00:00Z"))).StatusCode);
+        Assert.Equal("a@example.com", await EmailAsync());
+
+        // The CLI changes it again, then one batch names the customer three times, with the address the server last
+        // stored: the writer reads the stored profile once for the whole commit (on PostgreSQL; SQLite drops its memory
+        // when another connection commits), and each record merges into what the one before it left.
+        await File.WriteAllTextAsync(file, "externalId,customerExternalId,customerEmail,channel,occurredAt\nst-4,STALE-1,c@example.com,phone,2026-01-26T00:00:00Z\n");
+        (exit, output) = await AppProcess.RunAsync(provider, connection, "import", "contacts", file);
+        Assert.True(exit == 0, output);
+        var batch = await client.PostJsonAsync("/api/v1/contacts/batch", new[]
+        {
+            Contact("st-5", "a@example.com", "2026-01-28T00:00:00Z"),
+            Contact("st-6", "old@example.com", "2026-01-21T00:00:00Z"),
+            Contact("st-7", "a@example.com", "2026-01-29T00:00:00Z"),
+        });
+        Assert.Equal(HttpStatusCode.OK, batch.StatusCode);
         Assert.Equal("a@example.com", await EmailAsync());
     }
 

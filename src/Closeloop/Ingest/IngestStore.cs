@@ -83,6 +83,10 @@ public sealed class IngestStore : IAsyncDisposable
                 serialise.CommandText = $"SELECT pg_advisory_xact_lock({ContactWriterLock})";
                 await serialise.ExecuteNonQueryAsync(cancellationToken);
             }
+            if (!_db.IsSqlite)
+            {
+                await ReadNamedCustomersAsync(jobs, batch, cancellationToken);
+            }
             var results = new IngestOutcome[jobs.Count][];
             for (var j = 0; j < jobs.Count; j++)
             {
@@ -99,7 +103,7 @@ public sealed class IngestStore : IAsyncDisposable
                 }
                 results[j] = outcomes;
             }
-            await FlushRollupsAsync(batch, cancellationToken);
+            await FlushRollupsAsync(batch, transaction, cancellationToken);
             foreach (var observer in _observers)
             {
                 await observer.BeforeCommitAsync(connection, transaction, batch, cancellationToken);
@@ -538,6 +542,36 @@ public sealed class IngestStore : IAsyncDisposable
         return before.Id;
     }
 
+    /// <summary>
+    /// PostgreSQL only: reads, in one statement, the stored profiles of the customers whose records in this commit
+    /// name a detail. Other processes may change a profile unseen, so such a record may not trust the cache; reading
+    /// each one on its own cost two round trips per record (an insert that found the customer, then a read), a fifth
+    /// of a CSV import's time (docs/benchmarks.md, F14). What is read here is what the commit's records merge into.
+    /// </summary>
+    private async Task ReadNamedCustomersAsync(IReadOnlyList<IReadOnlyList<IngestItem>> jobs, IngestBatch batch, CancellationToken ct)
+    {
+        var named = jobs.SelectMany(items => items)
+            .Select(item => item switch { ContactItem c => c.Input.Customer, ResponseItem r => r.Input.Customer, _ => null })
+            .Where(customer => customer is not null && NamesADetail(customer))
+            .Select(customer => customer!.ExternalId)
+            .Distinct(StringComparer.Ordinal)
+            .ToArray();
+        if (named.Length == 0)
+        {
+            return;
+        }
+        var read = Command("customer.read-named",
+            "SELECT id, external_id, name, email, phone, handle, profile_at FROM customers WHERE external_id = ANY(@xs)", "@xs");
+        Set(read, [named]);
+        await using var reader = await read.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            string? Text(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
+            batch.NewCustomers[reader.GetString(1)] =
+                new CachedCustomer(reader.GetInt64(0), Text(2), Text(3), Text(4), Text(5), reader.IsDBNull(6) ? null : reader.GetInt64(6));
+        }
+    }
+
     private static bool NamesADetail(CustomerInput customer) => customer.Name is not null || customer.Email is not null || customer.Phone is not null || customer.Handle is not null;
 
     /// <summary>True when the record names a contact point the stored profile does not have at all.</summary>
@@ -606,80 +640,110 @@ public sealed class IngestStore : IAsyncDisposable
         return known;
     }
 
-    private async Task FlushRollupsAsync(IngestBatch batch, CancellationToken ct)
+    private async Task FlushRollupsAsync(IngestBatch batch, DbTransaction transaction, CancellationToken ct)
     {
         const string counts = "n = {0}.n + excluded.n, top = {0}.top + excluded.top, bottom = {0}.bottom + excluded.bottom, score_sum = {0}.score_sum + excluded.score_sum";
         if (batch.ResponseCells.Count > 0)
         {
-            var upsert = Statement("rollup.response",
+            await UpsertCellsAsync("rollup.response", transaction,
                 "INSERT INTO response_rollups (day, site_id, team_id, channel, metric, n, top, bottom, score_sum) VALUES (@d, @s, @t, @ch, @m, @n, @top, @bottom, @sum) " +
                 "ON CONFLICT (day, site_id, team_id, channel, metric) DO UPDATE SET " + string.Format(CultureInfo.InvariantCulture, counts, "response_rollups"),
-                "@d", "@s", "@t", "@ch", "@m", "@n", "@top", "@bottom", "@sum");
-            foreach (var group in batch.ResponseCells.GroupBy(c => (c.Key.Day, c.Key.SiteId, c.Key.TeamId, c.Key.Channel, c.Key.Metric)))
-            {
-                var (d, s, t, ch, m) = group.Key;
-                upsert.Set(d, s, t, ch, m, group.Sum(g => g.Value.N), group.Sum(g => g.Value.Top), group.Sum(g => g.Value.Bottom), group.Sum(g => g.Value.Sum));
-                await upsert.ExecuteAsync(ct);
-            }
-            var agents = Statement("rollup.agent-response",
+                ["@d", "@s", "@t", "@ch", "@m", "@n", "@top", "@bottom", "@sum"],
+                batch.ResponseCells.GroupBy(c => (c.Key.Day, c.Key.SiteId, c.Key.TeamId, c.Key.Channel, c.Key.Metric)).Select(group =>
+                {
+                    var (d, s, t, ch, m) = group.Key;
+                    return new object?[] { d, s, t, ch, m, group.Sum(g => g.Value.N), group.Sum(g => g.Value.Top), group.Sum(g => g.Value.Bottom), group.Sum(g => g.Value.Sum) };
+                }), ct);
+            await UpsertCellsAsync("rollup.agent-response", transaction,
                 "INSERT INTO agent_response_rollups (day, agent_id, site_id, metric, n, top, bottom, score_sum) VALUES (@d, @a, @s, @m, @n, @top, @bottom, @sum) " +
                 "ON CONFLICT (day, agent_id, site_id, metric) DO UPDATE SET " + string.Format(CultureInfo.InvariantCulture, counts, "agent_response_rollups"),
-                "@d", "@a", "@s", "@m", "@n", "@top", "@bottom", "@sum");
-            foreach (var group in batch.ResponseCells.GroupBy(c => (c.Key.Day, c.Key.AgentId, c.Key.SiteId, c.Key.Metric)))
-            {
-                var (d, a, s, m) = group.Key;
-                agents.Set(d, a, s, m, group.Sum(g => g.Value.N), group.Sum(g => g.Value.Top), group.Sum(g => g.Value.Bottom), group.Sum(g => g.Value.Sum));
-                await agents.ExecuteAsync(ct);
-            }
+                ["@d", "@a", "@s", "@m", "@n", "@top", "@bottom", "@sum"],
+                batch.ResponseCells.GroupBy(c => (c.Key.Day, c.Key.AgentId, c.Key.SiteId, c.Key.Metric)).Select(group =>
+                {
+                    var (d, a, s, m) = group.Key;
+                    return new object?[] { d, a, s, m, group.Sum(g => g.Value.N), group.Sum(g => g.Value.Top), group.Sum(g => g.Value.Bottom), group.Sum(g => g.Value.Sum) };
+                }), ct);
         }
         if (batch.CauseCells.Count > 0)
         {
-            var causes = Statement("rollup.cause",
+            await UpsertCellsAsync("rollup.cause", transaction,
                 "INSERT INTO cause_rollups (day, site_id, metric, root_cause, n, top, bottom) VALUES (@d, @s, @m, @rc, @n, @top, @bottom) " +
                 "ON CONFLICT (day, site_id, metric, root_cause) DO UPDATE SET n = cause_rollups.n + excluded.n, top = cause_rollups.top + excluded.top, bottom = cause_rollups.bottom + excluded.bottom",
-                "@d", "@s", "@m", "@rc", "@n", "@top", "@bottom");
-            foreach (var (cell, (n, top, bottom)) in batch.CauseCells)
-            {
-                causes.Set(cell.Day, cell.SiteId, cell.Metric, cell.RootCause, n, top, bottom);
-                await causes.ExecuteAsync(ct);
-            }
+                ["@d", "@s", "@m", "@rc", "@n", "@top", "@bottom"],
+                batch.CauseCells.Select(c => new object?[] { c.Key.Day, c.Key.SiteId, c.Key.Metric, c.Key.RootCause, c.Value.N, c.Value.Top, c.Value.Bottom }), ct);
         }
         if (batch.CauseGroupCells.Count > 0)
         {
-            var groups = Statement("rollup.cause-group",
+            await UpsertCellsAsync("rollup.cause-group", transaction,
                 "INSERT INTO cause_group_rollups (dim, day, site_id, group_key, root_cause, n) VALUES (@dim, @d, @s, @k, @rc, @n) " +
                 "ON CONFLICT (dim, day, site_id, group_key, root_cause) DO UPDATE SET n = cause_group_rollups.n + excluded.n",
-                "@dim", "@d", "@s", "@k", "@rc", "@n");
-            foreach (var (cell, n) in batch.CauseGroupCells)
-            {
-                groups.Set(cell.Dim, cell.Day, cell.SiteId, cell.Key, cell.RootCause, n);
-                await groups.ExecuteAsync(ct);
-            }
+                ["@dim", "@d", "@s", "@k", "@rc", "@n"],
+                batch.CauseGroupCells.Select(c => new object?[] { c.Key.Dim, c.Key.Day, c.Key.SiteId, c.Key.Key, c.Key.RootCause, c.Value }), ct);
         }
         if (batch.IssueCells.Count > 0)
         {
-            var upsert = Statement("rollup.issue",
+            await UpsertCellsAsync("rollup.issue", transaction,
                 "INSERT INTO issue_rollups (day, site_id, team_id, channel, issues, fcr) VALUES (@d, @s, @t, @ch, @i, @f) " +
                 "ON CONFLICT (day, site_id, team_id, channel) DO UPDATE SET issues = issue_rollups.issues + excluded.issues, fcr = issue_rollups.fcr + excluded.fcr",
-                "@d", "@s", "@t", "@ch", "@i", "@f");
-            foreach (var group in batch.IssueCells.GroupBy(c => (c.Key.Day, c.Key.SiteId, c.Key.TeamId, c.Key.Channel)))
-            {
-                var (d, s, t, ch) = group.Key;
-                upsert.Set(d, s, t, ch, group.Sum(g => g.Value.Issues), group.Sum(g => g.Value.Fcr));
-                await upsert.ExecuteAsync(ct);
-            }
-            var agents = Statement("rollup.agent-issue",
+                ["@d", "@s", "@t", "@ch", "@i", "@f"],
+                batch.IssueCells.GroupBy(c => (c.Key.Day, c.Key.SiteId, c.Key.TeamId, c.Key.Channel)).Select(group =>
+                {
+                    var (d, s, t, ch) = group.Key;
+                    return new object?[] { d, s, t, ch, group.Sum(g => g.Value.Issues), group.Sum(g => g.Value.Fcr) };
+                }), ct);
+            await UpsertCellsAsync("rollup.agent-issue", transaction,
                 "INSERT INTO agent_issue_rollups (day, agent_id, site_id, issues, fcr) VALUES (@d, @a, @s, @i, @f) " +
                 "ON CONFLICT (day, agent_id, site_id) DO UPDATE SET issues = agent_issue_rollups.issues + excluded.issues, fcr = agent_issue_rollups.fcr + excluded.fcr",
-                "@d", "@a", "@s", "@i", "@f");
-            foreach (var group in batch.IssueCells.GroupBy(c => (c.Key.Day, c.Key.AgentId, c.Key.SiteId)))
-            {
-                var (d, a, s) = group.Key;
-                agents.Set(d, a, s, group.Sum(g => g.Value.Issues), group.Sum(g => g.Value.Fcr));
-                await agents.ExecuteAsync(ct);
-            }
+                ["@d", "@a", "@s", "@i", "@f"],
+                batch.IssueCells.GroupBy(c => (c.Key.Day, c.Key.AgentId, c.Key.SiteId)).Select(group =>
+                {
+                    var (d, a, s) = group.Key;
+                    return new object?[] { d, a, s, group.Sum(g => g.Value.Issues), group.Sum(g => g.Value.Fcr) };
+                }), ct);
         }
     }
+
+    /// <summary>
+    /// Runs one rollup upsert per cell. On SQLite that is the prepared statement, once per cell. On PostgreSQL the
+    /// cells go to the server as batches of <see cref="CellsPerBatch"/> statements, one round trip each: a commit of
+    /// records spread over a year holds thousands of cells, and one round trip per cell was 40 % of an import's
+    /// statements (docs/benchmarks.md, F14).
+    /// </summary>
+    private async Task UpsertCellsAsync(string key, DbTransaction transaction, string sql, string[] names, IEnumerable<object?[]> cells, CancellationToken ct)
+    {
+        if (_db.IsSqlite)
+        {
+            var upsert = Statement(key, sql, names);
+            foreach (var values in cells)
+            {
+                upsert.Set(values);
+                await upsert.ExecuteAsync(ct);
+            }
+            return;
+        }
+        foreach (var chunk in cells.Chunk(CellsPerBatch))
+        {
+            await using var batch = _connection!.CreateBatch();
+            batch.Transaction = transaction;
+            foreach (var values in chunk)
+            {
+                var command = batch.CreateBatchCommand();
+                command.CommandText = sql;
+                for (var i = 0; i < names.Length; i++)
+                {
+                    var parameter = command.CreateParameter();
+                    parameter.ParameterName = names[i];
+                    parameter.Value = values[i] ?? DBNull.Value;
+                    command.Parameters.Add(parameter);
+                }
+                batch.BatchCommands.Add(command);
+            }
+            await batch.ExecuteNonQueryAsync(ct);
+        }
+    }
+
+    /// <summary>Rollup upserts sent to PostgreSQL in one round trip.</summary>
+    private const int CellsPerBatch = 500;
 
     private async Task<DbConnection> ConnectionAsync(CancellationToken ct)
     {
