@@ -336,6 +336,39 @@ public sealed class ProcessTests
         Assert.Equal("a@example.com", await EmailAsync());
     }
 
+    [PostgresFact]
+    public async Task WhileTheDatabaseIsAwayRequestsAnswer503WithRetryAfterAndARetryAfterwardsStoresTheRecord()
+    {
+        var direct = new Npgsql.NpgsqlConnectionStringBuilder(TestDatabases.CreateDatabase(TestDatabases.Postgres));
+        await using var relay = new TcpForwarder(direct.Host!, direct.Port);
+        var connection = new Npgsql.NpgsqlConnectionStringBuilder(direct.ConnectionString) { Host = "127.0.0.1", Port = relay.Port, Timeout = 3 }.ConnectionString;
+        await using var server = await AppProcess.StartServerAsync(TestDatabases.Postgres, connection);
+        using var client = server.Client();
+        var record = Json.Response("away-1", "AWAY-1", "csat", 2, "Still waiting for the refund");
+        Assert.Equal(HttpStatusCode.Created, (await client.PostJsonAsync("/api/v1/responses", Json.Response("away-0", "AWAY-1", "csat", 4))).StatusCode);
+
+        relay.Stop();
+        foreach (var request in new Func<Task<HttpResponseMessage>>[]
+        {
+            () => client.PostJsonAsync("/api/v1/responses", record),
+            () => client.GetAsync("/api/v1/customers/AWAY-1/timeline"),
+            () => client.PostJsonAsync("/api/v1/responses", record),
+        })
+        {
+            var answer = await request();
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, answer.StatusCode);
+            Assert.Equal("application/problem+json", answer.Content.Headers.ContentType?.MediaType);
+            Assert.Equal(TimeSpan.FromSeconds(5), answer.Headers.RetryAfter?.Delta);
+        }
+
+        // The database comes back: the client's retry stores the record once, and nothing else went in meanwhile.
+        relay.Start();
+        Assert.Equal(HttpStatusCode.Created, (await client.PostJsonAsync("/api/v1/responses", record)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.PostJsonAsync("/api/v1/responses", record)).StatusCode);
+        var timeline = await (await client.GetAsync("/api/v1/customers/AWAY-1/timeline")).ReadJsonAsync();
+        Assert.Equal(2, timeline.GetProperty("items").GetArrayLength());
+    }
+
     [Fact]
     public async Task AMalformedPostgresConnectionStringIsOneLineThatDoesNotQuoteIt()
     {

@@ -30,9 +30,16 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
             BadHttpRequestException b => (b.StatusCode, b.StatusCode == StatusCodes.Status413PayloadTooLarge ? "Request body too large" : "Bad request"),
             System.Text.Json.JsonException => (StatusCodes.Status400BadRequest, "Bad request"),
             OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested => (499, "Client closed request"),
+            _ when Data.DatabaseFailures.IsUnavailable(exception) => (StatusCodes.Status503ServiceUnavailable, "The database is unavailable; retry shortly"),
             _ => (StatusCodes.Status500InternalServerError, "An unexpected error occurred"),
         };
-        if (status >= 500)
+        if (status == StatusCodes.Status503ServiceUnavailable)
+        {
+            // Nothing of the request was acknowledged, so a client that retries (with the same externalId) loses nothing.
+            logger.LogWarning(exception, "Database unavailable on {Path}", httpContext.Request.Path);
+            httpContext.Response.Headers.RetryAfter = "5";
+        }
+        else if (status >= 500)
         {
             logger.LogError(exception, "Unhandled exception on {Path}", httpContext.Request.Path);
         }
