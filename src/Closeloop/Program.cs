@@ -19,9 +19,19 @@ if (args.Any(a => a is "--help" or "-h"))
     return 0;
 }
 var serveArgs = args.SkipWhile(a => a.Equals("serve", StringComparison.OrdinalIgnoreCase)).ToArray();
-var app = CloseloopApp.Build(serveArgs);
-await app.RunAsync();
-return 0;
+try
+{
+    var app = CloseloopApp.Build(serveArgs);
+    await app.RunAsync();
+    return 0;
+}
+catch (Exception ex) when (ex is IOException or InvalidOperationException || DatabaseFailures.IsUnavailable(ex))
+{
+    // A port in use, a database that cannot be reached, a setting that is wrong: the operator's to fix, so one line
+    // and exit code 1 (the host has logged the details), not a crash dump.
+    Console.Error.WriteLine($"Closeloop could not start: {ex.Message}");
+    return 1;
+}
 
 /// <summary>Visible to the tests' WebApplicationFactory.</summary>
 public partial class Program;

@@ -370,6 +370,18 @@ public sealed class ProcessTests
     }
 
     [Fact]
+    public async Task AServerThatCannotStartSaysWhyInOneLineAndExitsWithOne()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((IPEndPoint)taken.LocalEndpoint).Port;
+        var (exit, output) = await AppProcess.RunAsync(TestDatabases.Sqlite, TestDatabases.CreateDatabase(TestDatabases.Sqlite), "serve", "--urls", $"http://127.0.0.1:{port}");
+        Assert.Equal(1, exit);
+        Assert.Contains($"Closeloop could not start: Failed to bind to address http://127.0.0.1:{port}: address already in use.", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AMalformedPostgresConnectionStringIsOneLineThatDoesNotQuoteIt()
     {
         var (exit, output) = await AppProcess.RunAsync(TestDatabases.Postgres, "Host=127.0.0.1;Password=s3cret-pa55;Username", "migrate");
