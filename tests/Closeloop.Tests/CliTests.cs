@@ -192,6 +192,63 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task AnImportStoppedByCtrlCSaysUpToWhichLineItImportedAndARerunImportsTheRest()
+    {
+        var connection = TestDatabases.CreateDatabase(TestDatabases.Sqlite);
+        using var file = new TempFile("big", ".csv");
+        const int total = 300_000;
+        await using (var writer = new StreamWriter(file))
+        {
+            await writer.WriteLineAsync("externalId,customerExternalId,metric,score,respondedAt,site,channel");
+            for (var i = 0; i < total; i++)
+            {
+                await writer.WriteLineAsync($"big-{i},C{i % 20_000},csat,{i % 5 + 1},2026-03-01T00:00:00Z,north,phone");
+            }
+        }
+        using var process = System.Diagnostics.Process.Start(AppProcess.StartInfo(TestDatabases.Sqlite, connection, "import", "responses", file))!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        long Count()
+        {
+            try
+            {
+                using var db = new Microsoft.Data.Sqlite.SqliteConnection(connection + ";Mode=ReadOnly;Pooling=False");
+                db.Open();
+                using var command = db.CreateCommand();
+                command.CommandText = "SELECT COUNT(*) FROM responses";
+                return (long)command.ExecuteScalar()!;
+            }
+            catch (Microsoft.Data.Sqlite.SqliteException)
+            {
+                return 0; // not created or not migrated yet
+            }
+        }
+        var deadline = DateTime.UtcNow.AddMinutes(1);
+        while (Count() == 0 && !process.HasExited && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+        Assert.False(process.HasExited, "the import finished before it could be interrupted");
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+        await process.WaitForExitAsync();
+        var output = await stdout + await stderr;
+        Assert.True(process.ExitCode == 130, output);
+        AssertNoCrash(output);
+        var line = int.Parse(System.Text.RegularExpressions.Regex.Match(output, @"Interrupted: the rows up to line (\d+) were imported").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(line, 2, total);
+        // Exactly the rows up to that line are stored (line 1 is the header), and a rerun adds the rest.
+        Assert.Equal(line - 1, Count());
+        Assert.Contains($"{line - 1} rows: {line - 1} created, 0 already present, 0 refused.", output, StringComparison.Ordinal);
+        var (exit, rerun) = await RunAsync(connection, "import", "responses", file);
+        Assert.True(exit == 0, rerun);
+        Assert.Contains($"{total} rows: {total - line + 1} created, {line - 1} already present, 0 refused.", rerun, StringComparison.Ordinal);
+        Assert.Equal(total, Count());
+    }
+
+    [Fact]
     public async Task AnExportToStdoutHoldsOnlyTheCsvEvenWhenAMigrationRunsOnTheWay()
     {
         // A fresh database: the export migrates it first, and the migration's log lines must not land in the CSV.

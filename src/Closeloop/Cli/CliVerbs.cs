@@ -27,7 +27,8 @@ public static class CliVerbs
           export customer ID [FILE.json]   everything kept about one customer: profile, preferences, notes, timeline, alerts, invitations, messages
         Configuration: appsettings.json, environment variables, or --Database:Provider=postgres --ConnectionStrings:Closeloop="..."
         Exit codes: 0 done; 1 something was refused or failed (bad rows, a rule, the database); 2 the command line is wrong
-        (an unknown option, an option without its value, a missing file or a missing or bad argument) and nothing was written.
+        (an unknown option, an option without its value, a missing file or a missing or bad argument) and nothing was written;
+        130 an import stopped by Ctrl-C (the rows up to the line it names were imported; run it again for the rest).
         """;
 
     /// <summary>
@@ -149,7 +150,22 @@ public static class CliVerbs
             return 2;
         }
         await EnsureMigratedAsync(services);
-        var report = await services.GetRequiredService<CsvImport>().RunAsync(kind, path, !Console.IsOutputRedirected, CancellationToken.None);
+        // Ctrl-C (or SIGTERM) stops reading; the rows read so far are still written and the report says where to
+        // resume. A second Ctrl-C ends the process at once: every chunk is one transaction, so that loses nothing
+        // either, only the report.
+        using var stop = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) => e.Cancel = !stop.IsCancellationRequested && Stop(stop);
+        Console.CancelKeyPress += onCancel;
+        using var onTerm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context => context.Cancel = Stop(stop));
+        CsvImportReport report;
+        try
+        {
+            report = await services.GetRequiredService<CsvImport>().RunAsync(kind, path, !Console.IsOutputRedirected, stop.Token);
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
         foreach (var problem in report.Problems)
         {
             Console.Error.WriteLine(problem);
@@ -160,7 +176,18 @@ public static class CliVerbs
             return 2;
         }
         Console.WriteLine($"{report.Rows} rows: {report.Created} created, {report.Existing} already present, {report.Failed} refused.");
+        if (report.InterruptedAfterLine is { } line)
+        {
+            Console.Error.WriteLine($"Interrupted: the rows up to line {line} were imported, none after it. Run the same command again to import the rest; the rows already stored are skipped as already present.");
+            return 130;
+        }
         return report.Failed > 0 ? 1 : 0;
+    }
+
+    private static bool Stop(CancellationTokenSource stop)
+    {
+        stop.Cancel();
+        return true;
     }
 
     /// <summary>

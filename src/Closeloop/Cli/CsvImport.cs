@@ -9,7 +9,8 @@ using Spectre.Console;
 namespace Closeloop.Cli;
 
 /// <param name="FileRefused">The file as a whole was refused (empty, or a header that is not UTF-8 or names a field twice): nothing was imported.</param>
-public sealed record CsvImportReport(int Rows, int Created, int Existing, int Failed, IReadOnlyList<string> Problems, bool FileRefused = false);
+/// <param name="InterruptedAfterLine">Set when the import was stopped (Ctrl-C): every row up to this line was imported.</param>
+public sealed record CsvImportReport(int Rows, int Created, int Existing, int Failed, IReadOnlyList<string> Problems, bool FileRefused = false, int? InterruptedAfterLine = null);
 
 /// <summary>
 /// Imports contacts or responses from CSV through the same parser and writer as the HTTP API, so a row is
@@ -69,6 +70,7 @@ public sealed class CsvImport(IngestStore store, TextInsights insights)
         var problems = new List<(int Line, string Text)>();
         int rows = 0, created = 0, existing = 0, failed = 0;
         var refused = false;
+        int? interruptedAfter = null;
         var fileLength = new FileInfo(path).Length;
 
         async Task Work(ProgressTask? progress)
@@ -113,9 +115,11 @@ public sealed class CsvImport(IngestStore store, TextInsights insights)
             // written in file order, one at a time, on the store's single connection.
             var chunk = new List<(int Line, List<string> Record)>(ChunkSize);
             Task<ChunkResult>? writing = null;
+            var lastLine = 1;
             while (csv.Read() is { } record)
             {
                 var line = csv.RecordLine;
+                lastLine = line;
                 // A blank line, a line of spaces or a row of empty cells (a spreadsheet's trailing rows) holds nothing.
                 if (csv.Problem is null && record.TrueForAll(string.IsNullOrWhiteSpace))
                 {
@@ -136,6 +140,13 @@ public sealed class CsvImport(IngestStore store, TextInsights insights)
                 {
                     await NextAsync();
                     progress?.Value(stream.Position);
+                }
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    // Stopped (Ctrl-C): what was read is still written, so the report can say exactly where to
+                    // resume; each chunk is one transaction, never cut in half.
+                    interruptedAfter = lastLine;
+                    break;
                 }
             }
             await NextAsync();
@@ -167,7 +178,7 @@ public sealed class CsvImport(IngestStore store, TextInsights insights)
                 }
                 if (good.Count > 0)
                 {
-                    writing = Task.Run(() => WriteAsync(good, cancellationToken), cancellationToken);
+                    writing = Task.Run(() => WriteAsync(good, CancellationToken.None), CancellationToken.None);
                 }
                 chunk = new List<(int Line, List<string> Record)>(ChunkSize);
             }
@@ -198,7 +209,7 @@ public sealed class CsvImport(IngestStore store, TextInsights insights)
             await Work(null);
         }
         // Parse problems of a chunk are known before the write problems of the chunk before it.
-        return new CsvImportReport(rows, created, existing, failed, problems.OrderBy(p => p.Line).Select(p => p.Text).ToList(), refused);
+        return new CsvImportReport(rows, created, existing, failed, problems.OrderBy(p => p.Line).Select(p => p.Text).ToList(), refused, interruptedAfter);
     }
 
     private sealed record ChunkResult(int Created, int Existing, List<(int Line, string Text)> Problems);
