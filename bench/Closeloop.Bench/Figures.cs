@@ -7,9 +7,13 @@ namespace Closeloop.Bench;
 
 public sealed record Options(string Verb, string Closeloop, string Raw, string Work, int Reps, int Seconds, int Connections, int BatchRows,
     int ImportRows, long[] Sizes, long ApiSeedMax, int Requests, bool Reuse, int Clients, string Scripts,
-    int Rate, int TriggerRate, int Rules, string[] Pages, long ConsoleRows, int PageRequests, int Warmup)
+    int Rate, int TriggerRate, int Rules, string[] Pages, long ConsoleRows, int PageRequests, int Warmup, string Postgres)
 {
-    public static readonly string[] Verbs = ["ingest", "batch", "metrics", "alerts", "insights", "console", "all"];
+    /// <summary>The verbs; "all" runs every one but postgres, which needs a PostgreSQL server (--postgres).</summary>
+    public static readonly string[] Verbs = ["ingest", "batch", "metrics", "alerts", "insights", "console", "postgres", "all"];
+
+    /// <summary>The PostgreSQL server the postgres verb creates its scratch databases on, unless --postgres or CLOSELOOP_BENCH_POSTGRES names another.</summary>
+    public const string DefaultPostgres = "Host=127.0.0.1;Port=5432;Username=postgres;Password=postgres";
 
     /// <summary>The console pages measured unless --pages names others; {customer} and {alert} are filled from the database.</summary>
     public static readonly string[] DefaultPages = ["/alerts", "/alerts/{alert}", "/insights", "/insights?from=2026-01-01&to=2026-12-31", "/customers/{customer}", "/login"];
@@ -50,7 +54,9 @@ public sealed record Options(string Verb, string Closeloop, string Raw, string W
             int.Parse(Get("page-requests", "20"), CultureInfo.InvariantCulture),
             // Seconds of load before measuring: on a busy 2-core machine tiered compilation of the server takes tens of
             // seconds (measured: JIT was 9–22 % of the server's CPU after a 3-second warm-up, under 1 % after 30 s).
-            int.Parse(Get("warmup", "30"), CultureInfo.InvariantCulture));
+            int.Parse(Get("warmup", "30"), CultureInfo.InvariantCulture),
+            // A base connection string without Database: the postgres verb adds a scratch database's name to it.
+            Get("postgres", Environment.GetEnvironmentVariable("CLOSELOOP_BENCH_POSTGRES") is { Length: > 0 } env ? env : DefaultPostgres));
     }
 
     private static string FindRepo()

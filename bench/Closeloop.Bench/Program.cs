@@ -5,10 +5,11 @@ using System.Text.Json;
 using Closeloop.Bench;
 
 // Benchmarks of docs/benchmarks.md. Usage:
-//   dotnet run -c Release --project bench/Closeloop.Bench -- ingest|batch|metrics|alerts|insights|console|all [options]
+//   dotnet run -c Release --project bench/Closeloop.Bench -- ingest|batch|metrics|alerts|insights|console|postgres|all [options]
 // Options: --closeloop DLL --raw DLL --work DIR --reps 3 --seconds 15 --connections 32 --batch-rows 200000
 //          --import-rows 200000 --sizes 1000000,10000000 --api-seed-max 1000000 --requests 200 --reuse
 //          alerts: --rate 1000 --trigger-rate 10 --rules 20; console: --pages /alerts,/insights,... --console-rows 1000000 --page-requests 20
+//          postgres (not part of all): --postgres "Host=127.0.0.1;Port=5432;Username=postgres;Password=postgres" (default: $CLOSELOOP_BENCH_POSTGRES)
 var options = Options.Parse(args);
 Directory.CreateDirectory(options.Work);
 Report.Line($"# Closeloop benchmarks, {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC");
@@ -39,6 +40,10 @@ if (verb is "insights" or "all")
 if (verb is "console" or "all")
 {
     await ConsoleFigures.RunAsync(options);
+}
+if (verb is "postgres")
+{
+    await PostgresFigures.RunAsync(options);
 }
 var reportPath = Path.Combine(options.Work, $"report-{verb}.md");
 Report.Save(reportPath);

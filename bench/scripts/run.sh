@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds Closeloop, RawKestrel and the harness in Release and runs the benchmark figures.
-# Usage: bench/scripts/run.sh [ingest|batch|metrics|alerts|insights|console|all] [harness options, e.g. --reps 3 --sizes 1000000,10000000]
+# Usage: bench/scripts/run.sh [ingest|batch|metrics|alerts|insights|console|postgres|all] [harness options, e.g. --reps 3 --sizes 1000000,10000000]
+# postgres (not part of all) needs a PostgreSQL server: --postgres "Host=...;Username=...;Password=..." or CLOSELOOP_BENCH_POSTGRES.
 # The product is built from the committed HEAD into a temporary copy, so that edits in progress in the
 # working tree neither break the build nor change the binary halfway through a run (SNAPSHOT=0 builds the tree).
 set -euo pipefail
