@@ -23,7 +23,10 @@ public static class CauseWork
 
     public static bool MaySee(ClaimsPrincipal user, string department) => DepartmentOf(user) is not { } own || own == department;
 
-    /// <summary>As <see cref="Policies.ReadCauses"/>: a cause alert counts every site, so no caller confined to one.</summary>
+    /// <summary>
+    /// Behind <see cref="Policies.ReadCauses"/> and <see cref="Policies.WorkCauses"/> and the console's pages: a cause
+    /// alert counts every site, so no caller confined to one.
+    /// </summary>
     public static bool MayRead(ClaimsPrincipal user) => Roles.CauseReaders.Any(user.IsInRole) && !Roles.IsSiteScoped(user);
 
     public static bool MayWork(ClaimsPrincipal user) => Roles.CauseWorkers.Any(user.IsInRole) && !Roles.IsSiteScoped(user);

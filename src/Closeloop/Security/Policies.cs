@@ -27,9 +27,10 @@ public static class Policies
         options.AddPolicy(Admin, p => p.Combine(authenticated).RequireRole(Roles.Admin));
         options.AddPolicy(WorkAlerts, p => p.Combine(authenticated).RequireRole(Roles.AlertWorkers));
         // Cause alerts and improvement actions count every site's customers, so a caller confined to one site (a
-        // vendor's integration key, say) may not read them, whatever its role.
-        options.AddPolicy(ReadCauses, p => p.Combine(authenticated).RequireRole(Roles.CauseReaders).RequireAssertion(c => !Roles.IsSiteScoped(c.User)));
-        options.AddPolicy(WorkCauses, p => p.Combine(authenticated).RequireRole(Roles.CauseWorkers).RequireAssertion(c => !Roles.IsSiteScoped(c.User)));
+        // vendor's integration key, say) may not read them, whatever its role. CauseWork holds the rule, for the
+        // console's pages too.
+        options.AddPolicy(ReadCauses, p => p.Combine(authenticated).RequireAssertion(c => Insights.CauseWork.MayRead(c.User)));
+        options.AddPolicy(WorkCauses, p => p.Combine(authenticated).RequireAssertion(c => Insights.CauseWork.MayWork(c.User)));
         // Labelled examples change how every site's comments are classified, like `closeloop insights train`: an
         // admin's or an unscoped integration's call. Supervisors still teach it one confirmed cause at a time.
         options.AddPolicy(Train, p => p.Combine(authenticated).RequireRole(Roles.Admin, Roles.Integration).RequireAssertion(c => !Roles.IsSiteScoped(c.User)));
