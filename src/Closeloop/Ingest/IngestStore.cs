@@ -545,8 +545,8 @@ public sealed class IngestStore : IAsyncDisposable
     /// <summary>
     /// PostgreSQL only: reads, in one statement, the stored profiles of the customers whose records in this commit
     /// name a detail. Other processes may change a profile unseen, so such a record may not trust the cache; reading
-    /// each one on its own cost two round trips per record (an insert that found the customer, then a read), a fifth
-    /// of a CSV import's time (docs/benchmarks.md, F14). What is read here is what the commit's records merge into.
+    /// each one on its own cost two round trips per record (an insert that found the customer, then a read); reading
+    /// them together took a tenth off a CSV import (docs/benchmarks.md, F14). The commit's records merge into this.
     /// </summary>
     private async Task ReadNamedCustomersAsync(IReadOnlyList<IReadOnlyList<IngestItem>> jobs, IngestBatch batch, CancellationToken ct)
     {
