@@ -338,7 +338,8 @@ public sealed class CliTests
     [Theory]
     [InlineData("externalId,customerExternalId,metric,score,score,channel,site", "the columns 'score' and 'score' both give score")]
     [InlineData("externalId,customer,customerExternalId,metric,score,channel,site", "the columns 'customer' and 'customerExternalId' both give customer.externalId")]
-    public async Task AHeaderThatNamesAFieldTwiceRefusesTheFile(string header, string message)
+    [InlineData("", "the file is empty; the first line must name the columns")]
+    public async Task AHeaderThatNamesAFieldTwiceOrNoneRefusesTheFile(string header, string message)
     {
         var connection = TestDatabases.CreateDatabase(TestDatabases.Sqlite);
         using var file = new TempFile("responses", ".csv");
@@ -349,6 +350,8 @@ public sealed class CliTests
         Assert.Equal(2, exit);
         Assert.Contains($"line 1: {message}", output, StringComparison.Ordinal);
         Assert.Contains("nothing was imported", output, StringComparison.Ordinal);
+        // Refused before migrating: the embedded database was not even created.
+        Assert.False(File.Exists(new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(connection).DataSource));
         (exit, output) = await RunAsync(connection, "export", "responses");
         Assert.True(exit == 0, output);
         Assert.Contains("0 responses exported", output, StringComparison.Ordinal);

@@ -149,6 +149,12 @@ public static class CliVerbs
             Console.Error.WriteLine($"No such file: {path}");
             return 2;
         }
+        if (CsvImport.FileRefusal(path) is { } refusal)
+        {
+            Console.Error.WriteLine(refusal);
+            Console.Error.WriteLine("The file was refused: nothing was imported.");
+            return 2;
+        }
         await EnsureMigratedAsync(services);
         // Ctrl-C (or SIGTERM) stops reading; the rows read so far are still written and the report says where to
         // resume. A second Ctrl-C ends the process at once: every chunk is one transaction, so that loses nothing

@@ -64,6 +64,38 @@ public sealed class CsvImport(IngestStore store, TextInsights insights)
 
     private static readonly HashSet<string> Numbers = new(StringComparer.Ordinal) { "score", "waitSeconds", "transfers" };
 
+    /// <summary>
+    /// Why the whole file would be refused (empty, a header that is not UTF-8, two columns for one field), or null.
+    /// Asked before the database is migrated, so a file that imports nothing leaves an embedded database as it was.
+    /// </summary>
+    public static string? FileRefusal(string path)
+    {
+        using var stream = File.OpenRead(path);
+        using var reader = CsvReader.OpenText(stream);
+        return ReadHeader(reader.ReadLine()).Refusal;
+    }
+
+    private static (List<string> Fields, string?[] Header, char Delimiter, string? Refusal) ReadHeader(string? first)
+    {
+        if (string.IsNullOrWhiteSpace(first))
+        {
+            return ([], [], ',', "line 1: the file is empty; the first line must name the columns");
+        }
+        if (first.Contains(CsvReader.NotUtf8, StringComparison.Ordinal))
+        {
+            return ([], [], ',', "line 1: not valid UTF-8 text (is the file in another encoding, such as Windows-1252? Save it as UTF-8)");
+        }
+        // A semicolon-separated export (common where the decimal separator is a comma) is read as well.
+        var delimiter = first.Count(c => c == ';') > first.Count(c => c == ',') ? ';' : ',';
+        var fields = new CsvReader(new StringReader(first)) { Delimiter = delimiter }.Read() ?? [];
+        var header = fields.Select(h => Aliases.GetValueOrDefault(Normalize(h))).ToArray();
+        // Two columns for one field would leave the last one winning on every row, whichever the file meant.
+        var twice = header.Select((field, i) => (field, i)).Where(c => c.field is not null).GroupBy(c => c.field).FirstOrDefault(g => g.Count() > 1);
+        return twice is null
+            ? (fields, header, delimiter, null)
+            : (fields, header, delimiter, $"line 1: the columns {string.Join(" and ", twice.Select(c => $"'{fields[c.i].Trim()}'"))} both give {twice.Key}; keep one");
+    }
+
     public async Task<CsvImportReport> RunAsync(string kind, string path, bool showProgress, CancellationToken cancellationToken)
     {
         var isContacts = kind == "contacts";
@@ -79,32 +111,16 @@ public sealed class CsvImport(IngestStore store, TextInsights insights)
             using var reader = CsvReader.OpenText(stream);
             var csv = new CsvReader(reader);
             var first = reader.ReadLine();
-            if (string.IsNullOrWhiteSpace(first))
+            var (headerFields, header, delimiter, refusal) = ReadHeader(first);
+            if (refusal is not null)
             {
-                problems.Add((1, "line 1: the file is empty; the first line must name the columns"));
+                problems.Add((1, refusal));
                 refused = true;
                 return;
             }
-            if (first.Contains(CsvReader.NotUtf8, StringComparison.Ordinal))
-            {
-                problems.Add((1, "line 1: not valid UTF-8 text (is the file in another encoding, such as Windows-1252? Save it as UTF-8)"));
-                refused = true;
-                return;
-            }
-            // A semicolon-separated export (common where the decimal separator is a comma) is read as well.
-            csv.Delimiter = first.Count(c => c == ';') > first.Count(c => c == ',') ? ';' : ',';
-            var headerFields = new CsvReader(new StringReader(first)) { Delimiter = csv.Delimiter }.Read() ?? [];
+            csv.Delimiter = delimiter;
             csv.SkipLines(1);
             csv.ExpectedFields = headerFields.Count;
-            var header = headerFields.Select(h => Aliases.GetValueOrDefault(Normalize(h))).ToArray();
-            // Two columns for one field would leave the last one winning on every row, whichever the file meant.
-            var twice = header.Select((field, i) => (field, i)).Where(c => c.field is not null).GroupBy(c => c.field).FirstOrDefault(g => g.Count() > 1);
-            if (twice is not null)
-            {
-                problems.Add((1, $"line 1: the columns {string.Join(" and ", twice.Select(c => $"'{headerFields[c.i].Trim()}'"))} both give {twice.Key}; keep one"));
-                refused = true;
-                return;
-            }
             var unknown = headerFields.Where((h, i) => header[i] is null && h.Trim().Length > 0 && !Derived.Contains(Normalize(h))).ToList();
             if (unknown.Count > 0)
             {
