@@ -57,6 +57,62 @@ public sealed class OutboxTests
     }
 
     [Theory, MemberData(nameof(Providers))]
+    public async Task AReceiverThatHangsDelaysOnlyItsOwnMessagesAndEachRecipientGetsItsOwnInOrder(string provider)
+    {
+        using var smtp = new SmtpServer();
+        // A receiver that accepts the connection and never answers: each send waits for the 10 s timeout.
+        using var hanging = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        hanging.Start();
+        var held = new System.Collections.Concurrent.ConcurrentBag<System.Net.Sockets.TcpClient>();
+        _ = Task.Run(async () =>
+        {
+            while (true)
+            {
+                try
+                {
+                    held.Add(await hanging.AcceptTcpClientAsync());
+                }
+                catch (Exception ex) when (ex is System.Net.Sockets.SocketException or ObjectDisposedException)
+                {
+                    return;
+                }
+            }
+        });
+        await using var good = await WebhookReceiver.StartAsync();
+        await using var app = new TestApp(provider, new()
+        {
+            ["Smtp:Host"] = "127.0.0.1",
+            ["Smtp:Port"] = smtp.Port.ToString(CultureInfo.InvariantCulture),
+            ["Smtp:From"] = "closeloop@example.com",
+        });
+        using var admin = app.Admin();
+        // The hanging subscription first, so its messages come before the others in the outbox.
+        foreach (var url in new[] { $"http://127.0.0.1:{((System.Net.IPEndPoint)hanging.LocalEndpoint).Port}/hook", good.Url })
+        {
+            (await admin.PostJsonAsync("/api/v1/webhooks", new { url, secret = "a-secret-of-sixteen+", events = new[] { "test.order" } })).EnsureSuccessStatusCode();
+        }
+        var outbox = app.Services.GetRequiredService<Outbox>();
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        await using (var connection = await app.Services.GetRequiredService<Db>().OpenAsync())
+        {
+            for (var n = 1; n <= 3; n++)
+            {
+                Assert.Equal(2, await outbox.WebhooksAsync(connection, null, "test.order", new { n }, 1, null, DateTimeOffset.UtcNow, CancellationToken.None));
+            }
+            await outbox.EmailAsync(connection, null, "test.mail", "ok@example.com", "Hello", "Body", null, DateTimeOffset.UtcNow, CancellationToken.None);
+        }
+        var pass = app.Services.GetRequiredService<OutboxSender>().DeliverDueAsync(CancellationToken.None);
+
+        // One after another, the hanging receiver's three messages would hold the rest back for 30 s.
+        Assert.Contains("ok@example.com", Assert.Single(await smtp.WaitForAsync(m => m.Count >= 1, seconds: 8)), StringComparison.Ordinal);
+        Assert.NotNull(await good.WaitForAsync(d => d.Body.Contains("\"n\":3", StringComparison.Ordinal), seconds: 8));
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(9), $"took {watch.Elapsed}");
+        Assert.Equal(["1", "2", "3"], good.Deliveries.Select(d => System.Text.Json.JsonDocument.Parse(d.Body).RootElement.GetProperty("data").GetProperty("n").ToString()));
+        await pass;
+        hanging.Stop();
+    }
+
+    [Theory, MemberData(nameof(Providers))]
     public async Task AWebhookSubscriptionShowsItsSiteAndASecretTooShortIsRefused(string provider)
     {
         using var admin = TestApp.Shared(provider).Admin();

@@ -53,68 +53,114 @@ public sealed class OutboxSender(Db db, IHttpClientFactory httpClients, TimeProv
         }
     }
 
-    /// <summary>One pass: claim, send, record. Returns how many were delivered.</summary>
+    /// <summary>
+    /// One pass: claim, send, record. Returns how many were delivered. Each recipient's messages go out one after
+    /// another, in the order they were written (an alert's "created" before its "escalated"); different recipients
+    /// are served side by side (<c>Outbox:Concurrency</c>, default 8), so a receiver that hangs until its timeout
+    /// delays only its own messages.
+    /// </summary>
     public async Task<int> DeliverDueAsync(CancellationToken ct)
     {
         await using var connection = await db.OpenAsync(ct);
         var claimed = await ClaimAsync(connection, ct);
+        // The pass's one connection runs one statement at a time; only the sends overlap.
+        using var gate = new SemaphoreSlim(1, 1);
         var delivered = 0;
-        foreach (var message in claimed)
+        await Parallel.ForEachAsync(claimed.GroupBy(m => m.Recipient, StringComparer.Ordinal),
+            new ParallelOptions { MaxDegreeOfParallelism = Concurrency, CancellationToken = ct },
+            async (messages, token) =>
+            {
+                foreach (var message in messages)
+                {
+                    if (await DeliverAsync(connection, gate, message, token))
+                    {
+                        Interlocked.Increment(ref delivered);
+                    }
+                }
+            });
+        return delivered;
+    }
+
+    private async Task<bool> DeliverAsync(DbConnection connection, SemaphoreSlim gate, Claimed message, CancellationToken ct)
+    {
+        (string Url, string Secret)? hook = null;
+        await gate.WaitAsync(ct);
+        try
         {
-            // Messages are sent one after another, and a slow server can take a pass past the lease of the messages
-            // claimed with it: another process may then have claimed and sent one. Each message's claim is renewed
-            // right before it is sent, and one that is no longer this process's is left alone, so two processes
-            // never both send it.
+            // A slow receiver can take a pass past the lease of the messages claimed with it: another process may
+            // then have claimed and sent one. Each message's claim is renewed right before it is sent, and one that
+            // is no longer this process's is left alone, so two processes never both send it.
             if (!await RenewClaimAsync(connection, message.Id, ct))
             {
-                continue;
+                return false;
             }
-            string? error = null;
-            try
+            if (message.Kind != OutboxKinds.Email)
             {
-                if (message.Kind == OutboxKinds.Email)
-                {
-                    await SendEmailAsync(message, ct);
-                }
-                else
-                {
-                    error = await SendWebhookAsync(connection, message, ct);
-                }
+                hook = await SubscriptionAsync(connection, message, ct);
             }
-            catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
-            {
-                // Whatever one message does (an address the mail library refuses, a webhook URL gone bad) is that
-                // message's failure, recorded and retried with backoff: it must not abort the pass and hold back
-                // the messages claimed with it until their lease runs out.
-                error = $"{ex.GetType().Name}: {ex.Message}";
-            }
-            var now = time.GetUtcNow();
-            await using var transaction = await connection.BeginTransactionAsync(ct);
-            if (error is null)
-            {
-                await AlertEngine.ExecuteAsync(connection, transaction, "UPDATE outbox SET sent_at = @now, attempts = attempts + 1, claimed_by = NULL, claimed_until = NULL, last_error = NULL WHERE id = @id AND claimed_by = @me",
-                    ct, ("@now", now.ToUnixTimeMilliseconds()), ("@id", message.Id), ("@me", _me));
-                if (message.Event == "customer.outcome" && message.AlertId is { } alertId)
-                {
-                    // The loop is closed once the customer has been told: that is what the closed-loop rate counts.
-                    await AlertEngine.ExecuteAsync(connection, transaction, "UPDATE alerts SET customer_told_at = COALESCE(customer_told_at, @now) WHERE id = @id",
-                        ct, ("@now", now.ToUnixTimeMilliseconds()), ("@id", alertId));
-                    await AlertLog.AppendAsync(connection, transaction, alertId, ActionTypes.CustomerTold, "system", now,
-                        new { via = message.Kind == OutboxKinds.Email ? "email" : "webhook", to = message.Recipient }, ct);
-                }
-                delivered++;
-            }
-            else
-            {
-                var attempts = message.Attempts + 1;
-                var backoff = TimeSpan.FromSeconds(Math.Min(MaxBackoffSeconds, Math.Pow(2, Math.Min(attempts, 12)) * BaseBackoffSeconds));
-                await AlertEngine.ExecuteAsync(connection, transaction, "UPDATE outbox SET attempts = @n, next_attempt_at = @next, last_error = @err, claimed_by = NULL, claimed_until = NULL WHERE id = @id AND claimed_by = @me",
-                    ct, ("@n", attempts), ("@next", (now + backoff).ToUnixTimeMilliseconds()), ("@err", error.Length > 500 ? error[..500] : error), ("@id", message.Id), ("@me", _me));
-                logger.LogWarning("Delivery of outbox message {Id} ({Event} to {Recipient}) failed, attempt {Attempt}: {Error}", message.Id, message.Event, message.Recipient, attempts, error);
-            }
-            await transaction.CommitAsync(ct);
         }
-        return delivered;
+        finally
+        {
+            gate.Release();
+        }
+        string? error = null;
+        try
+        {
+            if (message.Kind == OutboxKinds.Email)
+            {
+                await SendEmailAsync(message, ct);
+            }
+            else if (hook is { } subscription)
+            {
+                error = await SendWebhookAsync(subscription.Url, subscription.Secret, message, ct);
+            }
+            // A webhook whose subscription was removed has no one left to deliver to: it counts as done.
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            // Whatever one message does (an address the mail library refuses, a webhook URL gone bad) is that
+            // message's failure, recorded and retried with backoff: it must not abort the pass and hold back
+            // the messages claimed with it until their lease runs out.
+            error = $"{ex.GetType().Name}: {ex.Message}";
+        }
+        await gate.WaitAsync(ct);
+        try
+        {
+            await RecordAsync(connection, message, error, ct);
+        }
+        finally
+        {
+            gate.Release();
+        }
+        return error is null;
+    }
+
+    private async Task RecordAsync(DbConnection connection, Claimed message, string? error, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        if (error is null)
+        {
+            await AlertEngine.ExecuteAsync(connection, transaction, "UPDATE outbox SET sent_at = @now, attempts = attempts + 1, claimed_by = NULL, claimed_until = NULL, last_error = NULL WHERE id = @id AND claimed_by = @me",
+                ct, ("@now", now.ToUnixTimeMilliseconds()), ("@id", message.Id), ("@me", _me));
+            if (message.Event == "customer.outcome" && message.AlertId is { } alertId)
+            {
+                // The loop is closed once the customer has been told: that is what the closed-loop rate counts.
+                await AlertEngine.ExecuteAsync(connection, transaction, "UPDATE alerts SET customer_told_at = COALESCE(customer_told_at, @now) WHERE id = @id",
+                    ct, ("@now", now.ToUnixTimeMilliseconds()), ("@id", alertId));
+                await AlertLog.AppendAsync(connection, transaction, alertId, ActionTypes.CustomerTold, "system", now,
+                    new { via = message.Kind == OutboxKinds.Email ? "email" : "webhook", to = message.Recipient }, ct);
+            }
+        }
+        else
+        {
+            var attempts = message.Attempts + 1;
+            var backoff = TimeSpan.FromSeconds(Math.Min(MaxBackoffSeconds, Math.Pow(2, Math.Min(attempts, 12)) * BaseBackoffSeconds));
+            await AlertEngine.ExecuteAsync(connection, transaction, "UPDATE outbox SET attempts = @n, next_attempt_at = @next, last_error = @err, claimed_by = NULL, claimed_until = NULL WHERE id = @id AND claimed_by = @me",
+                ct, ("@n", attempts), ("@next", (now + backoff).ToUnixTimeMilliseconds()), ("@err", error.Length > 500 ? error[..500] : error), ("@id", message.Id), ("@me", _me));
+            logger.LogWarning("Delivery of outbox message {Id} ({Event} to {Recipient}) failed, attempt {Attempt}: {Error}", message.Id, message.Event, message.Recipient, attempts, error);
+        }
+        await transaction.CommitAsync(ct);
     }
 
     /// <summary>True when the message is still unsent and this process's, its lease then running a full minute again.</summary>
@@ -130,6 +176,8 @@ public sealed class OutboxSender(Db db, IHttpClientFactory httpClients, TimeProv
 
     /// <summary>How long a claim holds: far longer than one send (SMTP and webhooks time out after 10 s).</summary>
     private const long LeaseMs = 60_000;
+
+    private int Concurrency => Math.Max(1, configuration.GetValue<int?>("Outbox:Concurrency") ?? 8);
 
     private double BaseBackoffSeconds => configuration.GetValue<double?>("Outbox:BaseBackoffSeconds") ?? 1;
 
@@ -201,24 +249,20 @@ public sealed class OutboxSender(Db db, IHttpClientFactory httpClients, TimeProv
         return line.Trim();
     }
 
-    /// <summary>Returns null when delivered, or why not.</summary>
-    private async Task<string?> SendWebhookAsync(DbConnection connection, Claimed message, CancellationToken ct)
+    /// <summary>The subscription's address and secret, or null when it was removed.</summary>
+    private static async Task<(string Url, string Secret)?> SubscriptionAsync(DbConnection connection, Claimed message, CancellationToken ct)
     {
         var id = long.Parse(message.Recipient["subscription:".Length..], System.Globalization.CultureInfo.InvariantCulture);
-        string url, secret;
-        await using (var command = connection.CreateCommand())
-        {
-            command.CommandText = "SELECT url, secret FROM webhook_subscriptions WHERE id = @id";
-            Migrator.AddParameter(command, "@id", id);
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            if (!await reader.ReadAsync(ct))
-            {
-                // The subscription was removed: there is no one left to deliver to.
-                return null;
-            }
-            url = reader.GetString(0);
-            secret = reader.GetString(1);
-        }
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT url, secret FROM webhook_subscriptions WHERE id = @id";
+        Migrator.AddParameter(command, "@id", id);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) ? (reader.GetString(0), reader.GetString(1)) : null;
+    }
+
+    /// <summary>Returns null when delivered, or why not.</summary>
+    private async Task<string?> SendWebhookAsync(string url, string secret, Claimed message, CancellationToken ct)
+    {
         var client = httpClients.CreateClient("webhooks");
         using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(message.Body, Encoding.UTF8, "application/json") };
         var timestamp = time.GetUtcNow().ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);

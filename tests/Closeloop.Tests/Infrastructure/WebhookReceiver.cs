@@ -61,6 +61,9 @@ public sealed class WebhookReceiver : IAsyncDisposable
         }
     }
 
+    /// <summary>Every delivery so far, in the order received (requests are served one at a time).</summary>
+    public IReadOnlyList<WebhookDelivery> Deliveries => _deliveries.ToArray();
+
     public async Task<WebhookDelivery?> WaitForAsync(Func<WebhookDelivery, bool> match, int seconds = 15)
     {
         var deadline = DateTime.UtcNow.AddSeconds(seconds);
