@@ -648,7 +648,7 @@ public sealed class IngestStore : IAsyncDisposable
             await UpsertCellsAsync("rollup.response", transaction,
                 "INSERT INTO response_rollups (day, site_id, team_id, channel, metric, n, top, bottom, score_sum) VALUES (@d, @s, @t, @ch, @m, @n, @top, @bottom, @sum) " +
                 "ON CONFLICT (day, site_id, team_id, channel, metric) DO UPDATE SET " + string.Format(CultureInfo.InvariantCulture, counts, "response_rollups"),
-                ["@d", "@s", "@t", "@ch", "@m", "@n", "@top", "@bottom", "@sum"],
+                ["@d", "@s", "@t", "@ch", "@m", "@n", "@top", "@bottom", "@sum"], 5,
                 batch.ResponseCells.GroupBy(c => (c.Key.Day, c.Key.SiteId, c.Key.TeamId, c.Key.Channel, c.Key.Metric)).Select(group =>
                 {
                     var (d, s, t, ch, m) = group.Key;
@@ -657,7 +657,7 @@ public sealed class IngestStore : IAsyncDisposable
             await UpsertCellsAsync("rollup.agent-response", transaction,
                 "INSERT INTO agent_response_rollups (day, agent_id, site_id, metric, n, top, bottom, score_sum) VALUES (@d, @a, @s, @m, @n, @top, @bottom, @sum) " +
                 "ON CONFLICT (day, agent_id, site_id, metric) DO UPDATE SET " + string.Format(CultureInfo.InvariantCulture, counts, "agent_response_rollups"),
-                ["@d", "@a", "@s", "@m", "@n", "@top", "@bottom", "@sum"],
+                ["@d", "@a", "@s", "@m", "@n", "@top", "@bottom", "@sum"], 4,
                 batch.ResponseCells.GroupBy(c => (c.Key.Day, c.Key.AgentId, c.Key.SiteId, c.Key.Metric)).Select(group =>
                 {
                     var (d, a, s, m) = group.Key;
@@ -669,7 +669,7 @@ public sealed class IngestStore : IAsyncDisposable
             await UpsertCellsAsync("rollup.cause", transaction,
                 "INSERT INTO cause_rollups (day, site_id, metric, root_cause, n, top, bottom) VALUES (@d, @s, @m, @rc, @n, @top, @bottom) " +
                 "ON CONFLICT (day, site_id, metric, root_cause) DO UPDATE SET n = cause_rollups.n + excluded.n, top = cause_rollups.top + excluded.top, bottom = cause_rollups.bottom + excluded.bottom",
-                ["@d", "@s", "@m", "@rc", "@n", "@top", "@bottom"],
+                ["@d", "@s", "@m", "@rc", "@n", "@top", "@bottom"], 4,
                 batch.CauseCells.Select(c => new object?[] { c.Key.Day, c.Key.SiteId, c.Key.Metric, c.Key.RootCause, c.Value.N, c.Value.Top, c.Value.Bottom }), ct);
         }
         if (batch.CauseGroupCells.Count > 0)
@@ -677,7 +677,7 @@ public sealed class IngestStore : IAsyncDisposable
             await UpsertCellsAsync("rollup.cause-group", transaction,
                 "INSERT INTO cause_group_rollups (dim, day, site_id, group_key, root_cause, n) VALUES (@dim, @d, @s, @k, @rc, @n) " +
                 "ON CONFLICT (dim, day, site_id, group_key, root_cause) DO UPDATE SET n = cause_group_rollups.n + excluded.n",
-                ["@dim", "@d", "@s", "@k", "@rc", "@n"],
+                ["@dim", "@d", "@s", "@k", "@rc", "@n"], 5,
                 batch.CauseGroupCells.Select(c => new object?[] { c.Key.Dim, c.Key.Day, c.Key.SiteId, c.Key.Key, c.Key.RootCause, c.Value }), ct);
         }
         if (batch.IssueCells.Count > 0)
@@ -685,7 +685,7 @@ public sealed class IngestStore : IAsyncDisposable
             await UpsertCellsAsync("rollup.issue", transaction,
                 "INSERT INTO issue_rollups (day, site_id, team_id, channel, issues, fcr) VALUES (@d, @s, @t, @ch, @i, @f) " +
                 "ON CONFLICT (day, site_id, team_id, channel) DO UPDATE SET issues = issue_rollups.issues + excluded.issues, fcr = issue_rollups.fcr + excluded.fcr",
-                ["@d", "@s", "@t", "@ch", "@i", "@f"],
+                ["@d", "@s", "@t", "@ch", "@i", "@f"], 4,
                 batch.IssueCells.GroupBy(c => (c.Key.Day, c.Key.SiteId, c.Key.TeamId, c.Key.Channel)).Select(group =>
                 {
                     var (d, s, t, ch) = group.Key;
@@ -694,7 +694,7 @@ public sealed class IngestStore : IAsyncDisposable
             await UpsertCellsAsync("rollup.agent-issue", transaction,
                 "INSERT INTO agent_issue_rollups (day, agent_id, site_id, issues, fcr) VALUES (@d, @a, @s, @i, @f) " +
                 "ON CONFLICT (day, agent_id, site_id) DO UPDATE SET issues = agent_issue_rollups.issues + excluded.issues, fcr = agent_issue_rollups.fcr + excluded.fcr",
-                ["@d", "@a", "@s", "@i", "@f"],
+                ["@d", "@a", "@s", "@i", "@f"], 3,
                 batch.IssueCells.GroupBy(c => (c.Key.Day, c.Key.AgentId, c.Key.SiteId)).Select(group =>
                 {
                     var (d, a, s) = group.Key;
@@ -707,9 +707,11 @@ public sealed class IngestStore : IAsyncDisposable
     /// Runs one rollup upsert per cell. On SQLite that is the prepared statement, once per cell. On PostgreSQL the
     /// cells go to the server as batches of <see cref="CellsPerBatch"/> statements, one round trip each: a commit of
     /// records spread over a year holds thousands of cells, and one round trip per cell was 40 % of an import's
-    /// statements (docs/benchmarks.md, F14).
+    /// statements (docs/benchmarks.md, F14). There, several processes may write at once, each locking the cells it
+    /// updates until it commits: the cells go in one order (by their key, the first <paramref name="keyColumns"/>
+    /// values) so that two writers never wait on each other in a circle, which PostgreSQL would end by failing one.
     /// </summary>
-    private async Task UpsertCellsAsync(string key, DbTransaction transaction, string sql, string[] names, IEnumerable<object?[]> cells, CancellationToken ct)
+    private async Task UpsertCellsAsync(string key, DbTransaction transaction, string sql, string[] names, int keyColumns, IEnumerable<object?[]> cells, CancellationToken ct)
     {
         if (_db.IsSqlite)
         {
@@ -721,7 +723,8 @@ public sealed class IngestStore : IAsyncDisposable
             }
             return;
         }
-        foreach (var chunk in cells.Chunk(CellsPerBatch))
+        var ordered = cells.OrderBy(values => string.Join('\u001f', values.Take(keyColumns).Select(v => Convert.ToString(v, CultureInfo.InvariantCulture))), StringComparer.Ordinal);
+        foreach (var chunk in ordered.Chunk(CellsPerBatch))
         {
             await using var batch = _connection!.CreateBatch();
             batch.Transaction = transaction;
