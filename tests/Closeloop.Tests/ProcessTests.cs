@@ -360,9 +360,12 @@ public sealed class ProcessTests
             Assert.Equal("application/problem+json", answer.Content.Headers.ContentType?.MediaType);
             Assert.Equal(TimeSpan.FromSeconds(5), answer.Headers.RetryAfter?.Delta);
         }
+        // A load balancer's probe sees it too.
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.GetAsync("/health")).StatusCode);
 
         // The database comes back: the client's retry stores the record once, and nothing else went in meanwhile.
         relay.Start();
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health")).StatusCode);
         Assert.Equal(HttpStatusCode.Created, (await client.PostJsonAsync("/api/v1/responses", record)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await client.PostJsonAsync("/api/v1/responses", record)).StatusCode);
         var timeline = await (await client.GetAsync("/api/v1/customers/AWAY-1/timeline")).ReadJsonAsync();
