@@ -249,6 +249,26 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task DemoRefusesADatabaseThatHoldsDataAndSaysWhatToDoWhenItIsDemoData()
+    {
+        var connection = TestDatabases.CreateDatabase(TestDatabases.Sqlite);
+        using var file = new TempFile("contacts", ".csv");
+        await File.WriteAllTextAsync(file, "externalId,customerExternalId,channel,occurredAt\nOWN-1,C-1,phone,2026-02-01\n");
+        Assert.Equal(0, (await RunAsync(connection, "import", "contacts", file)).ExitCode);
+        var (exit, output) = await RunAsync(connection, "demo");
+        Assert.Equal(1, exit);
+        Assert.Contains("Demo data not loaded: the database already holds contacts.", output, StringComparison.Ordinal);
+
+        // What a demo load stopped half-way leaves behind.
+        await File.WriteAllTextAsync(file, "externalId,customerExternalId,channel,occurredAt\nDEMO-C-000001,CUST-000001,phone,2026-02-01\n");
+        Assert.Equal(0, (await RunAsync(connection, "import", "contacts", file)).ExitCode);
+        (exit, output) = await RunAsync(connection, "demo");
+        Assert.Equal(1, exit);
+        Assert.Contains("already holds demo data", output, StringComparison.Ordinal);
+        Assert.Contains("start again from an empty database", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AnExportToStdoutHoldsOnlyTheCsvEvenWhenAMigrationRunsOnTheWay()
     {
         // A fresh database: the export migrates it first, and the migration's log lines must not land in the CSV.

@@ -45,7 +45,11 @@ public static class DemoData
             var db = scope.ServiceProvider.GetRequiredService<CloseloopDb>();
             if (await db.Contacts.AnyAsync(cancellationToken))
             {
-                output.WriteLine("Demo data not loaded: the database already holds contacts.");
+                // The month is written relative to now, so a second run cannot finish one that was stopped half-way:
+                // its records would differ from the stored ones under the same external ids.
+                output.WriteLine(await db.Contacts.AnyAsync(c => c.ExternalId.StartsWith("DEMO-C-"), cancellationToken)
+                    ? "Demo data not loaded: the database already holds demo data. If the run that loaded it was stopped before it printed \"Demo data loaded\", start again from an empty database (for SQLite, delete the database file)."
+                    : "Demo data not loaded: the database already holds contacts.");
                 return false;
             }
         }
