@@ -157,12 +157,12 @@ public static class CliVerbs
         }
         await EnsureMigratedAsync(services);
         // Ctrl-C (or SIGTERM) stops reading; the rows read so far are still written and the report says where to
-        // resume. A second Ctrl-C ends the process at once: every chunk is one transaction, so that loses nothing
+        // resume. A second one ends the process at once: every chunk is one transaction, so that loses nothing
         // either, only the report.
         using var stop = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) => e.Cancel = !stop.IsCancellationRequested && Stop(stop);
         Console.CancelKeyPress += onCancel;
-        using var onTerm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context => context.Cancel = Stop(stop));
+        using var onTerm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context => context.Cancel = !stop.IsCancellationRequested && Stop(stop));
         CsvImportReport report;
         try
         {
