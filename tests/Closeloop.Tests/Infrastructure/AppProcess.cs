@@ -68,6 +68,13 @@ public sealed class AppProcess : IAsyncDisposable
         return info;
     }
 
+    /// <summary>An error is one line and an exit code, never an unhandled exception (exit 134 and a stack trace).</summary>
+    public static void AssertNoCrash(string output)
+    {
+        Assert.DoesNotContain("Unhandled exception", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+    }
+
     /// <summary>Runs a CLI verb to completion and returns its exit code and everything it printed.</summary>
     public static async Task<(int ExitCode, string Output)> RunAsync(string provider, string connectionString, params string[] args)
     {
