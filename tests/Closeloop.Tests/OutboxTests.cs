@@ -95,11 +95,15 @@ public sealed class OutboxTests
         var watch = System.Diagnostics.Stopwatch.StartNew();
         await using (var connection = await app.Services.GetRequiredService<Db>().OpenAsync())
         {
+            // One transaction, as the changes that queue messages write them: whichever pass claims them (the app's
+            // own sender is woken too) claims them all, and sends each recipient's in order.
+            await using var transaction = await connection.BeginTransactionAsync();
             for (var n = 1; n <= 3; n++)
             {
-                Assert.Equal(2, await outbox.WebhooksAsync(connection, null, "test.order", new { n }, 1, null, DateTimeOffset.UtcNow, CancellationToken.None));
+                Assert.Equal(2, await outbox.WebhooksAsync(connection, transaction, "test.order", new { n }, 1, null, DateTimeOffset.UtcNow, CancellationToken.None));
             }
-            await outbox.EmailAsync(connection, null, "test.mail", "ok@example.com", "Hello", "Body", null, DateTimeOffset.UtcNow, CancellationToken.None);
+            await outbox.EmailAsync(connection, transaction, "test.mail", "ok@example.com", "Hello", "Body", null, DateTimeOffset.UtcNow, CancellationToken.None);
+            await transaction.CommitAsync();
         }
         var pass = app.Services.GetRequiredService<OutboxSender>().DeliverDueAsync(CancellationToken.None);
 

@@ -54,8 +54,9 @@ public sealed class OutboxSender(Db db, IHttpClientFactory httpClients, TimeProv
     }
 
     /// <summary>
-    /// One pass: claim, send, record. Returns how many were delivered. Each recipient's messages go out one after
-    /// another, in the order they were written (an alert's "created" before its "escalated"); different recipients
+    /// One pass: claim, send, record. Returns how many were delivered. Each recipient's messages in the pass go out
+    /// one after another, in the order they were written (an alert's "created" before its "escalated" when the pass
+    /// claimed both; another pass may overlap on a recipient, so order across passes is not promised); different recipients
     /// are served side by side (<c>Outbox:Concurrency</c>, default 8), so a receiver that hangs until its timeout
     /// delays only its own messages.
     /// </summary>
