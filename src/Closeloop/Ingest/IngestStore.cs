@@ -97,12 +97,13 @@ public sealed class IngestStore : IAsyncDisposable
                     outcomes[i] = items[i] switch
                     {
                         ContactItem c => await WriteContactAsync(c, scopes[j], batch, cancellationToken),
-                        ResponseItem r => await WriteResponseAsync(r, scopes[j], batch, cancellationToken),
+                        ResponseItem r => await WriteResponseAsync(r, scopes[j], batch, (j, i), cancellationToken),
                         _ => throw new InvalidOperationException("Unknown ingest item."),
                     };
                 }
                 results[j] = outcomes;
             }
+            await InsertPendingResponsesAsync(batch, transaction, results, cancellationToken);
             await FlushRollupsAsync(batch, transaction, cancellationToken);
             foreach (var observer in _observers)
             {
@@ -366,7 +367,8 @@ public sealed class IngestStore : IAsyncDisposable
         batch.NewRepeats.Add(contactId);
     }
 
-    private async Task<IngestOutcome> WriteResponseAsync(ResponseItem item, WriteScope scope, IngestBatch batch, CancellationToken ct)
+    /// <param name="at">The record's place in the commit (job, item), where a PostgreSQL insert sent later puts its outcome.</param>
+    private async Task<IngestOutcome> WriteResponseAsync(ResponseItem item, WriteScope scope, IngestBatch batch, (int Job, int Item) at, CancellationToken ct)
     {
         var input = item.Input;
         // New records are the common case, so the insert goes first and a retry is recognised when it inserts
@@ -421,25 +423,82 @@ public sealed class IngestStore : IAsyncDisposable
 
         var responded = (input.RespondedAt ?? batch.Now).ToUnixTimeMilliseconds();
         var customerId = await UpsertCustomerAsync(input.Customer, responded, scope, batch, ct);
-        var insert = Statement("response.insert",
-            "INSERT INTO responses (external_id, content_hash, customer_id, metric, score, comment, responded_at, contact_id, site_id, team_id, agent_id, " +
-            "channel, sentiment, signals, root_cause, root_cause_confidence, received_at) " +
-            "VALUES (@x, @h, @c, @m, @sc, @co, @at, @ci, @s, @t, @a, @ch, @sent, @sig, @rc, @rcc, @now) " +
-            "ON CONFLICT (external_id) DO NOTHING" + ReturningId,
-            "@x", "@h", "@c", "@m", "@sc", "@co", "@at", "@ci", "@s", "@t", "@a", "@ch", "@sent", "@sig", "@rc", "@rcc", "@now");
-        insert.Set(input.ExternalId, item.ContentHash, customerId, input.Metric, input.Score, input.Comment, responded, contactId, siteId, teamId, agentId,
+        object?[] values =
+        [
+            input.ExternalId, item.ContentHash, customerId, input.Metric, input.Score, input.Comment, responded, contactId, siteId, teamId, agentId,
             channel, item.Findings?.Sentiment, item.Findings?.SignalsText, item.Findings?.RootCause, item.Findings?.RootCauseConfidence,
-            batch.Now.ToUnixTimeMilliseconds());
-        var id = await insert.InsertAsync(ct);
+            batch.Now.ToUnixTimeMilliseconds(),
+        ];
+        var stored = new StoredResponse(0, input, item.Findings, customerId, contactId, siteId, teamId, agentId, channel, responded, codes.Site, codes.Team, codes.Agent);
+        if (!_db.IsSqlite)
+        {
+            // Nothing later in the commit reads a response back, so on PostgreSQL the inserts wait and go to the server
+            // together (InsertPendingResponsesAsync) instead of one round trip each.
+            batch.PendingResponses.Add(new PendingResponse(at.Job, at.Item, item, scope, values, stored));
+            return PendingResponse.Placeholder;
+        }
+        var insert = Statement("response.insert", ResponseInsertSql, ResponseInsertNames);
+        insert.Set(values);
+        return await ResponseWrittenAsync(await insert.InsertAsync(ct), item, scope, stored, batch, ct);
+    }
+
+    private string ResponseInsertSql =>
+        "INSERT INTO responses (external_id, content_hash, customer_id, metric, score, comment, responded_at, contact_id, site_id, team_id, agent_id, " +
+        "channel, sentiment, signals, root_cause, root_cause_confidence, received_at) " +
+        "VALUES (@x, @h, @c, @m, @sc, @co, @at, @ci, @s, @t, @a, @ch, @sent, @sig, @rc, @rcc, @now) " +
+        "ON CONFLICT (external_id) DO NOTHING" + ReturningId;
+
+    private static readonly string[] ResponseInsertNames = ["@x", "@h", "@c", "@m", "@sc", "@co", "@at", "@ci", "@s", "@t", "@a", "@ch", "@sent", "@sig", "@rc", "@rcc", "@now"];
+
+    /// <summary>The outcome of a response's insert: created with <paramref name="id"/>, or (null) a retry or a conflict.</summary>
+    private async Task<IngestOutcome> ResponseWrittenAsync(long? id, ResponseItem item, WriteScope scope, StoredResponse stored, IngestBatch batch, CancellationToken ct)
+    {
         if (id is null)
         {
-            return await ExistingAsync("responses", input.ExternalId, item.ContentHash, scope, ct) ?? throw new IngestRaceException();
+            return await ExistingAsync("responses", item.Input.ExternalId, item.ContentHash, scope, ct) ?? throw new IngestRaceException();
         }
-        batch.AddResponse(new ResponseCell(IngestBatch.DayOf(responded), siteId, teamId, agentId, channel, input.Metric), input.Metric, input.Score,
-            item.Findings?.RootCause);
-        var storedResponse = new StoredResponse(id.Value, input, item.Findings, customerId, contactId, siteId, teamId, agentId, channel, responded, codes.Site, codes.Team, codes.Agent);
-        batch.Responses.Add(storedResponse);
-        return new IngestOutcome(IngestStatus.Created, id.Value) { Stored = storedResponse, ReceivedAt = batch.NowMs };
+        batch.AddResponse(new ResponseCell(IngestBatch.DayOf(stored.RespondedAtMs), stored.SiteId, stored.TeamId, stored.AgentId, stored.Channel, item.Input.Metric),
+            item.Input.Metric, item.Input.Score, item.Findings?.RootCause);
+        stored = stored with { Id = id.Value };
+        batch.Responses.Add(stored);
+        return new IngestOutcome(IngestStatus.Created, id.Value) { Stored = stored, ReceivedAt = batch.NowMs };
+    }
+
+    /// <summary>
+    /// PostgreSQL only: sends the commit's response inserts in batches of <see cref="CellsPerBatch"/>, one round trip
+    /// each, and puts each record's outcome in its place. One round trip per insert was most of what a record cost
+    /// the writer there (docs/benchmarks.md, F15). The inserts run in the records' order, so a record sent twice in
+    /// one commit is created once and found by its second copy, as on SQLite.
+    /// </summary>
+    private async Task InsertPendingResponsesAsync(IngestBatch batch, DbTransaction transaction, IngestOutcome[][] results, CancellationToken ct)
+    {
+        foreach (var chunk in batch.PendingResponses.Chunk(CellsPerBatch))
+        {
+            var ids = new long?[chunk.Length];
+            await using (var inserts = _connection!.CreateBatch())
+            {
+                inserts.Transaction = transaction;
+                foreach (var pending in chunk)
+                {
+                    inserts.BatchCommands.Add(BatchCommand(inserts, ResponseInsertSql, ResponseInsertNames, pending.Values));
+                }
+                await using var reader = await inserts.ExecuteReaderAsync(ct);
+                for (var k = 0; k < chunk.Length; k++)
+                {
+                    if (k > 0)
+                    {
+                        await reader.NextResultAsync(ct);
+                    }
+                    ids[k] = await reader.ReadAsync(ct) ? reader.GetInt64(0) : null;
+                }
+            }
+            for (var k = 0; k < chunk.Length; k++)
+            {
+                var pending = chunk[k];
+                results[pending.Job][pending.Item] = await ResponseWrittenAsync(ids[k], pending.Record, pending.Scope, pending.Stored, batch, ct);
+            }
+        }
+        batch.PendingResponses.Clear();
     }
 
     /// <summary>
@@ -730,19 +789,24 @@ public sealed class IngestStore : IAsyncDisposable
             batch.Transaction = transaction;
             foreach (var values in chunk)
             {
-                var command = batch.CreateBatchCommand();
-                command.CommandText = sql;
-                for (var i = 0; i < names.Length; i++)
-                {
-                    var parameter = command.CreateParameter();
-                    parameter.ParameterName = names[i];
-                    parameter.Value = values[i] ?? DBNull.Value;
-                    command.Parameters.Add(parameter);
-                }
-                batch.BatchCommands.Add(command);
+                batch.BatchCommands.Add(BatchCommand(batch, sql, names, values));
             }
             await batch.ExecuteNonQueryAsync(ct);
         }
+    }
+
+    private static DbBatchCommand BatchCommand(DbBatch batch, string sql, string[] names, object?[] values)
+    {
+        var command = batch.CreateBatchCommand();
+        command.CommandText = sql;
+        for (var i = 0; i < names.Length; i++)
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = names[i];
+            parameter.Value = values[i] ?? DBNull.Value;
+            command.Parameters.Add(parameter);
+        }
+        return command;
     }
 
     /// <summary>Rollup upserts sent to PostgreSQL in one round trip.</summary>
@@ -872,6 +936,13 @@ public readonly record struct CauseGroupCell(string Dim, long Day, long SiteId, 
 
 public readonly record struct IssueCell(long Day, long SiteId, long TeamId, long AgentId, string Channel);
 
+/// <summary>A response whose insert waits to go to PostgreSQL with the commit's others; its outcome goes to results[Job][Item].</summary>
+internal sealed record PendingResponse(int Job, int Item, ResponseItem Record, WriteScope Scope, object?[] Values, StoredResponse Stored)
+{
+    /// <summary>Stands in a job's outcomes until the insert has run.</summary>
+    public static readonly IngestOutcome Placeholder = new(IngestStatus.Invalid, 0);
+}
+
 public sealed record StoredContact(
     long Id, ContactInput Input, TextFindings? Findings, long CustomerId, long SiteId, long TeamId, long AgentId, long? IssueId, long? RepeatGapMs,
     string? SiteCode, int IssueContactCount, long IssueFirstAtMs);
@@ -913,6 +984,7 @@ public sealed class IngestBatch(
     internal Dictionary<CauseCell, (long N, long Top, long Bottom)> CauseCells { get; } = [];
     internal Dictionary<CauseGroupCell, long> CauseGroupCells { get; } = [];
     internal Dictionary<(char Kind, string Code), (long Id, long SiteId)> NewOrgs { get; } = [];
+    internal List<PendingResponse> PendingResponses { get; } = [];
     internal Dictionary<string, CachedCustomer> NewCustomers { get; } = new(StringComparer.Ordinal);
 
     public static long DayOf(long unixMilliseconds) => (long)Math.Floor(unixMilliseconds / 86_400_000d);
