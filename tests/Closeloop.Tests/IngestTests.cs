@@ -1,5 +1,7 @@
 using System.Net;
+using Closeloop.Ingest;
 using Closeloop.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Closeloop.Tests;
 
@@ -291,5 +293,58 @@ public sealed class IngestTests
         var timeline = await (await client.GetAsync($"/api/v1/customers/{escaped}/timeline")).ReadJsonAsync();
         Assert.Equal(customer, timeline.GetProperty("customerExternalId").GetString());
         Assert.Equal(2, timeline.GetProperty("items").GetArrayLength());
+    }
+
+    /// <summary>
+    /// The writer commits the records of concurrent requests together, and on PostgreSQL it sends a commit's new
+    /// customers and responses to the server only at its end. A commit that holds a new customer's contact, a response
+    /// about that contact, a second new customer whose later record changes the profile before it is inserted, and
+    /// repeats of one record must store each thing once, as one record at a time would. A second store is the writer
+    /// here (the app's own keeps running), as another process would be.
+    /// </summary>
+    [Theory, MemberData(nameof(Providers))]
+    public async Task OneCommitOfNewCustomersTheirContactAResponseAboutItAndRepeatsStoresEachOnce(string provider)
+    {
+        var app = TestApp.Shared(provider);
+        await using var store = ActivatorUtilities.CreateInstance<IngestStore>(app.Services);
+        var (contact, x, y, first, later, repeated) = (Unique.Id("c"), Unique.Id("cust"), Unique.Id("cust"), Unique.Id("r"), Unique.Id("r"), Unique.Id("r"));
+        var at = new DateTimeOffset(2026, 11, 3, 9, 0, 0, TimeSpan.Zero);
+        ResponseItem Response(string id, string customer, int score, string? email = null, string? contactId = null, int minutes = 0) =>
+            new(new ResponseInput(id, new CustomerInput(customer, null, email, null, null), "csat", score, null,
+                at.AddMinutes(minutes), contactId, contactId is null ? "north" : null, null, null, contactId is null ? "email" : null), null);
+        var jobs = new List<IReadOnlyList<IngestItem>>
+        {
+            new IngestItem[]
+            {
+                new ContactItem(new ContactInput(contact, new CustomerInput(x, "Ola Berg", null, null, null), "phone", at,
+                    "north", null, null, null, "refund", null, null, true, null), null),
+            },
+            new IngestItem[]
+            {
+                Response(first, x, 2, contactId: contact, minutes: 5),
+                Response(repeated, y, 4, email: "old@example.com", minutes: 1),
+                Response(later, y, 5, email: "new@example.com", minutes: 2),
+                Response(repeated, y, 4, email: "old@example.com", minutes: 1),
+                Response(repeated, y, 1, email: "old@example.com", minutes: 1),
+            },
+        };
+
+        var outcomes = await store.WriteAsync(jobs, [WriteScope.Unrestricted, WriteScope.Unrestricted], CancellationToken.None);
+
+        Assert.Equal(IngestStatus.Created, outcomes[0][0].Status);
+        Assert.Equal([IngestStatus.Created, IngestStatus.Created, IngestStatus.Created,
+            IngestStatus.Existing, IngestStatus.Conflict], outcomes[1].Select(o => o.Status));
+        Assert.Equal(outcomes[1][1].Id, outcomes[1][3].Id);
+        using var client = app.Admin();
+        var response = await (await client.GetAsync($"/api/v1/responses/{first}")).ReadJsonAsync();
+        Assert.Equal(contact, response.GetProperty("contactExternalId").GetString());
+        Assert.Equal(x, response.GetProperty("customer").GetProperty("externalId").GetString());
+        var ola = await (await client.GetAsync($"/api/v1/customers/{x}")).ReadJsonAsync();
+        Assert.Equal(("Ola Berg", 1, 1), (ola.GetProperty("name").GetString(), ola.GetProperty("contacts").GetInt32(), ola.GetProperty("responses").GetInt32()));
+        var second = await (await client.GetAsync($"/api/v1/customers/{y}")).ReadJsonAsync();
+        Assert.Equal("new@example.com", second.GetProperty("contactPoints").EnumerateArray().Single(p => p.GetProperty("channel").GetString() == "email").GetProperty("value").GetString());
+        Assert.Equal(2, second.GetProperty("responses").GetInt32());
+        var timeline = await (await client.GetAsync($"/api/v1/customers/{y}/timeline")).ReadJsonAsync();
+        Assert.Equal([later, repeated], timeline.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("response").GetProperty("externalId").GetString()));
     }
 }

@@ -85,7 +85,7 @@ public sealed class IngestStore : IAsyncDisposable
             }
             if (!_db.IsSqlite)
             {
-                await ReadNamedCustomersAsync(jobs, batch, cancellationToken);
+                await ReadCommitCustomersAsync(jobs, batch, cancellationToken);
             }
             var results = new IngestOutcome[jobs.Count][];
             for (var j = 0; j < jobs.Count; j++)
@@ -103,7 +103,7 @@ public sealed class IngestStore : IAsyncDisposable
                 }
                 results[j] = outcomes;
             }
-            await InsertPendingResponsesAsync(batch, transaction, results, cancellationToken);
+            await InsertPendingAsync(batch, transaction, results, cancellationToken);
             await FlushRollupsAsync(batch, transaction, cancellationToken);
             foreach (var observer in _observers)
             {
@@ -381,7 +381,7 @@ public sealed class IngestStore : IAsyncDisposable
         if (input.ContactExternalId is not null)
         {
             var find = Statement("contact.find",
-                "SELECT c.id, c.site_id, c.team_id, c.agent_id, c.channel, s.code, t.code, a.code, cu.external_id FROM contacts c " +
+                "SELECT c.id, c.site_id, c.team_id, c.agent_id, c.channel, s.code, t.code, a.code, cu.external_id, c.customer_id FROM contacts c " +
                 "LEFT JOIN sites s ON s.id = c.site_id LEFT JOIN teams t ON t.id = c.team_id LEFT JOIN agents a ON a.id = c.agent_id " +
                 "LEFT JOIN customers cu ON cu.id = c.customer_id WHERE c.external_id = @x", "@x");
             find.Set(input.ContactExternalId);
@@ -391,7 +391,10 @@ public sealed class IngestStore : IAsyncDisposable
                 {
                     return IngestOutcome.Invalid("contactExternalId", "no contact with this externalId");
                 }
-                if (row.TextOrNull(8) != input.Customer.ExternalId)
+                // On PostgreSQL a customer first seen in this commit is not inserted until its end (InsertPendingAsync),
+                // so for a contact stored earlier in the same commit the join finds no external id: its customer_id says.
+                if (row.TextOrNull(8) != input.Customer.ExternalId
+                    && !(batch.PendingCustomers.TryGetValue(input.Customer.ExternalId, out var pending) && pending.Id == row.Int64(9)))
                 {
                     // Otherwise one customer's score would count for another customer's contact, and its agent.
                     return IngestOutcome.Invalid("contactExternalId", "the contact is another customer's; a response is about a contact of its own customer");
@@ -433,8 +436,8 @@ public sealed class IngestStore : IAsyncDisposable
         if (!_db.IsSqlite)
         {
             // Nothing later in the commit reads a response back, so on PostgreSQL the inserts wait and go to the server
-            // together (InsertPendingResponsesAsync) instead of one round trip each.
-            batch.PendingResponses.Add(new PendingResponse(at.Job, at.Item, item, scope, values, stored));
+            // together (InsertPendingAsync) instead of one round trip each.
+            batch.Pending.Add(new PendingResponse(at.Job, at.Item, item, scope, values, stored));
             return PendingResponse.Placeholder;
         }
         var insert = Statement("response.insert", ResponseInsertSql, ResponseInsertNames);
@@ -464,15 +467,22 @@ public sealed class IngestStore : IAsyncDisposable
         return new IngestOutcome(IngestStatus.Created, id.Value) { Stored = stored, ReceivedAt = batch.NowMs };
     }
 
+    private const string CustomerInsertWithIdSql =
+        "INSERT INTO customers (id, external_id, name, email, phone, handle, profile_at, created_at, updated_at) VALUES (@id, @x, @n, @e, @p, @h, @at, @now, @now) " +
+        "ON CONFLICT (external_id) DO NOTHING RETURNING id";
+
+    private static readonly string[] CustomerInsertNames = ["@id", "@x", "@n", "@e", "@p", "@h", "@at", "@now"];
+
     /// <summary>
-    /// PostgreSQL only: sends the commit's response inserts in batches of <see cref="CellsPerBatch"/>, one round trip
-    /// each, and puts each record's outcome in its place. One round trip per insert was most of what a record cost
-    /// the writer there (docs/benchmarks.md, F15). The inserts run in the records' order, so a record sent twice in
-    /// one commit is created once and found by its second copy, as on SQLite.
+    /// PostgreSQL only: sends the commit's waiting inserts (new customers, responses) in batches of
+    /// <see cref="CellsPerBatch"/>, one round trip each, in the records' order, and puts each record's outcome in its
+    /// place. One round trip per insert was most of what a record cost the writer there (docs/benchmarks.md, F15). In
+    /// the records' order, a customer is inserted before its first response, and a record sent twice in one commit is
+    /// created once and found by its second copy, as on SQLite.
     /// </summary>
-    private async Task InsertPendingResponsesAsync(IngestBatch batch, DbTransaction transaction, IngestOutcome[][] results, CancellationToken ct)
+    private async Task InsertPendingAsync(IngestBatch batch, DbTransaction transaction, IngestOutcome[][] results, CancellationToken ct)
     {
-        foreach (var chunk in batch.PendingResponses.Chunk(CellsPerBatch))
+        foreach (var chunk in batch.Pending.Chunk(CellsPerBatch))
         {
             var ids = new long?[chunk.Length];
             await using (var inserts = _connection!.CreateBatch())
@@ -480,7 +490,16 @@ public sealed class IngestStore : IAsyncDisposable
                 inserts.Transaction = transaction;
                 foreach (var pending in chunk)
                 {
-                    inserts.BatchCommands.Add(BatchCommand(inserts, ResponseInsertSql, ResponseInsertNames, pending.Values));
+                    inserts.BatchCommands.Add(pending switch
+                    {
+                        PendingResponse response => BatchCommand(inserts, ResponseInsertSql, ResponseInsertNames, response.Values),
+                        PendingCustomer customer => BatchCommand(inserts, CustomerInsertWithIdSql, CustomerInsertNames,
+                        [
+                            customer.Profile.Id, customer.ExternalId, customer.Profile.Name, customer.Profile.Email, customer.Profile.Phone,
+                            customer.Profile.Handle, customer.Profile.ProfileAt, customer.CreatedAtMs,
+                        ]),
+                        _ => throw new InvalidOperationException("Unknown waiting insert."),
+                    });
                 }
                 await using var reader = await inserts.ExecuteReaderAsync(ct);
                 for (var k = 0; k < chunk.Length; k++)
@@ -490,15 +509,24 @@ public sealed class IngestStore : IAsyncDisposable
                         await reader.NextResultAsync(ct);
                     }
                     ids[k] = await reader.ReadAsync(ct) ? reader.GetInt64(0) : null;
+                    if (ids[k] is null && chunk[k] is PendingCustomer)
+                    {
+                        // Another process stored the customer after this commit read it as new: the commit is retried
+                        // and the read finds it.
+                        throw new IngestRaceException();
+                    }
                 }
             }
             for (var k = 0; k < chunk.Length; k++)
             {
-                var pending = chunk[k];
-                results[pending.Job][pending.Item] = await ResponseWrittenAsync(ids[k], pending.Record, pending.Scope, pending.Stored, batch, ct);
+                if (chunk[k] is PendingResponse pending)
+                {
+                    results[pending.Job][pending.Item] = await ResponseWrittenAsync(ids[k], pending.Record, pending.Scope, pending.Stored, batch, ct);
+                }
             }
         }
-        batch.PendingResponses.Clear();
+        batch.Pending.Clear();
+        batch.PendingCustomers.Clear();
     }
 
     /// <summary>
@@ -545,20 +573,49 @@ public sealed class IngestStore : IAsyncDisposable
         var now = batch.Now;
         bool FillOnly(long? profileAt) => scope.SiteId is not null || (profileAt is { } at && recordAtMs < at);
         // Most records come from customers seen before: a cache of what was committed saves a lookup per record. On
-        // PostgreSQL other processes may change a profile unseen, so a record that names a detail reads it afresh.
-        if ((batch.NewCustomers.TryGetValue(customer.ExternalId, out var known) || ((_db.IsSqlite || !NamesADetail(customer)) && _customers.TryGetValue(customer.ExternalId, out known)))
-            && !(FillOnly(known.ProfileAt) ? FillsBlanks(known, customer) : Changes(known, customer)))
+        // PostgreSQL other processes may change a profile unseen, so a record that names a detail is checked against
+        // the profile as read at the commit's start (ReadCommitCustomersAsync).
+        var isKnown = batch.NewCustomers.TryGetValue(customer.ExternalId, out var known)
+            || ((_db.IsSqlite || !NamesADetail(customer)) && _customers.TryGetValue(customer.ExternalId, out known));
+        if (isKnown && !(FillOnly(known!.ProfileAt) ? FillsBlanks(known, customer) : Changes(known, customer)))
         {
             return known.Id;
         }
-        // Unknown to this writer: try to insert (a new customer costs one statement); a conflict means the
+        // A site's record sets no profile time: the first record of the company's own feed may still replace it.
+        long? insertedAt = scope.SiteId is null ? recordAtMs : null;
+        if (!_db.IsSqlite)
+        {
+            // ReadCommitCustomersAsync read every customer of the commit that this writer could not trust its cache
+            // for, so one unknown here was not in the database when the commit began: it is inserted with the commit's
+            // responses, under an id taken from the sequence. A known one is merged here and updated at once, or, if
+            // its insert is still waiting, in that insert.
+            if (!isKnown)
+            {
+                var added = new PendingCustomer(new CachedCustomer(await NewCustomerIdAsync(batch, ct), customer.Name, customer.Email, customer.Phone, customer.Handle, insertedAt),
+                    customer.ExternalId, now.ToUnixTimeMilliseconds());
+                batch.Pending.Add(added);
+                batch.PendingCustomers[customer.ExternalId] = added;
+                batch.NewCustomers[customer.ExternalId] = added.Profile;
+                return added.Profile.Id;
+            }
+            var changed = Merge(known!, customer, FillOnly(known!.ProfileAt), recordAtMs);
+            if (batch.PendingCustomers.TryGetValue(customer.ExternalId, out var waiting))
+            {
+                waiting.Profile = changed;
+            }
+            else
+            {
+                await UpdateCustomerAsync(changed, now, ct);
+            }
+            batch.NewCustomers[customer.ExternalId] = changed;
+            return changed.Id;
+        }
+        // SQLite, unknown to this writer: try to insert (a new customer costs one statement); a conflict means the
         // customer exists and is read back.
         var insert = Statement("customer.insert",
             "INSERT INTO customers (external_id, name, email, phone, handle, profile_at, created_at, updated_at) VALUES (@x, @n, @e, @p, @h, @at, @now, @now) " +
-            "ON CONFLICT (external_id) DO NOTHING" + ReturningId,
+            "ON CONFLICT (external_id) DO NOTHING",
             "@x", "@n", "@e", "@p", "@h", "@at", "@now");
-        // A site's record sets no profile time: the first record of the company's own feed may still replace it.
-        long? insertedAt = scope.SiteId is null ? recordAtMs : null;
         insert.Set(customer.ExternalId, customer.Name, customer.Email, customer.Phone, customer.Handle, insertedAt, now.ToUnixTimeMilliseconds());
         if (await insert.InsertAsync(ct) is long newId)
         {
@@ -579,55 +636,96 @@ public sealed class IngestStore : IAsyncDisposable
         {
             throw new IngestRaceException();
         }
-        // Absent fields never erase what is known. An unscoped record at least as new as the profile's wins where it
-        // names a contact point, and the profile takes its time; an older one, or a site-scoped one, only fills blanks.
-        var merged = FillOnly(before.ProfileAt)
-            ? before with { Name = before.Name ?? customer.Name, Email = before.Email ?? customer.Email, Phone = before.Phone ?? customer.Phone, Handle = before.Handle ?? customer.Handle }
-            : before with
-            {
-                Name = customer.Name ?? before.Name, Email = customer.Email ?? before.Email, Phone = customer.Phone ?? before.Phone, Handle = customer.Handle ?? before.Handle,
-                // A record that names no detail (most of them: the customer's external id alone) says nothing about the profile.
-                ProfileAt = NamesADetail(customer) ? recordAtMs : before.ProfileAt,
-            };
+        var merged = Merge(before, customer, FillOnly(before.ProfileAt), recordAtMs);
         if (merged != before)
         {
-            var update = Statement("customer.update",
-                "UPDATE customers SET name = @n, email = @e, phone = @p, handle = @h, profile_at = @at, updated_at = @now WHERE id = @id",
-                "@n", "@e", "@p", "@h", "@at", "@now", "@id");
-            update.Set(merged.Name, merged.Email, merged.Phone, merged.Handle, merged.ProfileAt, now.ToUnixTimeMilliseconds(), before.Id);
-            await update.ExecuteAsync(ct);
+            await UpdateCustomerAsync(merged, now, ct);
         }
         batch.NewCustomers[customer.ExternalId] = merged;
         return before.Id;
     }
 
     /// <summary>
-    /// PostgreSQL only: reads, in one statement, the stored profiles of the customers whose records in this commit
-    /// name a detail. Other processes may change a profile unseen, so such a record may not trust the cache; reading
-    /// each one on its own cost two round trips per record (an insert that found the customer, then a read); reading
-    /// them together took a tenth off a CSV import (docs/benchmarks.md, F14). The commit's records merge into this.
+    /// Absent fields never erase what is known. An unscoped record at least as new as the profile's wins where it names
+    /// a contact point, and the profile takes its time; an older one, or a site-scoped one, only fills blanks.
     /// </summary>
-    private async Task ReadNamedCustomersAsync(IReadOnlyList<IReadOnlyList<IngestItem>> jobs, IngestBatch batch, CancellationToken ct)
+    private static CachedCustomer Merge(CachedCustomer before, CustomerInput customer, bool fillOnly, long recordAtMs) => fillOnly
+        ? before with { Name = before.Name ?? customer.Name, Email = before.Email ?? customer.Email, Phone = before.Phone ?? customer.Phone, Handle = before.Handle ?? customer.Handle }
+        : before with
+        {
+            Name = customer.Name ?? before.Name, Email = customer.Email ?? before.Email, Phone = customer.Phone ?? before.Phone, Handle = customer.Handle ?? before.Handle,
+            // A record that names no detail (most of them: the customer's external id alone) says nothing about the profile.
+            ProfileAt = NamesADetail(customer) ? recordAtMs : before.ProfileAt,
+        };
+
+    private async Task UpdateCustomerAsync(CachedCustomer profile, DateTimeOffset now, CancellationToken ct)
     {
-        var named = jobs.SelectMany(items => items)
+        var update = Statement("customer.update",
+            "UPDATE customers SET name = @n, email = @e, phone = @p, handle = @h, profile_at = @at, updated_at = @now WHERE id = @id",
+            "@n", "@e", "@p", "@h", "@at", "@now", "@id");
+        update.Set(profile.Name, profile.Email, profile.Phone, profile.Handle, profile.ProfileAt, now.ToUnixTimeMilliseconds(), profile.Id);
+        await update.ExecuteAsync(ct);
+    }
+
+    /// <summary>
+    /// PostgreSQL only: reads, in one statement, the stored profiles of the commit's customers that this writer may not
+    /// take from its cache: those it has not seen, and those whose records name a detail (other processes may change
+    /// a profile unseen). One read per record cost a round trip each, two for a customer found by a failed insert
+    /// (docs/benchmarks.md, F14 and F15). A customer it does not find is new, and the ids such customers will take
+    /// are drawn from the sequence in one more statement. The commit's records merge into this.
+    /// </summary>
+    private async Task ReadCommitCustomersAsync(IReadOnlyList<IReadOnlyList<IngestItem>> jobs, IngestBatch batch, CancellationToken ct)
+    {
+        var wanted = jobs.SelectMany(items => items)
             .Select(item => item switch { ContactItem c => c.Input.Customer, ResponseItem r => r.Input.Customer, _ => null })
-            .Where(customer => customer is not null && NamesADetail(customer))
+            .Where(customer => customer is not null && (NamesADetail(customer) || !_customers.ContainsKey(customer.ExternalId)))
             .Select(customer => customer!.ExternalId)
             .Distinct(StringComparer.Ordinal)
             .ToArray();
-        if (named.Length == 0)
+        if (wanted.Length == 0)
         {
             return;
         }
-        var read = Command("customer.read-named",
+        var read = Command("customer.read-commit",
             "SELECT id, external_id, name, email, phone, handle, profile_at FROM customers WHERE external_id = ANY(@xs)", "@xs");
-        Set(read, [named]);
-        await using var reader = await read.ExecuteReaderAsync(ct);
+        Set(read, [wanted]);
+        var found = 0;
+        await using (var reader = await read.ExecuteReaderAsync(ct))
+        {
+            while (await reader.ReadAsync(ct))
+            {
+                string? Text(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
+                batch.NewCustomers[reader.GetString(1)] =
+                    new CachedCustomer(reader.GetInt64(0), Text(2), Text(3), Text(4), Text(5), reader.IsDBNull(6) ? null : reader.GetInt64(6));
+                found++;
+            }
+        }
+        await DrawCustomerIdsAsync(batch, wanted.Length - found, ct);
+    }
+
+    /// <summary>The id of a customer new in this commit; the ids were drawn by <see cref="ReadCommitCustomersAsync"/>.</summary>
+    private async Task<long> NewCustomerIdAsync(IngestBatch batch, CancellationToken ct)
+    {
+        if (batch.CustomerIds.Count == 0)
+        {
+            // Not expected (every unknown customer of the commit was counted), but an id is only a sequence value.
+            await DrawCustomerIdsAsync(batch, 1, ct);
+        }
+        return batch.CustomerIds.Dequeue();
+    }
+
+    private async Task DrawCustomerIdsAsync(IngestBatch batch, int count, CancellationToken ct)
+    {
+        if (count <= 0)
+        {
+            return;
+        }
+        var draw = Command("customer.ids", "SELECT nextval(pg_get_serial_sequence('customers', 'id')) FROM generate_series(1, @n)", "@n");
+        Set(draw, count);
+        await using var reader = await draw.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
-            string? Text(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
-            batch.NewCustomers[reader.GetString(1)] =
-                new CachedCustomer(reader.GetInt64(0), Text(2), Text(3), Text(4), Text(5), reader.IsDBNull(6) ? null : reader.GetInt64(6));
+            batch.CustomerIds.Enqueue(reader.GetInt64(0));
         }
     }
 
@@ -936,9 +1034,28 @@ public readonly record struct CauseGroupCell(string Dim, long Day, long SiteId, 
 
 public readonly record struct IssueCell(long Day, long SiteId, long TeamId, long AgentId, string Channel);
 
-/// <summary>A response whose insert waits to go to PostgreSQL with the commit's others; its outcome goes to results[Job][Item].</summary>
-internal sealed record PendingResponse(int Job, int Item, ResponseItem Record, WriteScope Scope, object?[] Values, StoredResponse Stored)
+/// <summary>An insert that waits to go to PostgreSQL with the commit's others (IngestStore.InsertPendingAsync).</summary>
+internal abstract class PendingInsert;
+
+/// <summary>A customer new in this commit; its profile may still change before the insert is sent.</summary>
+internal sealed class PendingCustomer(CachedCustomer profile, string externalId, long createdAtMs) : PendingInsert
 {
+    public CachedCustomer Profile { get; set; } = profile;
+    public string ExternalId { get; } = externalId;
+    public long CreatedAtMs { get; } = createdAtMs;
+    public long Id => Profile.Id;
+}
+
+/// <summary>A response whose outcome goes to results[Job][Item] once its insert has run.</summary>
+internal sealed class PendingResponse(int job, int item, ResponseItem record, WriteScope scope, object?[] values, StoredResponse stored) : PendingInsert
+{
+    public int Job { get; } = job;
+    public int Item { get; } = item;
+    public ResponseItem Record { get; } = record;
+    public WriteScope Scope { get; } = scope;
+    public object?[] Values { get; } = values;
+    public StoredResponse Stored { get; } = stored;
+
     /// <summary>Stands in a job's outcomes until the insert has run.</summary>
     public static readonly IngestOutcome Placeholder = new(IngestStatus.Invalid, 0);
 }
@@ -984,7 +1101,11 @@ public sealed class IngestBatch(
     internal Dictionary<CauseCell, (long N, long Top, long Bottom)> CauseCells { get; } = [];
     internal Dictionary<CauseGroupCell, long> CauseGroupCells { get; } = [];
     internal Dictionary<(char Kind, string Code), (long Id, long SiteId)> NewOrgs { get; } = [];
-    internal List<PendingResponse> PendingResponses { get; } = [];
+    /// <summary>PostgreSQL: the inserts waiting to go to the server together, in the records' order.</summary>
+    internal List<PendingInsert> Pending { get; } = [];
+    internal Dictionary<string, PendingCustomer> PendingCustomers { get; } = new(StringComparer.Ordinal);
+    /// <summary>PostgreSQL: ids drawn from the customers' sequence for the customers new in this commit.</summary>
+    internal Queue<long> CustomerIds { get; } = new();
     internal Dictionary<string, CachedCustomer> NewCustomers { get; } = new(StringComparer.Ordinal);
 
     public static long DayOf(long unixMilliseconds) => (long)Math.Floor(unixMilliseconds / 86_400_000d);
