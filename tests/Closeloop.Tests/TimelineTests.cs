@@ -84,6 +84,13 @@ public sealed class TimelineTests
         // A newer record wins.
         (await admin.PostJsonAsync("/api/v1/contacts", Contact(at.AddDays(1), new { externalId = customer, email = "alice@new-job.example.com" }))).EnsureSuccessStatusCode();
         Assert.Contains("alice@new-job.example.com", await ProfileAsync(), StringComparison.Ordinal);
+        // A newer record still names the same address: nothing changes, but the address is now confirmed as of day 3,
+        // so a record of day 2 that arrives after it (another backfill) may not bring in a different one.
+        (await admin.PostJsonAsync("/api/v1/contacts", Contact(at.AddDays(3), new { externalId = customer, email = "alice@new-job.example.com" }))).EnsureSuccessStatusCode();
+        (await admin.PostJsonAsync("/api/v1/contacts", Contact(at.AddDays(2), new { externalId = customer, email = "alice@stale.example.com" }))).EnsureSuccessStatusCode();
+        profile = await ProfileAsync();
+        Assert.Contains("alice@new-job.example.com", profile, StringComparison.Ordinal);
+        Assert.DoesNotContain("alice@stale.example.com", profile, StringComparison.Ordinal);
     }
 
     [Theory, MemberData(nameof(Providers))]

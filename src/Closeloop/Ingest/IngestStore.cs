@@ -104,6 +104,13 @@ public sealed class IngestStore : IAsyncDisposable
                 results[j] = outcomes;
             }
             await InsertPendingAsync(batch, transaction, results, cancellationToken);
+            if (batch.ProfileTimes.Count > 0)
+            {
+                // Times only move forward: another process may have confirmed a profile later still.
+                await ExecuteEachAsync("customer.profile-time", transaction,
+                    "UPDATE customers SET profile_at = @at WHERE id = @id AND (profile_at IS NULL OR profile_at < @at)", ["@id", "@at"], 1,
+                    batch.ProfileTimes.Select(time => new object?[] { time.Key, time.Value }), cancellationToken);
+            }
             await FlushRollupsAsync(batch, transaction, cancellationToken);
             foreach (var observer in _observers)
             {
@@ -579,6 +586,21 @@ public sealed class IngestStore : IAsyncDisposable
             || ((_db.IsSqlite || !NamesADetail(customer)) && _customers.TryGetValue(customer.ExternalId, out known));
         if (isKnown && !(FillOnly(known!.ProfileAt) ? FillsBlanks(known, customer) : Changes(known, customer)))
         {
+            if (!FillOnly(known.ProfileAt) && NamesADetail(customer) && known.ProfileAt != recordAtMs)
+            {
+                // The details are confirmed as of this newer record: an older record that arrives later (a backfill)
+                // must then only fill blanks, though it is newer than the record that first gave these details.
+                var confirmed = known with { ProfileAt = recordAtMs };
+                batch.NewCustomers[customer.ExternalId] = confirmed;
+                if (batch.PendingCustomers.TryGetValue(customer.ExternalId, out var inserting))
+                {
+                    inserting.Profile = confirmed;
+                }
+                else
+                {
+                    batch.ProfileTimes[known.Id] = recordAtMs;
+                }
+            }
             return known.Id;
         }
         // A site's record sets no profile time: the first record of the company's own feed may still replace it.
@@ -802,7 +824,7 @@ public sealed class IngestStore : IAsyncDisposable
         const string counts = "n = {0}.n + excluded.n, top = {0}.top + excluded.top, bottom = {0}.bottom + excluded.bottom, score_sum = {0}.score_sum + excluded.score_sum";
         if (batch.ResponseCells.Count > 0)
         {
-            await UpsertCellsAsync("rollup.response", transaction,
+            await ExecuteEachAsync("rollup.response", transaction,
                 "INSERT INTO response_rollups (day, site_id, team_id, channel, metric, n, top, bottom, score_sum) VALUES (@d, @s, @t, @ch, @m, @n, @top, @bottom, @sum) " +
                 "ON CONFLICT (day, site_id, team_id, channel, metric) DO UPDATE SET " + string.Format(CultureInfo.InvariantCulture, counts, "response_rollups"),
                 ["@d", "@s", "@t", "@ch", "@m", "@n", "@top", "@bottom", "@sum"], 5,
@@ -811,7 +833,7 @@ public sealed class IngestStore : IAsyncDisposable
                     var (d, s, t, ch, m) = group.Key;
                     return new object?[] { d, s, t, ch, m, group.Sum(g => g.Value.N), group.Sum(g => g.Value.Top), group.Sum(g => g.Value.Bottom), group.Sum(g => g.Value.Sum) };
                 }), ct);
-            await UpsertCellsAsync("rollup.agent-response", transaction,
+            await ExecuteEachAsync("rollup.agent-response", transaction,
                 "INSERT INTO agent_response_rollups (day, agent_id, site_id, metric, n, top, bottom, score_sum) VALUES (@d, @a, @s, @m, @n, @top, @bottom, @sum) " +
                 "ON CONFLICT (day, agent_id, site_id, metric) DO UPDATE SET " + string.Format(CultureInfo.InvariantCulture, counts, "agent_response_rollups"),
                 ["@d", "@a", "@s", "@m", "@n", "@top", "@bottom", "@sum"], 4,
@@ -823,7 +845,7 @@ public sealed class IngestStore : IAsyncDisposable
         }
         if (batch.CauseCells.Count > 0)
         {
-            await UpsertCellsAsync("rollup.cause", transaction,
+            await ExecuteEachAsync("rollup.cause", transaction,
                 "INSERT INTO cause_rollups (day, site_id, metric, root_cause, n, top, bottom) VALUES (@d, @s, @m, @rc, @n, @top, @bottom) " +
                 "ON CONFLICT (day, site_id, metric, root_cause) DO UPDATE SET n = cause_rollups.n + excluded.n, top = cause_rollups.top + excluded.top, bottom = cause_rollups.bottom + excluded.bottom",
                 ["@d", "@s", "@m", "@rc", "@n", "@top", "@bottom"], 4,
@@ -831,7 +853,7 @@ public sealed class IngestStore : IAsyncDisposable
         }
         if (batch.CauseGroupCells.Count > 0)
         {
-            await UpsertCellsAsync("rollup.cause-group", transaction,
+            await ExecuteEachAsync("rollup.cause-group", transaction,
                 "INSERT INTO cause_group_rollups (dim, day, site_id, group_key, root_cause, n) VALUES (@dim, @d, @s, @k, @rc, @n) " +
                 "ON CONFLICT (dim, day, site_id, group_key, root_cause) DO UPDATE SET n = cause_group_rollups.n + excluded.n",
                 ["@dim", "@d", "@s", "@k", "@rc", "@n"], 5,
@@ -839,7 +861,7 @@ public sealed class IngestStore : IAsyncDisposable
         }
         if (batch.IssueCells.Count > 0)
         {
-            await UpsertCellsAsync("rollup.issue", transaction,
+            await ExecuteEachAsync("rollup.issue", transaction,
                 "INSERT INTO issue_rollups (day, site_id, team_id, channel, issues, fcr) VALUES (@d, @s, @t, @ch, @i, @f) " +
                 "ON CONFLICT (day, site_id, team_id, channel) DO UPDATE SET issues = issue_rollups.issues + excluded.issues, fcr = issue_rollups.fcr + excluded.fcr",
                 ["@d", "@s", "@t", "@ch", "@i", "@f"], 4,
@@ -848,7 +870,7 @@ public sealed class IngestStore : IAsyncDisposable
                     var (d, s, t, ch) = group.Key;
                     return new object?[] { d, s, t, ch, group.Sum(g => g.Value.Issues), group.Sum(g => g.Value.Fcr) };
                 }), ct);
-            await UpsertCellsAsync("rollup.agent-issue", transaction,
+            await ExecuteEachAsync("rollup.agent-issue", transaction,
                 "INSERT INTO agent_issue_rollups (day, agent_id, site_id, issues, fcr) VALUES (@d, @a, @s, @i, @f) " +
                 "ON CONFLICT (day, agent_id, site_id) DO UPDATE SET issues = agent_issue_rollups.issues + excluded.issues, fcr = agent_issue_rollups.fcr + excluded.fcr",
                 ["@d", "@a", "@s", "@i", "@f"], 3,
@@ -861,14 +883,14 @@ public sealed class IngestStore : IAsyncDisposable
     }
 
     /// <summary>
-    /// Runs one rollup upsert per cell. On SQLite that is the prepared statement, once per cell. On PostgreSQL the
-    /// cells go to the server as batches of <see cref="CellsPerBatch"/> statements, one round trip each: a commit of
+    /// Runs one statement per row (a rollup cell's upsert, a profile's time). On SQLite that is the prepared statement,
+    /// once per row. On PostgreSQL the rows go to the server as batches of <see cref="CellsPerBatch"/> statements, one round trip each: a commit of
     /// records spread over a year holds thousands of cells, and one round trip per cell was 40 % of an import's
     /// statements (docs/benchmarks.md, F14). There, several processes may write at once, each locking the cells it
     /// updates until it commits: the cells go in one order (by their key, the first <paramref name="keyColumns"/>
     /// values) so that two writers never wait on each other in a circle, which PostgreSQL would end by failing one.
     /// </summary>
-    private async Task UpsertCellsAsync(string key, DbTransaction transaction, string sql, string[] names, int keyColumns, IEnumerable<object?[]> cells, CancellationToken ct)
+    private async Task ExecuteEachAsync(string key, DbTransaction transaction, string sql, string[] names, int keyColumns, IEnumerable<object?[]> cells, CancellationToken ct)
     {
         if (_db.IsSqlite)
         {
@@ -1103,6 +1125,8 @@ public sealed class IngestBatch(
     internal Dictionary<(char Kind, string Code), (long Id, long SiteId)> NewOrgs { get; } = [];
     /// <summary>PostgreSQL: the inserts waiting to go to the server together, in the records' order.</summary>
     internal List<PendingInsert> Pending { get; } = [];
+    /// <summary>Profiles (by id) whose details a newer record confirmed unchanged, and that record's time.</summary>
+    internal Dictionary<long, long> ProfileTimes { get; } = [];
     internal Dictionary<string, PendingCustomer> PendingCustomers { get; } = new(StringComparer.Ordinal);
     /// <summary>PostgreSQL: ids drawn from the customers' sequence for the customers new in this commit.</summary>
     internal Queue<long> CustomerIds { get; } = new();
