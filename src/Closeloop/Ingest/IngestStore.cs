@@ -590,13 +590,7 @@ public sealed class IngestStore : IAsyncDisposable
             {
                 // The details are confirmed as of this newer record: an older record that arrives later (a backfill)
                 // must then only fill blanks, though it is newer than the record that first gave these details.
-                var confirmed = known with { ProfileAt = recordAtMs };
-                batch.NewCustomers[customer.ExternalId] = confirmed;
-                if (batch.PendingCustomers.TryGetValue(customer.ExternalId, out var inserting))
-                {
-                    inserting.Profile = confirmed;
-                }
-                else
+                if (!Keep(batch, customer.ExternalId, known with { ProfileAt = recordAtMs }))
                 {
                     batch.ProfileTimes[known.Id] = recordAtMs;
                 }
@@ -621,15 +615,10 @@ public sealed class IngestStore : IAsyncDisposable
                 return added.Profile.Id;
             }
             var changed = Merge(known!, customer, FillOnly(known!.ProfileAt), recordAtMs);
-            if (batch.PendingCustomers.TryGetValue(customer.ExternalId, out var waiting))
-            {
-                waiting.Profile = changed;
-            }
-            else
+            if (!Keep(batch, customer.ExternalId, changed))
             {
                 await UpdateCustomerAsync(changed, now, ct);
             }
-            batch.NewCustomers[customer.ExternalId] = changed;
             return changed.Id;
         }
         // SQLite, unknown to this writer: try to insert (a new customer costs one statement); a conflict means the
@@ -665,6 +654,21 @@ public sealed class IngestStore : IAsyncDisposable
         }
         batch.NewCustomers[customer.ExternalId] = merged;
         return before.Id;
+    }
+
+    /// <summary>
+    /// Makes <paramref name="profile"/> what the rest of the commit knows of the customer. True when the customer's
+    /// insert is still waiting (PostgreSQL) and now carries it, so there is nothing to update.
+    /// </summary>
+    private static bool Keep(IngestBatch batch, string externalId, CachedCustomer profile)
+    {
+        batch.NewCustomers[externalId] = profile;
+        if (batch.PendingCustomers.TryGetValue(externalId, out var waiting))
+        {
+            waiting.Profile = profile;
+            return true;
+        }
+        return false;
     }
 
     /// <summary>
@@ -1125,9 +1129,9 @@ public sealed class IngestBatch(
     internal Dictionary<(char Kind, string Code), (long Id, long SiteId)> NewOrgs { get; } = [];
     /// <summary>PostgreSQL: the inserts waiting to go to the server together, in the records' order.</summary>
     internal List<PendingInsert> Pending { get; } = [];
+    internal Dictionary<string, PendingCustomer> PendingCustomers { get; } = new(StringComparer.Ordinal);
     /// <summary>Profiles (by id) whose details a newer record confirmed unchanged, and that record's time.</summary>
     internal Dictionary<long, long> ProfileTimes { get; } = [];
-    internal Dictionary<string, PendingCustomer> PendingCustomers { get; } = new(StringComparer.Ordinal);
     /// <summary>PostgreSQL: ids drawn from the customers' sequence for the customers new in this commit.</summary>
     internal Queue<long> CustomerIds { get; } = new();
     internal Dictionary<string, CachedCustomer> NewCustomers { get; } = new(StringComparer.Ordinal);
