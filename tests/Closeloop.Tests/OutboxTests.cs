@@ -117,6 +117,141 @@ public sealed class OutboxTests
     }
 
     [Theory, MemberData(nameof(Providers))]
+    public async Task WhileTheMailServerIsDownItsMessagesWaitUntriedTheLogSaysSoOnceAndAllGoOutWhenItIsBack(string provider)
+    {
+        using var smtp = new SmtpServer();
+        smtp.Stop();
+        var clock = new TestClock(DateTimeOffset.Parse("2026-11-16T09:00:00Z", CultureInfo.InvariantCulture));
+        var log = new LogCapture();
+        await using var app = new TestApp(provider, new()
+        {
+            ["Smtp:Host"] = "127.0.0.1",
+            ["Smtp:Port"] = smtp.Port.ToString(CultureInfo.InvariantCulture),
+            ["Smtp:From"] = "closeloop@example.com",
+            ["Outbox:BaseBackoffSeconds"] = "10",
+            ["Logging:LogLevel:Closeloop.Notifications"] = "Information",
+        }, services =>
+        {
+            services.AddSingleton<TimeProvider>(clock);
+            services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(log);
+        });
+        using var _ = app.Admin();
+        var db = app.Services.GetRequiredService<Db>();
+        var outbox = app.Services.GetRequiredService<Outbox>();
+        await using (var connection = await db.OpenAsync())
+        {
+            for (var i = 0; i < 30; i++)
+            {
+                await outbox.EmailAsync(connection, null, "test.down", $"person{i}@example.com", "Hello", $"Body {i}", null, clock.GetUtcNow(), CancellationToken.None);
+            }
+        }
+        var sender = app.Services.GetRequiredService<OutboxSender>();
+        // The app's own sender runs passes too; on the test's clock no retry falls due, however many there are.
+        for (var pass = 0; pass < 3; pass++)
+        {
+            await sender.DeliverDueAsync(CancellationToken.None);
+        }
+        await Task.Delay(1500);
+
+        async Task<(long Tried, long Attempts, long Unclaimed, long Sent)> StateAsync()
+        {
+            await using var check = await db.OpenAsync();
+            await using var command = check.CreateCommand();
+            command.CommandText = "SELECT SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END), SUM(attempts), SUM(CASE WHEN claimed_by IS NULL THEN 1 ELSE 0 END), " +
+                "SUM(CASE WHEN sent_at IS NOT NULL THEN 1 ELSE 0 END) FROM outbox WHERE event = 'test.down'";
+            await using var reader = await command.ExecuteReaderAsync();
+            Assert.True(await reader.ReadAsync());
+            return (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3));
+        }
+        // The first failure takes the server out: only the sends already under way beside it (one per recipient the
+        // pass serves at once, Outbox:Concurrency = 8) were tried, once each; the rest wait untried and unclaimed.
+        var down = await StateAsync();
+        Assert.InRange(down.Tried, 1, 8);
+        Assert.Equal(down.Tried, down.Attempts);
+        Assert.Equal(30, down.Unclaimed);
+        Assert.Equal(0, down.Sent);
+        var outboxLog = log.Entries.Where(e => e.Category == typeof(OutboxSender).FullName).ToList();
+        var warning = Assert.Single(outboxLog);
+        Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Warning, warning.Level);
+        Assert.StartsWith($"The SMTP server 127.0.0.1:{smtp.Port} is down (SmtpException", warning.Message, StringComparison.Ordinal);
+
+        // Its next try is one message, the probe; it fails, and the log says so once more, in passing.
+        clock.Advance(TimeSpan.FromSeconds(11));
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while ((await StateAsync()).Attempts == down.Attempts)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the server was not tried again");
+            await sender.DeliverDueAsync(CancellationToken.None);
+            await Task.Delay(50);
+        }
+        await Task.Delay(1000);
+        Assert.Equal(down.Attempts + 1, (await StateAsync()).Attempts);
+        Assert.Contains(log.Entries, e => e.Level == Microsoft.Extensions.Logging.LogLevel.Information && e.Message.Contains("is still down after 2 tries", StringComparison.Ordinal));
+
+        // Back up: the next probe goes through, and every message follows, each once.
+        smtp.Start();
+        clock.Advance(TimeSpan.FromMinutes(10));
+        await smtp.WaitForAsync(m => m.Count >= 30, seconds: 30);
+        await Task.Delay(500);
+        Assert.Equal(30, smtp.Messages().Count);
+        Assert.Equal(30, (await StateAsync()).Sent);
+        Assert.Contains(log.Entries, e => e.Level == Microsoft.Extensions.Logging.LogLevel.Information && e.Message.Contains("is back after 2 failed tries", StringComparison.Ordinal));
+        Assert.DoesNotContain(log.Entries, e => e.Message.StartsWith("Delivery of outbox message", StringComparison.Ordinal));
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task AReceiverThatFailsIsTriedWithOneMessageAtATimeAndAMessageItChokesOnStepsAsideForTheOthers(string provider)
+    {
+        var clock = new TestClock(DateTimeOffset.Parse("2026-11-16T09:00:00Z", CultureInfo.InvariantCulture));
+        await using var receiver = await WebhookReceiver.StartAsync();
+        // It fails on one body only, with a 500 that looks like the receiver being down.
+        receiver.Answer = body => body.Contains("\"n\":1}", StringComparison.Ordinal) ? 500 : 204;
+        await using var app = new TestApp(provider, new() { ["Outbox:BaseBackoffSeconds"] = "10" }, services => services.AddSingleton<TimeProvider>(clock));
+        using var admin = app.Admin();
+        (await admin.PostJsonAsync("/api/v1/webhooks", new { url = receiver.Url, secret = "a-secret-of-sixteen+", events = new[] { "test.wait" } })).EnsureSuccessStatusCode();
+        var outbox = app.Services.GetRequiredService<Outbox>();
+        await using (var connection = await app.Services.GetRequiredService<Db>().OpenAsync())
+        {
+            await using var transaction = await connection.BeginTransactionAsync();
+            for (var n = 1; n <= 5; n++)
+            {
+                Assert.Equal(1, await outbox.WebhooksAsync(connection, transaction, "test.wait", new { n }, 1, null, clock.GetUtcNow(), CancellationToken.None));
+            }
+            await transaction.CommitAsync();
+        }
+        var sender = app.Services.GetRequiredService<OutboxSender>();
+        async Task PassesUntilAsync(Func<bool> done)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            while (!done())
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"refused {receiver.Refused}, delivered {receiver.Deliveries.Count}");
+                await sender.DeliverDueAsync(CancellationToken.None);
+                await Task.Delay(50);
+            }
+        }
+
+        // The first message fails, and the four behind it wait; each later try is that one message again, in order,
+        // 10, 20 and 40 s later, and nothing else is sent to the receiver meanwhile.
+        await PassesUntilAsync(() => receiver.Refused == 1);
+        foreach (var (wait, refused) in new[] { (11, 2), (21, 3), (41, 4) })
+        {
+            await Task.Delay(300);
+            Assert.Equal(refused - 1, receiver.Refused);
+            clock.Advance(TimeSpan.FromSeconds(wait));
+            await PassesUntilAsync(() => receiver.Refused == refused);
+        }
+        Assert.Empty(receiver.Deliveries);
+
+        // After three tries it steps aside: the next try is the second message, which goes through, and the rest follow.
+        clock.Advance(TimeSpan.FromSeconds(81));
+        await PassesUntilAsync(() => receiver.Deliveries.Count == 4);
+        await Task.Delay(300);
+        Assert.Equal(["2", "3", "4", "5"], receiver.Deliveries.Select(d => System.Text.Json.JsonDocument.Parse(d.Body).RootElement.GetProperty("data").GetProperty("n").ToString()));
+        Assert.Equal(4, receiver.Refused);
+    }
+
+    [Theory, MemberData(nameof(Providers))]
     public async Task AWebhookSubscriptionShowsItsSiteAndASecretTooShortIsRefused(string provider)
     {
         using var admin = TestApp.Shared(provider).Admin();

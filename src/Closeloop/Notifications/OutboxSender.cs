@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Globalization;
 using System.Net.Mail;
 using System.Security.Cryptography;
 using System.Text;
@@ -20,12 +21,16 @@ public sealed class SmtpOptions
 /// <summary>
 /// Delivers the outbox: claims due messages (FOR UPDATE SKIP LOCKED on PostgreSQL, so two processes never take
 /// the same one), sends each over real SMTP or HTTP, and marks it sent, or schedules a retry with exponential
-/// backoff when the server or receiver is down. Nothing is dropped: a message waits until it is delivered.
+/// backoff when the server or receiver is down. Nothing is dropped: a message waits until it is delivered. A destination
+/// that is down as a whole (the SMTP server unreachable, a webhook receiver refusing connections or answering 5xx) is
+/// tried with one message at a time on its own backoff (<see cref="Destinations"/>), and the log says when it went
+/// down and when it came back instead of once per message and attempt.
 /// </summary>
 public sealed class OutboxSender(Db db, IHttpClientFactory httpClients, TimeProvider time, OutboxSignal signal, IConfiguration configuration, ILogger<OutboxSender> logger)
     : BackgroundService
 {
     private readonly string _me = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
+    private readonly Destinations _destinations = new();
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -85,6 +90,7 @@ public sealed class OutboxSender(Db db, IHttpClientFactory httpClients, TimeProv
     private async Task<bool> DeliverAsync(DbConnection connection, SemaphoreSlim gate, Claimed message, CancellationToken ct)
     {
         (string Url, string Secret)? hook = null;
+        var destination = DestinationOf(message);
         await gate.WaitAsync(ct);
         try
         {
@@ -93,6 +99,13 @@ public sealed class OutboxSender(Db db, IHttpClientFactory httpClients, TimeProv
             // is no longer this process's is left alone, so two processes never both send it.
             if (!await RenewClaimAsync(connection, message.Id, ct))
             {
+                return false;
+            }
+            // The destination went down after this message was claimed (another of the pass found it so), or it is
+            // being probed by another: the message waits, untried, for its next try.
+            if (!_destinations.TryTake(destination, time.GetUtcNow()))
+            {
+                await ReleaseAsync(connection, message.Id, ct);
                 return false;
             }
             if (message.Kind != OutboxKinds.Email)
@@ -104,7 +117,7 @@ public sealed class OutboxSender(Db db, IHttpClientFactory httpClients, TimeProv
         {
             gate.Release();
         }
-        string? error = null;
+        Failure? failure = null;
         try
         {
             if (message.Kind == OutboxKinds.Email)
@@ -113,7 +126,7 @@ public sealed class OutboxSender(Db db, IHttpClientFactory httpClients, TimeProv
             }
             else if (hook is { } subscription)
             {
-                error = await SendWebhookAsync(subscription.Url, subscription.Secret, message, ct);
+                failure = await SendWebhookAsync(subscription.Url, subscription.Secret, message, ct);
             }
             // A webhook whose subscription was removed has no one left to deliver to: it counts as done.
         }
@@ -122,25 +135,48 @@ public sealed class OutboxSender(Db db, IHttpClientFactory httpClients, TimeProv
             // Whatever one message does (an address the mail library refuses, a webhook URL gone bad) is that
             // message's failure, recorded and retried with backoff: it must not abort the pass and hold back
             // the messages claimed with it until their lease runs out.
-            error = $"{ex.GetType().Name}: {ex.Message}";
+            failure = new Failure(Explain(ex), IsDestinationFailure(ex));
         }
         await gate.WaitAsync(ct);
         try
         {
-            await RecordAsync(connection, message, error, ct);
+            await RecordAsync(connection, message, destination, failure, ct);
         }
         finally
         {
             gate.Release();
         }
-        return error is null;
+        return failure is null;
     }
 
-    private async Task RecordAsync(DbConnection connection, Claimed message, string? error, CancellationToken ct)
+    /// <summary>Why a send failed, and whether the destination as a whole did (rather than this one message).</summary>
+    private sealed record Failure(string Error, bool Destination);
+
+    /// <summary>
+    /// The exception and the one at the root of it: SmtpClient says "Failure sending mail." for everything from a
+    /// refused connection to a failed TLS handshake, and only its inner exception tells which.
+    /// </summary>
+    private static string Explain(Exception ex)
+    {
+        var text = $"{ex.GetType().Name}: {ex.Message}";
+        var root = ex.GetBaseException();
+        return ReferenceEquals(root, ex) ? text : $"{text} ({root.GetType().Name}: {root.Message})";
+    }
+
+    /// <summary>The SMTP server for every e-mail, the subscription for a webhook.</summary>
+    private static string DestinationOf(Claimed message) => message.Kind == OutboxKinds.Email ? Destinations.Smtp : message.Recipient;
+
+    /// <summary>
+    /// A recipient the server refuses or an address the mail library cannot parse is the message's own failure; any
+    /// other (no connection, a timeout, TLS or sign-in refused, the server busy) would fail every message alike.
+    /// </summary>
+    private static bool IsDestinationFailure(Exception ex) => ex is not (SmtpFailedRecipientException or FormatException or ArgumentException);
+
+    private async Task RecordAsync(DbConnection connection, Claimed message, string destination, Failure? failure, CancellationToken ct)
     {
         var now = time.GetUtcNow();
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        if (error is null)
+        if (failure is null)
         {
             await AlertEngine.ExecuteAsync(connection, transaction, "UPDATE outbox SET sent_at = @now, attempts = attempts + 1, claimed_by = NULL, claimed_until = NULL, last_error = NULL WHERE id = @id AND claimed_by = @me",
                 ct, ("@now", now.ToUnixTimeMilliseconds()), ("@id", message.Id), ("@me", _me));
@@ -156,12 +192,67 @@ public sealed class OutboxSender(Db db, IHttpClientFactory httpClients, TimeProv
         else
         {
             var attempts = message.Attempts + 1;
-            var backoff = TimeSpan.FromSeconds(Math.Min(MaxBackoffSeconds, Math.Pow(2, Math.Min(attempts, 12)) * BaseBackoffSeconds));
+            var backoff = Backoff(attempts);
+            Destinations.Outage? outage = null;
+            var known = false;
+            if (failure.Destination)
+            {
+                // A destination's first retry comes after the base delay, a message's after twice it.
+                (outage, known) = _destinations.Failed(destination, now, failures => Backoff(failures - 1));
+                // The message is due again at the destination's next try, so it goes first then, in its turn. After a
+                // few failed tries it steps aside for the others: if the fault is in this message after all (a body
+                // the receiver chokes on), the next try sends another one, whose delivery tells that the destination is up.
+                var atNextTry = outage.NextTry - now;
+                backoff = attempts <= StepAsideAfter ? atNextTry : (backoff > 2 * atNextTry ? backoff : 2 * atNextTry);
+            }
+            var error = failure.Error;
             await AlertEngine.ExecuteAsync(connection, transaction, "UPDATE outbox SET attempts = @n, next_attempt_at = @next, last_error = @err, claimed_by = NULL, claimed_until = NULL WHERE id = @id AND claimed_by = @me",
                 ct, ("@n", attempts), ("@next", (now + backoff).ToUnixTimeMilliseconds()), ("@err", error.Length > 500 ? error[..500] : error), ("@id", message.Id), ("@me", _me));
-            logger.LogWarning("Delivery of outbox message {Id} ({Event} to {Recipient}) failed, attempt {Attempt}: {Error}", message.Id, message.Event, message.Recipient, attempts, error);
+            // A send beside the one that found the destination down logs nothing: that one said so.
+            if (outage is null)
+            {
+                logger.LogWarning("Delivery of outbox message {Id} ({Event} to {Recipient}) failed, attempt {Attempt}: {Error}", message.Id, message.Event, message.Recipient, attempts, error);
+            }
+            else if (!known && outage.Failures == 1)
+            {
+                logger.LogWarning("{Destination} is down ({Error}): its messages wait in the outbox, and it is tried again with one of them in {Seconds} s",
+                    Describe(destination), error, (outage.NextTry - now).TotalSeconds);
+            }
+            else if (!known)
+            {
+                logger.LogInformation("{Destination} is still down after {Tries} tries since {Since:u} ({Error}); next try in {Seconds} s",
+                    Describe(destination), outage.Failures, outage.Since, error, (outage.NextTry - now).TotalSeconds);
+            }
         }
         await transaction.CommitAsync(ct);
+        if (failure is null && _destinations.Delivered(destination) is { } ended)
+        {
+            logger.LogInformation("{Destination} is back after {Tries} failed tries since {Since:u}: delivery resumed", Describe(destination), ended.Failures, ended.Since);
+        }
+    }
+
+    private string Describe(string destination)
+    {
+        if (destination == Destinations.Smtp)
+        {
+            var options = configuration.GetSection("Smtp").Get<SmtpOptions>() ?? new SmtpOptions();
+            return $"The SMTP server {options.Host}:{options.Port}";
+        }
+        // The subscription's id, not its URL: a receiver's URL may carry a token.
+        return $"Webhook subscription {destination["subscription:".Length..]}";
+    }
+
+    /// <summary>How many failed tries of a destination one message makes before it lets another try instead.</summary>
+    private const int StepAsideAfter = 3;
+
+    /// <summary>Gives a claimed message back untried.</summary>
+    private async Task ReleaseAsync(DbConnection connection, long id, CancellationToken ct)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE outbox SET claimed_by = NULL, claimed_until = NULL WHERE id = @id AND claimed_by = @me";
+        Migrator.AddParameter(command, "@id", id);
+        Migrator.AddParameter(command, "@me", _me);
+        await command.ExecuteNonQueryAsync(ct);
     }
 
     /// <summary>True when the message is still unsent and this process's, its lease then running a full minute again.</summary>
@@ -180,6 +271,9 @@ public sealed class OutboxSender(Db db, IHttpClientFactory httpClients, TimeProv
 
     private int Concurrency => Math.Max(1, configuration.GetValue<int?>("Outbox:Concurrency") ?? 8);
 
+    /// <summary>The base delay times 2 to the power <paramref name="n"/>, capped at <c>Outbox:MaxBackoffSeconds</c>.</summary>
+    private TimeSpan Backoff(int n) => TimeSpan.FromSeconds(Math.Min(MaxBackoffSeconds, Math.Pow(2, Math.Min(n, 12)) * BaseBackoffSeconds));
+
     private double BaseBackoffSeconds => configuration.GetValue<double?>("Outbox:BaseBackoffSeconds") ?? 1;
 
     private double MaxBackoffSeconds => configuration.GetValue<double?>("Outbox:MaxBackoffSeconds") ?? 300;
@@ -191,10 +285,30 @@ public sealed class OutboxSender(Db db, IHttpClientFactory httpClients, TimeProv
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         // A claim expires, so a process that died mid-send does not strand its messages.
         var lease = now + LeaseMs;
-        var select = "SELECT id FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= @now AND (claimed_until IS NULL OR claimed_until < @now) ORDER BY id LIMIT 50" +
+        await using var command = connection.CreateCommand();
+        // A destination that is down is left out until its next try, so its messages stay untried, unclaimed and
+        // free for another process whose view of it may differ.
+        var down = new StringBuilder();
+        var hooksDown = 0;
+        foreach (var destination in _destinations.DownAt(time.GetUtcNow()))
+        {
+            if (destination == Destinations.Smtp)
+            {
+                down.Append(" AND kind <> 'email'");
+            }
+            else
+            {
+                down.Append(hooksDown == 0 ? " AND recipient NOT IN (" : ", ").Append(CultureInfo.InvariantCulture, $"@down{hooksDown}");
+                Migrator.AddParameter(command, $"@down{hooksDown++}", destination);
+            }
+        }
+        if (hooksDown > 0)
+        {
+            down.Append(')');
+        }
+        var select = $"SELECT id FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= @now AND (claimed_until IS NULL OR claimed_until < @now){down} ORDER BY id LIMIT 50" +
             (db.IsSqlite ? "" : " FOR UPDATE SKIP LOCKED");
         var list = new List<Claimed>();
-        await using var command = connection.CreateCommand();
         command.CommandText = $"UPDATE outbox SET claimed_by = @me, claimed_until = @lease WHERE id IN ({select}) " +
             "RETURNING id, kind, event, recipient, subject, body, alert_id, attempts";
         Migrator.AddParameter(command, "@me", _me);
@@ -261,8 +375,11 @@ public sealed class OutboxSender(Db db, IHttpClientFactory httpClients, TimeProv
         return await reader.ReadAsync(ct) ? (reader.GetString(0), reader.GetString(1)) : null;
     }
 
-    /// <summary>Returns null when delivered, or why not.</summary>
-    private async Task<string?> SendWebhookAsync(string url, string secret, Claimed message, CancellationToken ct)
+    /// <summary>
+    /// Returns null when delivered, or why not: a 5xx, 408 or 429 is the receiver's trouble (as is no answer at all),
+    /// any other status a refusal of this message.
+    /// </summary>
+    private async Task<Failure?> SendWebhookAsync(string url, string secret, Claimed message, CancellationToken ct)
     {
         var client = httpClients.CreateClient("webhooks");
         using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(message.Body, Encoding.UTF8, "application/json") };
@@ -275,7 +392,8 @@ public sealed class OutboxSender(Db db, IHttpClientFactory httpClients, TimeProv
         // covers the body alone and stays for receivers built on it).
         request.Headers.Add("X-Closeloop-Signature-Timestamped", "sha256=" + Sign(secret, timestamp + "." + message.Body));
         using var response = await client.SendAsync(request, ct);
-        return response.IsSuccessStatusCode ? null : $"HTTP {(int)response.StatusCode}";
+        var status = (int)response.StatusCode;
+        return response.IsSuccessStatusCode ? null : new Failure($"HTTP {status}", status is >= 500 or 408 or 429);
     }
 
     /// <summary>HMAC-SHA256 of the exact body bytes, hex: what a receiver recomputes to trust a delivery.</summary>

@@ -50,6 +50,13 @@ public sealed class WebhookReceiver : IAsyncDisposable
             }
             using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
             var body = await reader.ReadToEndAsync();
+            if (Answer(body) is var status and >= 300)
+            {
+                Interlocked.Increment(ref _refused);
+                context.Response.StatusCode = status;
+                context.Response.Close();
+                continue;
+            }
             _deliveries.Enqueue(new WebhookDelivery(context.Request.Headers["X-Closeloop-Event"] ?? "", context.Request.Headers["X-Closeloop-Delivery"] ?? "",
                 context.Request.Headers["X-Closeloop-Signature"] ?? "", body)
             {
@@ -60,6 +67,13 @@ public sealed class WebhookReceiver : IAsyncDisposable
             context.Response.Close();
         }
     }
+
+    /// <summary>The status it answers a body with; one of 300 or more refuses the delivery, which is then counted in <see cref="Refused"/>.</summary>
+    public Func<string, int> Answer { get; set; } = _ => 204;
+
+    public int Refused => Volatile.Read(ref _refused);
+
+    private int _refused;
 
     /// <summary>Every delivery so far, in the order received (requests are served one at a time).</summary>
     public IReadOnlyList<WebhookDelivery> Deliveries => _deliveries.ToArray();
