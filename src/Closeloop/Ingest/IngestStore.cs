@@ -82,6 +82,7 @@ public sealed class IngestStore : IAsyncDisposable
                 serialise.Transaction = transaction;
                 serialise.CommandText = $"SELECT pg_advisory_xact_lock({ContactWriterLock})";
                 await serialise.ExecuteNonQueryAsync(cancellationToken);
+                await ReadCommitContactsAsync(jobs, batch, cancellationToken);
             }
             if (!_db.IsSqlite)
             {
@@ -169,7 +170,9 @@ public sealed class IngestStore : IAsyncDisposable
             return OtherSite(scope);
         }
 
-        var existing = await ExistingAsync("contacts", input.ExternalId, item.ContentHash, scope, ct);
+        // On PostgreSQL the commit's contacts were looked up together (ReadCommitContactsAsync).
+        var existing = _db.IsSqlite ? await ExistingAsync("contacts", input.ExternalId, item.ContentHash, scope, ct)
+            : batch.KnownContacts.TryGetValue(input.ExternalId, out var known) ? Existing(known.Id, known.Hash, known.SiteId, item.ContentHash, scope) : null;
         if (existing is not null)
         {
             return existing;
@@ -193,31 +196,23 @@ public sealed class IngestStore : IAsyncDisposable
         var reasonKey = input.Reason?.ToLowerInvariant() ?? "";
         if (input.Reason is not null)
         {
-            var find = Statement("issue.find",
-                "SELECT id, contact_count, first_resolved, day, site_id, team_id, agent_id, channel, last_at, first_at FROM issues " +
-                "WHERE customer_id = @c AND reason = @r AND last_at >= @from AND first_at <= @at ORDER BY last_at DESC LIMIT 1",
-                "@c", "@r", "@from", "@at");
-            find.Set(customerId, reasonKey, occurred - (long)_repeatWindow.TotalMilliseconds, occurred);
-            using (var row = await find.ReadFirstAsync(ct))
+            var (before, after) = await IssuesAroundAsync(customerId, reasonKey, occurred, ct);
+            if (before is { } joined)
             {
-                if (row.Found)
+                issueId = joined.Id;
+                if (joined.Count == 1 && joined.FirstResolved != false)
                 {
-                    issueId = row.Int64(0);
-                    var count = row.Int32(1);
-                    bool? firstResolved = row.IsNull(2) ? null : row.Bool(2);
-                    if (count == 1 && firstResolved != false)
-                    {
-                        // The first contact no longer counts as resolved: a repeat came within the window.
-                        batch.AddIssue(new IssueCell(row.Int64(3), row.Int64(4), row.Int64(5), row.Int64(6), row.Text(7)), 0, -1);
-                    }
-                    repeatGapMs = Math.Max(0, occurred - row.Int64(8));
-                    issueCount = count + 1;
-                    issueFirstAt = row.Int64(9);
+                    // The first contact no longer counts as resolved: a repeat came within the window.
+                    batch.AddIssue(joined.Cell, 0, -1);
                 }
+                repeatGapMs = Math.Max(0, occurred - joined.LastAt);
+                issueCount = joined.Count + 1;
+                issueFirstAt = joined.FirstAt;
             }
-            if (issueId is null && await PrependToIssueAsync(input, reasonKey, customerId, occurred, siteId, teamId, agentId, batch, ct) is { } later)
+            if (issueId is null && after is { } next)
             {
-                (issueId, issueCount) = later;
+                issueCount = await PrependToIssueAsync(next, input, customerId, occurred, siteId, teamId, agentId, batch, ct);
+                issueId = next.Id;
             }
             else if (issueId is not null)
             {
@@ -226,7 +221,10 @@ public sealed class IngestStore : IAsyncDisposable
                     "@at", "@id");
                 update.Set(occurred, issueId.Value);
                 await update.ExecuteAsync(ct);
-                issueCount += await MergeLaterIssueAsync(issueId.Value, reasonKey, customerId, occurred, batch, ct);
+                if (after is { } bridged)
+                {
+                    issueCount += await MergeLaterIssueAsync(issueId.Value, bridged, customerId, occurred, batch, ct);
+                }
             }
         }
         issueId ??= await NewIssueAsync(input, reasonKey, customerId, occurred, siteId, teamId, agentId, batch, ct);
@@ -246,6 +244,11 @@ public sealed class IngestStore : IAsyncDisposable
             // Another process stored the same external id between our check and insert (PostgreSQL only):
             // abort so the batch is retried and the check answers.
             throw new IngestRaceException();
+        }
+        if (!_db.IsSqlite)
+        {
+            // The same record twice in one commit: the second copy finds the first.
+            batch.KnownContacts[input.ExternalId] = (id.Value, item.ContentHash, siteId);
         }
         var stored = new StoredContact(id.Value, input, item.Findings, customerId, siteId, teamId, agentId, issueId, repeatGapMs, siteCode, issueCount, issueFirstAt);
         batch.Contacts.Add(stored);
@@ -267,87 +270,74 @@ public sealed class IngestStore : IAsyncDisposable
         return id;
     }
 
+    /// <summary>An issue of the customer and reason as <see cref="IssuesAroundAsync"/> reads it.</summary>
+    private sealed record IssueRow(long Id, int Count, bool? FirstResolved, IssueCell Cell, long LastAt, long FirstAt);
+
+    /// <summary>
+    /// The customer's issues on the reason that a contact at <paramref name="occurred"/> may touch, in one query: the
+    /// latest one open within the window before it (the contact joins it), and the first one that starts within the
+    /// window after it (the contact goes before it, or bridges it to the one it joins). The second cannot be the
+    /// first: it starts after the contact, the first at or before it.
+    /// </summary>
+    private async Task<(IssueRow? Before, IssueRow? After)> IssuesAroundAsync(long customerId, string reasonKey, long occurred, CancellationToken ct)
+    {
+        const string columns = "id, contact_count, first_resolved, day, site_id, team_id, agent_id, channel, last_at, first_at FROM issues WHERE customer_id = @c AND reason = @r";
+        var find = Statement("issue.around",
+            $"SELECT * FROM (SELECT 0 AS k, {columns} AND last_at >= @from AND first_at <= @at ORDER BY last_at DESC LIMIT 1) b " +
+            $"UNION ALL SELECT * FROM (SELECT 1 AS k, {columns} AND first_at > @at AND first_at <= @to ORDER BY first_at LIMIT 1) a",
+            "@c", "@r", "@from", "@at", "@to");
+        var window = (long)_repeatWindow.TotalMilliseconds;
+        find.Set(customerId, reasonKey, occurred - window, occurred, occurred + window);
+        var rows = await find.ReadAllAsync(row => (After: row.Int32(0) == 1, Issue: new IssueRow(row.Int64(1), row.Int32(2), row.IsNull(3) ? null : row.Bool(3),
+            new IssueCell(row.Int64(4), row.Int64(5), row.Int64(6), row.Int64(7), row.Text(8)), row.Int64(9), row.Int64(10))), ct);
+        return (rows.FirstOrDefault(r => !r.After).Issue, rows.FirstOrDefault(r => r.After).Issue);
+    }
+
     /// <summary>
     /// A contact that arrives late may bridge two issues: A on day 1 and C on day 10 were apart (more than the window),
     /// and B on day 5 is within the window of both. Had B come in order, C would have joined B's issue, so B joins A's
-    /// issue and C's issue is merged into it: its contacts move over, its first contact becomes a repeat, and it no
-    /// longer counts as an issue of its own for FCR. Returns the contacts it brought.
+    /// issue and C's issue (<paramref name="later"/>) is merged into it: its contacts move over, its first contact
+    /// becomes a repeat, and it no longer counts as an issue of its own for FCR. Returns the contacts it brought.
     /// </summary>
-    private async Task<int> MergeLaterIssueAsync(long issueId, string reasonKey, long customerId, long occurred, IngestBatch batch, CancellationToken ct)
+    private async Task<int> MergeLaterIssueAsync(long issueId, IssueRow later, long customerId, long occurred, IngestBatch batch, CancellationToken ct)
     {
-        var find = Statement("issue.find-bridged",
-            "SELECT id, contact_count, first_resolved, day, site_id, team_id, agent_id, channel, first_at, last_at FROM issues " +
-            "WHERE customer_id = @c AND reason = @r AND first_at > @at AND first_at <= @to AND id <> @id ORDER BY first_at LIMIT 1",
-            "@c", "@r", "@at", "@to", "@id");
-        find.Set(customerId, reasonKey, occurred, occurred + (long)_repeatWindow.TotalMilliseconds, issueId);
-        long later, firstAt, lastAt;
-        int count;
-        using (var row = await find.ReadFirstAsync(ct))
-        {
-            if (!row.Found)
-            {
-                return 0;
-            }
-            later = row.Int64(0);
-            count = row.Int32(1);
-            bool? firstResolved = row.IsNull(2) ? null : row.Bool(2);
-            // The later issue leaves its cell; the merged one is no longer resolved at first contact (the join counted that).
-            batch.AddIssue(new IssueCell(row.Int64(3), row.Int64(4), row.Int64(5), row.Int64(6), row.Text(7)), -1, count == 1 && firstResolved != false ? -1 : 0);
-            (firstAt, lastAt) = (row.Int64(8), row.Int64(9));
-        }
-        await NowARepeatAsync(customerId, later, firstAt, firstAt - occurred, batch, ct);
+        // The later issue leaves its cell; the merged one is no longer resolved at first contact (the join counted that).
+        batch.AddIssue(later.Cell, -1, later.Count == 1 && later.FirstResolved != false ? -1 : 0);
+        await NowARepeatAsync(customerId, later.Id, later.FirstAt, later.FirstAt - occurred, batch, ct);
         var move = Statement("issue.bridge-move", "UPDATE contacts SET issue_id = @id WHERE customer_id = @c AND issue_id = @later", "@id", "@c", "@later");
-        move.Set(issueId, customerId, later);
+        move.Set(issueId, customerId, later.Id);
         await move.ExecuteAsync(ct);
         var grow = Statement("issue.bridge-grow",
             "UPDATE issues SET contact_count = contact_count + @n, last_at = CASE WHEN last_at < @last THEN @last ELSE last_at END WHERE id = @id",
             "@n", "@last", "@id");
-        grow.Set(count, lastAt, issueId);
+        grow.Set(later.Count, later.LastAt, issueId);
         await grow.ExecuteAsync(ct);
         var drop = Statement("issue.bridge-drop", "DELETE FROM issues WHERE id = @later", "@later");
-        drop.Set(later);
+        drop.Set(later.Id);
         await drop.ExecuteAsync(ct);
-        return count;
+        return later.Count;
     }
 
     /// <summary>
     /// Records do not always arrive in time order (a CRM export newest first, a retry, two feeds), so a contact may
-    /// come in after the repeat that followed it. If an issue of the customer on the same reason started within the
-    /// window after this contact, the contact becomes its first: the issue moves to this contact's day, site, team,
-    /// agent and channel, and it is no longer resolved at first contact. Returns the issue and its new count.
+    /// come in after the repeat that followed it. When an issue of the customer on the same reason starts within the
+    /// window after this contact (<paramref name="next"/>), the contact becomes its first: the issue moves to this
+    /// contact's day, site, team, agent and channel, and it is no longer resolved at first contact. Returns its new count.
     /// </summary>
-    private async Task<(long Id, int Count)?> PrependToIssueAsync(
-        ContactInput input, string reasonKey, long customerId, long occurred, long siteId, long teamId, long agentId, IngestBatch batch, CancellationToken ct)
+    private async Task<int> PrependToIssueAsync(
+        IssueRow next, ContactInput input, long customerId, long occurred, long siteId, long teamId, long agentId, IngestBatch batch, CancellationToken ct)
     {
-        var find = Statement("issue.find-after",
-            "SELECT id, contact_count, first_resolved, day, site_id, team_id, agent_id, channel, first_at FROM issues " +
-            "WHERE customer_id = @c AND reason = @r AND first_at > @at AND first_at <= @to ORDER BY first_at LIMIT 1",
-            "@c", "@r", "@at", "@to");
-        find.Set(customerId, reasonKey, occurred, occurred + (long)_repeatWindow.TotalMilliseconds);
-        long id, oldFirstAt;
-        int count;
-        using (var row = await find.ReadFirstAsync(ct))
-        {
-            if (!row.Found)
-            {
-                return null;
-            }
-            id = row.Int64(0);
-            count = row.Int32(1);
-            bool? firstResolved = row.IsNull(2) ? null : row.Bool(2);
-            batch.AddIssue(new IssueCell(row.Int64(3), row.Int64(4), row.Int64(5), row.Int64(6), row.Text(7)), -1, count == 1 && firstResolved != false ? -1 : 0);
-            oldFirstAt = row.Int64(8);
-        }
+        batch.AddIssue(next.Cell, -1, next.Count == 1 && next.FirstResolved != false ? -1 : 0);
         var day = IngestBatch.DayOf(occurred);
         batch.AddIssue(new IssueCell(day, siteId, teamId, agentId, input.Channel), 1, 0);
         var update = Statement("issue.prepend",
             "UPDATE issues SET contact_count = contact_count + 1, first_at = @at, first_resolved = @res, day = @day, site_id = @s, team_id = @t, " +
             "agent_id = @a, channel = @ch WHERE id = @id",
             "@at", "@res", "@day", "@s", "@t", "@a", "@ch", "@id");
-        update.Set(occurred, input.Resolved, day, siteId, teamId, agentId, input.Channel, id);
+        update.Set(occurred, input.Resolved, day, siteId, teamId, agentId, input.Channel, next.Id);
         await update.ExecuteAsync(ct);
-        await NowARepeatAsync(customerId, id, oldFirstAt, oldFirstAt - occurred, batch, ct);
-        return (id, count + 1);
+        await NowARepeatAsync(customerId, next.Id, next.FirstAt, next.FirstAt - occurred, batch, ct);
+        return next.Count + 1;
     }
 
     /// <summary>
@@ -548,13 +538,13 @@ public sealed class IngestStore : IAsyncDisposable
         var find = Statement(table + ".existing", $"SELECT id, content_hash, site_id FROM {table} WHERE external_id = @x", "@x");
         find.Set(externalId);
         using var row = await find.ReadFirstAsync(ct);
-        if (!row.Found)
-        {
-            return null;
-        }
-        var id = row.Int64(0);
-        var storedHash = row.Blob(1);
-        if (scope.SiteId is { } site && row.Int64(2) != site)
+        return row.Found ? Existing(row.Int64(0), row.Blob(1), row.Int64(2), hash, scope) : null;
+    }
+
+    /// <summary>What a record whose external id is taken answers: the same record (200), another site's (404), or a conflict (409).</summary>
+    private static IngestOutcome Existing(long id, byte[] storedHash, long storedSiteId, byte[] hash, WriteScope scope)
+    {
+        if (scope.SiteId is { } site && storedSiteId != site)
         {
             // The id is taken by a record of another site. Nothing about that record is told, not even that its
             // content differs (a 409): the caller gets the 404 a read of it would get.
@@ -727,6 +717,22 @@ public sealed class IngestStore : IAsyncDisposable
             }
         }
         await DrawCustomerIdsAsync(batch, wanted.Length - found, ct);
+    }
+
+    /// <summary>
+    /// PostgreSQL: which of the commit's contacts are stored already, in one statement instead of one per contact. The
+    /// commit holds the contact writers' lock (WriteAsync), so no other process stores a contact until it ends.
+    /// </summary>
+    private async Task ReadCommitContactsAsync(IReadOnlyList<IReadOnlyList<IngestItem>> jobs, IngestBatch batch, CancellationToken ct)
+    {
+        var wanted = jobs.SelectMany(items => items).OfType<ContactItem>().Select(c => c.Input.ExternalId).Distinct(StringComparer.Ordinal).ToArray();
+        var read = Command("contact.read-commit", "SELECT external_id, id, content_hash, site_id FROM contacts WHERE external_id = ANY(@xs)", "@xs");
+        Set(read, [wanted]);
+        await using var reader = await read.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            batch.KnownContacts[reader.GetString(0)] = (reader.GetInt64(1), (byte[])reader.GetValue(2), reader.GetInt64(3));
+        }
     }
 
     /// <summary>The id of a customer new in this commit; the ids were drawn by <see cref="ReadCommitCustomersAsync"/>.</summary>
@@ -1135,6 +1141,8 @@ public sealed class IngestBatch(
     /// <summary>PostgreSQL: ids drawn from the customers' sequence for the customers new in this commit.</summary>
     internal Queue<long> CustomerIds { get; } = new();
     internal Dictionary<string, CachedCustomer> NewCustomers { get; } = new(StringComparer.Ordinal);
+    /// <summary>PostgreSQL: the commit's contacts that are stored (before it, or by it), by external id.</summary>
+    internal Dictionary<string, (long Id, byte[] Hash, long SiteId)> KnownContacts { get; } = new(StringComparer.Ordinal);
 
     public static long DayOf(long unixMilliseconds) => (long)Math.Floor(unixMilliseconds / 86_400_000d);
 

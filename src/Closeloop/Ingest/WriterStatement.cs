@@ -119,6 +119,38 @@ public sealed class WriterStatement : IDisposable
         return new WriterRow(_stmt, null, rc == raw.SQLITE_ROW);
     }
 
+    /// <summary>Runs a query and maps each of its rows, for the few that return more than one.</summary>
+    public async Task<List<T>> ReadAllAsync<T>(Func<WriterRow, T> map, CancellationToken ct)
+    {
+        var rows = new List<T>();
+        if (_command is not null)
+        {
+            await using var reader = await _command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                rows.Add(map(new WriterRow(null, reader, true)));
+            }
+            return rows;
+        }
+        try
+        {
+            int rc;
+            while ((rc = raw.sqlite3_step(_stmt!)) == raw.SQLITE_ROW)
+            {
+                rows.Add(map(new WriterRow(_stmt, null, true)));
+            }
+            if (rc != raw.SQLITE_DONE)
+            {
+                Fail(rc);
+            }
+        }
+        finally
+        {
+            raw.sqlite3_reset(_stmt!);
+        }
+        return rows;
+    }
+
     private void Step()
     {
         var rc = raw.sqlite3_step(_stmt!);
