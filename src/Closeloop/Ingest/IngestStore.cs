@@ -83,16 +83,22 @@ public sealed class IngestStore : IAsyncDisposable
                 serialise.CommandText = $"SELECT pg_advisory_xact_lock({ContactWriterLock})";
                 await serialise.ExecuteNonQueryAsync(cancellationToken);
                 await ReadCommitContactsAsync(jobs, batch, cancellationToken);
+                await DrawContactIdsAsync(batch, jobs.Sum(items => items.Count(item => item is ContactItem)), cancellationToken);
             }
             if (!_db.IsSqlite)
             {
                 await ReadCommitCustomersAsync(jobs, batch, cancellationToken);
             }
             var results = new IngestOutcome[jobs.Count][];
+            batch.Transaction = transaction;
+            batch.Results = results;
             for (var j = 0; j < jobs.Count; j++)
             {
                 var items = jobs[j];
                 var outcomes = new IngestOutcome[items.Count];
+                // Set before the job's records are written: sending the waiting inserts part-way (FlushAsync) puts
+                // the outcomes of the job's earlier responses in their places.
+                results[j] = outcomes;
                 for (var i = 0; i < items.Count; i++)
                 {
                     outcomes[i] = items[i] switch
@@ -102,7 +108,6 @@ public sealed class IngestStore : IAsyncDisposable
                         _ => throw new InvalidOperationException("Unknown ingest item."),
                     };
                 }
-                results[j] = outcomes;
             }
             await InsertPendingAsync(batch, transaction, results, cancellationToken);
             if (batch.ProfileTimes.Count > 0)
@@ -196,6 +201,11 @@ public sealed class IngestStore : IAsyncDisposable
         var reasonKey = input.Reason?.ToLowerInvariant() ?? "";
         if (input.Reason is not null)
         {
+            if (batch.WaitingIssues.Contains((customerId, reasonKey)))
+            {
+                // An issue of this customer and reason was opened or joined earlier in the commit, and its write waits.
+                await FlushAsync(batch, ct);
+            }
             var (before, after) = await IssuesAroundAsync(customerId, reasonKey, occurred, ct);
             if (before is { } joined)
             {
@@ -216,11 +226,17 @@ public sealed class IngestStore : IAsyncDisposable
             }
             else if (issueId is not null)
             {
-                var update = Statement("issue.update",
-                    "UPDATE issues SET contact_count = contact_count + 1, last_at = CASE WHEN last_at < @at THEN @at ELSE last_at END WHERE id = @id",
-                    "@at", "@id");
-                update.Set(occurred, issueId.Value);
-                await update.ExecuteAsync(ct);
+                const string join = "UPDATE issues SET contact_count = contact_count + 1, last_at = CASE WHEN last_at < @at THEN @at ELSE last_at END WHERE id = @id";
+                if (after is null && !_db.IsSqlite)
+                {
+                    Wait(batch, new PendingWrite(join + " RETURNING id", ["@at", "@id"], [occurred, issueId.Value], false), customerId, reasonKey);
+                }
+                else
+                {
+                    var update = Statement("issue.update", join, "@at", "@id");
+                    update.Set(occurred, issueId.Value);
+                    await update.ExecuteAsync(ct);
+                }
                 if (after is { } bridged)
                 {
                     issueCount += await MergeLaterIssueAsync(issueId.Value, bridged, customerId, occurred, batch, ct);
@@ -229,26 +245,37 @@ public sealed class IngestStore : IAsyncDisposable
         }
         issueId ??= await NewIssueAsync(input, reasonKey, customerId, occurred, siteId, teamId, agentId, batch, ct);
 
-        var insertContact = Statement("contact.insert",
-            "INSERT INTO contacts (external_id, content_hash, customer_id, channel, occurred_at, site_id, team_id, agent_id, queue, reason, " +
-            "wait_seconds, transfers, resolved, summary, issue_id, sentiment, signals, root_cause, root_cause_confidence, received_at, repeat_gap_ms) " +
-            "VALUES (@x, @h, @c, @ch, @at, @s, @t, @a, @q, @r, @w, @tr, @res, @sum, @i, @sent, @sig, @rc, @rcc, @now, @gap) " +
-            "ON CONFLICT (external_id) DO NOTHING" + ReturningId,
-            "@x", "@h", "@c", "@ch", "@at", "@s", "@t", "@a", "@q", "@r", "@w", "@tr", "@res", "@sum", "@i", "@sent", "@sig", "@rc", "@rcc", "@now", "@gap");
-        insertContact.Set(input.ExternalId, item.ContentHash, customerId, input.Channel, occurred, siteId, teamId, agentId, input.Queue, input.Reason,
+        const string columns = "external_id, content_hash, customer_id, channel, occurred_at, site_id, team_id, agent_id, queue, reason, " +
+            "wait_seconds, transfers, resolved, summary, issue_id, sentiment, signals, root_cause, root_cause_confidence, received_at, repeat_gap_ms";
+        const string values = "@x, @h, @c, @ch, @at, @s, @t, @a, @q, @r, @w, @tr, @res, @sum, @i, @sent, @sig, @rc, @rcc, @now, @gap";
+        object?[] row =
+        [
+            input.ExternalId, item.ContentHash, customerId, input.Channel, occurred, siteId, teamId, agentId, input.Queue, input.Reason,
             input.WaitSeconds, input.Transfers, input.Resolved, input.Summary, issueId, item.Findings?.Sentiment, item.Findings?.SignalsText,
-            item.Findings?.RootCause, item.Findings?.RootCauseConfidence, batch.Now.ToUnixTimeMilliseconds(), repeatGapMs);
-        var id = await insertContact.InsertAsync(ct);
-        if (id is null)
+            item.Findings?.RootCause, item.Findings?.RootCauseConfidence, batch.Now.ToUnixTimeMilliseconds(), repeatGapMs,
+        ];
+        long? id;
+        if (_db.IsSqlite)
         {
-            // Another process stored the same external id between our check and insert (PostgreSQL only):
-            // abort so the batch is retried and the check answers.
-            throw new IngestRaceException();
+            var insertContact = Statement("contact.insert", $"INSERT INTO contacts ({columns}) VALUES ({values}) ON CONFLICT (external_id) DO NOTHING", ContactInsertNames);
+            insertContact.Set(row);
+            id = await insertContact.InsertAsync(ct);
         }
-        if (!_db.IsSqlite)
+        else
         {
+            // Its id drawn from the sequence, the insert waits to go with the commit's others (InsertPendingAsync).
+            id = batch.ContactIds.Dequeue();
+            Wait(batch, new PendingWrite($"INSERT INTO contacts (id, {columns}) VALUES (@id, {values}) ON CONFLICT (external_id) DO NOTHING RETURNING id",
+                ["@id", .. ContactInsertNames], [id, .. row], true), customerId, reasonKey);
+            batch.WaitingContacts.Add(input.ExternalId);
             // The same record twice in one commit: the second copy finds the first.
             batch.KnownContacts[input.ExternalId] = (id.Value, item.ContentHash, siteId);
+        }
+        if (id is null)
+        {
+            // Unexpected while the contact writers' lock is held, but an insert that did nothing is a record stored
+            // by someone else: the batch is retried and the check answers.
+            throw new IngestRaceException();
         }
         var stored = new StoredContact(id.Value, input, item.Findings, customerId, siteId, teamId, agentId, issueId, repeatGapMs, siteCode, issueCount, issueFirstAt);
         batch.Contacts.Add(stored);
@@ -260,12 +287,22 @@ public sealed class IngestStore : IAsyncDisposable
         ContactInput input, string reasonKey, long customerId, long occurred, long siteId, long teamId, long agentId, IngestBatch batch, CancellationToken ct)
     {
         var day = IngestBatch.DayOf(occurred);
-        var insert = Statement("issue.insert",
-            "INSERT INTO issues (customer_id, reason, first_at, last_at, contact_count, first_resolved, day, site_id, team_id, agent_id, channel) " +
-            "VALUES (@c, @r, @at, @at, 1, @res, @day, @s, @t, @a, @ch)" + ReturningId,
-            "@c", "@r", "@at", "@res", "@day", "@s", "@t", "@a", "@ch");
-        insert.Set(customerId, reasonKey, occurred, input.Resolved, day, siteId, teamId, agentId, input.Channel);
-        var id = (await insert.InsertAsync(ct))!.Value;
+        const string columns = "customer_id, reason, first_at, last_at, contact_count, first_resolved, day, site_id, team_id, agent_id, channel";
+        const string values = "@c, @r, @at, @at, 1, @res, @day, @s, @t, @a, @ch";
+        string[] names = ["@c", "@r", "@at", "@res", "@day", "@s", "@t", "@a", "@ch"];
+        object?[] row = [customerId, reasonKey, occurred, input.Resolved, day, siteId, teamId, agentId, input.Channel];
+        long id;
+        if (_db.IsSqlite)
+        {
+            var insert = Statement("issue.insert", $"INSERT INTO issues ({columns}) VALUES ({values})", names);
+            insert.Set(row);
+            id = (await insert.InsertAsync(ct))!.Value;
+        }
+        else
+        {
+            id = batch.IssueIds.Dequeue();
+            Wait(batch, new PendingWrite($"INSERT INTO issues (id, {columns}) VALUES (@id, {values}) RETURNING id", ["@id", .. names], [id, .. row], false), customerId, reasonKey);
+        }
         batch.AddIssue(new IssueCell(day, siteId, teamId, agentId, input.Channel), 1, input.Resolved == false ? 0 : 1);
         return id;
     }
@@ -377,6 +414,11 @@ public sealed class IngestStore : IAsyncDisposable
         (string? Site, string? Team, string? Agent) codes;
         if (input.ContactExternalId is not null)
         {
+            if (batch.WaitingContacts.Contains(input.ContactExternalId))
+            {
+                // The contact came earlier in this commit, and its insert waits.
+                await FlushAsync(batch, ct);
+            }
             var find = Statement("contact.find",
                 "SELECT c.id, c.site_id, c.team_id, c.agent_id, c.channel, s.code, t.code, a.code, cu.external_id, c.customer_id FROM contacts c " +
                 "LEFT JOIN sites s ON s.id = c.site_id LEFT JOIN teams t ON t.id = c.team_id LEFT JOIN agents a ON a.id = c.agent_id " +
@@ -490,6 +532,7 @@ public sealed class IngestStore : IAsyncDisposable
                     inserts.BatchCommands.Add(pending switch
                     {
                         PendingResponse response => BatchCommand(inserts, ResponseInsertSql, ResponseInsertNames, response.Values),
+                        PendingWrite write => BatchCommand(inserts, write.Sql, write.Names, write.Values),
                         PendingCustomer customer => BatchCommand(inserts, CustomerInsertWithIdSql, CustomerInsertNames,
                         [
                             customer.Profile.Id, customer.ExternalId, customer.Profile.Name, customer.Profile.Email, customer.Profile.Phone,
@@ -506,7 +549,7 @@ public sealed class IngestStore : IAsyncDisposable
                         await reader.NextResultAsync(ct);
                     }
                     ids[k] = await reader.ReadAsync(ct) ? reader.GetInt64(0) : null;
-                    if (ids[k] is null && chunk[k] is PendingCustomer)
+                    if (ids[k] is null && chunk[k] is PendingCustomer or PendingWrite { MustInsert: true })
                     {
                         // Another process stored the customer after this commit read it as new: the commit is retried
                         // and the read finds it.
@@ -524,6 +567,38 @@ public sealed class IngestStore : IAsyncDisposable
         }
         batch.Pending.Clear();
         batch.PendingCustomers.Clear();
+        batch.WaitingIssues.Clear();
+        batch.WaitingContacts.Clear();
+    }
+
+    /// <summary>Sends the commit's waiting writes now, before a statement that must see them.</summary>
+    private Task FlushAsync(IngestBatch batch, CancellationToken ct) => InsertPendingAsync(batch, batch.Transaction!, batch.Results!, ct);
+
+    /// <summary>A contact's issue write that waits, so the next contact of the customer on the reason sends it first.</summary>
+    private static void Wait(IngestBatch batch, PendingWrite write, long customerId, string reasonKey)
+    {
+        batch.Pending.Add(write);
+        batch.WaitingIssues.Add((customerId, reasonKey));
+    }
+
+    private static readonly string[] ContactInsertNames =
+        ["@x", "@h", "@c", "@ch", "@at", "@s", "@t", "@a", "@q", "@r", "@w", "@tr", "@res", "@sum", "@i", "@sent", "@sig", "@rc", "@rcc", "@now", "@gap"];
+
+    /// <summary>
+    /// PostgreSQL: ids for the commit's contacts and for the issues they may open, drawn from the two sequences in one
+    /// statement, so that their inserts can wait and go to the server together. Ids a commit does not use are gaps.
+    /// </summary>
+    private async Task DrawContactIdsAsync(IngestBatch batch, int count, CancellationToken ct)
+    {
+        var draw = Command("contact.ids",
+            "SELECT nextval(pg_get_serial_sequence('contacts', 'id')), nextval(pg_get_serial_sequence('issues', 'id')) FROM generate_series(1, @n)", "@n");
+        Set(draw, count);
+        await using var reader = await draw.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            batch.ContactIds.Enqueue(reader.GetInt64(0));
+            batch.IssueIds.Enqueue(reader.GetInt64(1));
+        }
     }
 
     /// <summary>
@@ -1069,6 +1144,19 @@ public readonly record struct IssueCell(long Day, long SiteId, long TeamId, long
 /// <summary>An insert that waits to go to PostgreSQL with the commit's others (IngestStore.InsertPendingAsync).</summary>
 internal abstract class PendingInsert;
 
+/// <summary>
+/// A contact's insert or its issue's, waiting to be sent; <paramref name="MustInsert"/> when inserting nothing means
+/// another writer got there first. Each ends with RETURNING, so that every statement of the batch answers with a
+/// result of its own and the batch's results line up with its statements.
+/// </summary>
+internal sealed class PendingWrite(string sql, string[] names, object?[] values, bool mustInsert) : PendingInsert
+{
+    public string Sql { get; } = sql;
+    public string[] Names { get; } = names;
+    public object?[] Values { get; } = values;
+    public bool MustInsert { get; } = mustInsert;
+}
+
 /// <summary>A customer new in this commit; its profile may still change before the insert is sent.</summary>
 internal sealed class PendingCustomer(CachedCustomer profile, string externalId, long createdAtMs) : PendingInsert
 {
@@ -1143,6 +1231,16 @@ public sealed class IngestBatch(
     internal Dictionary<string, CachedCustomer> NewCustomers { get; } = new(StringComparer.Ordinal);
     /// <summary>PostgreSQL: the commit's contacts that are stored (before it, or by it), by external id.</summary>
     internal Dictionary<string, (long Id, byte[] Hash, long SiteId)> KnownContacts { get; } = new(StringComparer.Ordinal);
+    /// <summary>PostgreSQL: the customers and reasons whose issue writes wait in <see cref="Pending"/>.</summary>
+    internal HashSet<(long CustomerId, string Reason)> WaitingIssues { get; } = [];
+    /// <summary>PostgreSQL: the contacts whose inserts wait in <see cref="Pending"/>, by external id.</summary>
+    internal HashSet<string> WaitingContacts { get; } = new(StringComparer.Ordinal);
+    /// <summary>PostgreSQL: ids drawn for the commit's contacts and the issues they open.</summary>
+    internal Queue<long> ContactIds { get; } = new();
+    internal Queue<long> IssueIds { get; } = new();
+    /// <summary>The writer's transaction and the commit's outcomes, for sending the waiting writes part-way.</summary>
+    internal DbTransaction? Transaction { get; set; }
+    internal IngestOutcome[][]? Results { get; set; }
 
     public static long DayOf(long unixMilliseconds) => (long)Math.Floor(unixMilliseconds / 86_400_000d);
 
