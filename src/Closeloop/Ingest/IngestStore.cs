@@ -662,29 +662,31 @@ public sealed class IngestStore : IAsyncDisposable
             }
             return known.Id;
         }
-        // A site's record sets no profile time: the first record of the company's own feed may still replace it.
-        long? insertedAt = scope.SiteId is null ? recordAtMs : null;
-        if (!_db.IsSqlite)
+        if (isKnown)
         {
-            // ReadCommitCustomersAsync read every customer of the commit that this writer could not trust its cache
-            // for, so one unknown here was not in the database when the commit began: it is inserted with the commit's
-            // responses, under an id taken from the sequence. A known one is merged here and updated at once, or, if
-            // its insert is still waiting, in that insert.
-            if (!isKnown)
-            {
-                var added = new PendingCustomer(new CachedCustomer(await NewCustomerIdAsync(batch, ct), customer.Name, customer.Email, customer.Phone, customer.Handle, insertedAt),
-                    customer.ExternalId, now.ToUnixTimeMilliseconds());
-                batch.Pending.Add(added);
-                batch.PendingCustomers[customer.ExternalId] = added;
-                batch.NewCustomers[customer.ExternalId] = added.Profile;
-                return added.Profile.Id;
-            }
+            // What the writer knows is what is stored (SQLite drops its memory when another connection commits;
+            // PostgreSQL read the profile at the commit's start): the change is merged here and updated at once, or, if
+            // the customer's insert is still waiting, in that insert.
             var changed = Merge(known!, customer, FillOnly(known!.ProfileAt), recordAtMs);
             if (!Keep(batch, customer.ExternalId, changed))
             {
                 await UpdateCustomerAsync(changed, now, ct);
             }
             return changed.Id;
+        }
+        // A site's record sets no profile time: the first record of the company's own feed may still replace it.
+        long? insertedAt = scope.SiteId is null ? recordAtMs : null;
+        if (!_db.IsSqlite)
+        {
+            // ReadCommitCustomersAsync read every customer of the commit that this writer could not trust its cache
+            // for, so one unknown here was not in the database when the commit began: it is inserted with the commit's
+            // responses, under an id taken from the sequence.
+            var added = new PendingCustomer(new CachedCustomer(await NewCustomerIdAsync(batch, ct), customer.Name, customer.Email, customer.Phone, customer.Handle, insertedAt),
+                customer.ExternalId, now.ToUnixTimeMilliseconds());
+            batch.Pending.Add(added);
+            batch.PendingCustomers[customer.ExternalId] = added;
+            batch.NewCustomers[customer.ExternalId] = added.Profile;
+            return added.Profile.Id;
         }
         // SQLite, unknown to this writer: try to insert (a new customer costs one statement); a conflict means the
         // customer exists and is read back.
