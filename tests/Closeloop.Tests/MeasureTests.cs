@@ -291,6 +291,58 @@ public sealed class MeasureTests
     }
 
     [Theory, MemberData(nameof(Providers))]
+    public async Task ContactsOfOneIssueInOneBatchChainAsIfEachCameAlone(string provider)
+    {
+        // One batch is one commit. On PostgreSQL the commit chains its contacts against the issues it read at its start
+        // and what it wrote since, so a repeat of a repeat, a late contact that bridges two issues and one that goes
+        // before an issue opened in the same commit must come out as they do one request at a time.
+        using var client = TestApp.Shared(provider).Admin();
+        var site = Unique.Id("site");
+        var known = Unique.Id("cust");
+        var fresh = Unique.Id("cust");
+        // A customer stored before the batch, so that the commit reads it.
+        Assert.Equal(HttpStatusCode.Created, (await client.PostJsonAsync("/api/v1/contacts", Json.Contact("k0-" + site, known, site: site, reason: "delivery", at: At("2026-05-01T10:00:00Z")))).StatusCode);
+        object C(string id, string who, string at, bool? resolved = null) => Json.Contact(id + "-" + site, who, site: site, reason: "billing", resolved: resolved, at: At(at));
+        var batch = await client.PostJsonAsync("/api/v1/contacts/batch", new[]
+        {
+            C("k1", known, "2026-06-01T10:00:00Z", true),
+            C("k2", known, "2026-06-06T10:00:00Z"),  // joins k1
+            C("k3", known, "2026-06-12T10:00:00Z"),  // within 7 days of k2, not of k1: joins through k2
+            C("k4", known, "2026-06-25T10:00:00Z", true),  // 13 days on: an issue of its own
+            C("k5", known, "2026-06-19T10:00:00Z"),  // late, 7 days after k3 and 6 before k4: bridges the two
+            C("k6", known, "2026-06-24T10:00:00Z"),  // joins the bridged issue (k4's issue is no more)
+            C("f1", fresh, "2026-07-10T10:00:00Z", true),
+            C("f2", fresh, "2026-07-05T10:00:00Z"),  // late: goes before f1
+            C("f0", fresh, "2026-06-30T10:00:00Z"),  // later still, 5 days before the issue's new start: goes before f2
+            C("f3", fresh, "2026-07-12T10:00:00Z"),  // joins
+        });
+        Assert.Equal(HttpStatusCode.OK, batch.StatusCode);
+        Assert.All((await batch.ReadJsonAsync()).GetProperty("results").EnumerateArray(), item => Assert.Equal("created", item.GetProperty("status").GetString()));
+
+        async Task<JsonElement> Issue(string id) => (await (await client.GetAsync($"/api/v1/contacts/{id}-{site}")).ReadJsonAsync()).GetProperty("issue");
+        var knownIssue = await Issue("k1");
+        foreach (var id in new[] { "k2", "k3", "k4", "k5", "k6" })
+        {
+            Assert.Equal(knownIssue.GetProperty("id").GetInt64(), (await Issue(id)).GetProperty("id").GetInt64());
+        }
+        Assert.Equal(6, knownIssue.GetProperty("contactCount").GetInt32());
+        Assert.Equal(At("2026-06-01T10:00:00Z"), knownIssue.GetProperty("firstAt").GetDateTimeOffset());
+        var freshIssue = await Issue("f1");
+        Assert.Equal(freshIssue.GetProperty("id").GetInt64(), (await Issue("f2")).GetProperty("id").GetInt64());
+        Assert.Equal(freshIssue.GetProperty("id").GetInt64(), (await Issue("f0")).GetProperty("id").GetInt64());
+        Assert.Equal(freshIssue.GetProperty("id").GetInt64(), (await Issue("f3")).GetProperty("id").GetInt64());
+        Assert.Equal(4, freshIssue.GetProperty("contactCount").GetInt32());
+        Assert.Equal(At("2026-06-30T10:00:00Z"), freshIssue.GetProperty("firstAt").GetDateTimeOffset());
+
+        // Three issues: the known customer's delivery (resolved at first contact), its billing and the new customer's billing
+        // (each repeated: not resolved at first contact).
+        var fcr = Figure(await (await client.GetAsync($"/api/v1/metrics?site={site}")).ReadJsonAsync(), "fcr");
+        Assert.Equal(3, fcr.GetProperty("n").GetInt32());
+        Assert.Equal(1, fcr.GetProperty("resolved").GetInt32());
+        Assert.Equal(3, (await (await client.GetAsync($"/api/v1/metrics/records?metric=fcr&site={site}")).ReadJsonAsync()).GetProperty("items").GetArrayLength());
+    }
+
+    [Theory, MemberData(nameof(Providers))]
     public async Task AContactWithoutAReasonIsAnIssueOfItsOwnThatTheRecordsList(string provider)
     {
         using var client = TestApp.Shared(provider).Admin();

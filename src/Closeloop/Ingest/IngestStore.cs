@@ -88,6 +88,7 @@ public sealed class IngestStore : IAsyncDisposable
             if (!_db.IsSqlite)
             {
                 await ReadCommitCustomersAsync(jobs, batch, cancellationToken);
+                await ReadCommitIssuesAsync(jobs, batch, cancellationToken);
             }
             var results = new IngestOutcome[jobs.Count][];
             batch.Transaction = transaction;
@@ -201,12 +202,13 @@ public sealed class IngestStore : IAsyncDisposable
         var reasonKey = input.Reason?.ToLowerInvariant() ?? "";
         if (input.Reason is not null)
         {
-            if (batch.WaitingIssues.Contains((customerId, reasonKey)))
+            var (before, after) = batch.Issues?.Around(customerId, reasonKey, occurred) ?? await IssuesAroundAsync(customerId, reasonKey, occurred, ct);
+            if (after is not null && batch.WaitingIssues.Contains((customerId, reasonKey)))
             {
-                // An issue of this customer and reason was opened or joined earlier in the commit, and its write waits.
+                // Going before an issue or bridging it reads and moves its contacts, and a contact of this customer
+                // and reason was written earlier in the commit: its write is sent first.
                 await FlushAsync(batch, ct);
             }
-            var (before, after) = await IssuesAroundAsync(customerId, reasonKey, occurred, ct);
             if (before is { } joined)
             {
                 issueId = joined.Id;
@@ -223,6 +225,11 @@ public sealed class IngestStore : IAsyncDisposable
             {
                 issueCount = await PrependToIssueAsync(next, input, customerId, occurred, siteId, teamId, agentId, batch, ct);
                 issueId = next.Id;
+                batch.Issues?.Update(customerId, reasonKey, next.Id, issue => issue with
+                {
+                    Count = issue.Count + 1, FirstAt = occurred, FirstResolved = input.Resolved,
+                    Cell = new IssueCell(IngestBatch.DayOf(occurred), siteId, teamId, agentId, input.Channel),
+                });
             }
             else if (issueId is not null)
             {
@@ -237,9 +244,12 @@ public sealed class IngestStore : IAsyncDisposable
                     update.Set(occurred, issueId.Value);
                     await update.ExecuteAsync(ct);
                 }
+                batch.Issues?.Update(customerId, reasonKey, issueId.Value, issue => issue with { Count = issue.Count + 1, LastAt = Math.Max(issue.LastAt, occurred) });
                 if (after is { } bridged)
                 {
                     issueCount += await MergeLaterIssueAsync(issueId.Value, bridged, customerId, occurred, batch, ct);
+                    batch.Issues?.Update(customerId, reasonKey, issueId.Value, issue => issue with { Count = issue.Count + bridged.Count, LastAt = Math.Max(issue.LastAt, bridged.LastAt) });
+                    batch.Issues?.Update(customerId, reasonKey, bridged.Id, _ => null);
                 }
             }
         }
@@ -302,13 +312,11 @@ public sealed class IngestStore : IAsyncDisposable
         {
             id = batch.IssueIds.Dequeue();
             Wait(batch, new PendingWrite($"INSERT INTO issues (id, {columns}) VALUES (@id, {values}) RETURNING id", ["@id", .. names], [id, .. row], false), customerId, reasonKey);
+            batch.Issues?.Add(customerId, reasonKey, new IssueRow(id, 1, input.Resolved, new IssueCell(day, siteId, teamId, agentId, input.Channel), occurred, occurred));
         }
         batch.AddIssue(new IssueCell(day, siteId, teamId, agentId, input.Channel), 1, input.Resolved == false ? 0 : 1);
         return id;
     }
-
-    /// <summary>An issue of the customer and reason as <see cref="IssuesAroundAsync"/> reads it.</summary>
-    private sealed record IssueRow(long Id, int Count, bool? FirstResolved, IssueCell Cell, long LastAt, long FirstAt);
 
     /// <summary>
     /// The customer's issues on the reason that a contact at <paramref name="occurred"/> may touch, in one query: the
@@ -812,6 +820,41 @@ public sealed class IngestStore : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// PostgreSQL, for a commit with contacts (so under the contact writers' lock): every issue of the commit's known
+    /// customers that reaches into the window around any of its contacts, in one statement, for <see cref="CommitIssues"/>.
+    /// A customer the writer cannot name an id for here is new in the commit and has no issue yet.
+    /// </summary>
+    private async Task ReadCommitIssuesAsync(IReadOnlyList<IReadOnlyList<IngestItem>> jobs, IngestBatch batch, CancellationToken ct)
+    {
+        var contacts = jobs.SelectMany(items => items).OfType<ContactItem>().Where(c => c.Input.Reason is not null).Select(c => c.Input).ToList();
+        if (contacts.Count == 0)
+        {
+            return;
+        }
+        batch.Issues = new CommitIssues(_repeatWindow);
+        var customers = contacts
+            .Select(c => batch.NewCustomers.TryGetValue(c.Customer.ExternalId, out var read) ? read.Id
+                : _customers.TryGetValue(c.Customer.ExternalId, out var cached) ? cached.Id : (long?)null)
+            .OfType<long>().Distinct().ToArray();
+        if (customers.Length == 0)
+        {
+            return;
+        }
+        var window = (long)_repeatWindow.TotalMilliseconds;
+        var read = Command("issue.read-commit",
+            "SELECT customer_id, reason, id, contact_count, first_resolved, day, site_id, team_id, agent_id, channel, last_at, first_at FROM issues " +
+            "WHERE customer_id = ANY(@cs) AND reason = ANY(@rs) AND last_at >= @from AND first_at <= @to", "@cs", "@rs", "@from", "@to");
+        Set(read, customers, contacts.Select(c => c.Reason!.ToLowerInvariant()).Distinct(StringComparer.Ordinal).ToArray(),
+            contacts.Min(c => c.OccurredAt.ToUnixTimeMilliseconds()) - window, contacts.Max(c => c.OccurredAt.ToUnixTimeMilliseconds()) + window);
+        await using var reader = await read.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            batch.Issues.Add(reader.GetInt64(0), reader.GetString(1), new IssueRow(reader.GetInt64(2), reader.GetInt32(3), reader.IsDBNull(4) ? null : reader.GetBoolean(4),
+                new IssueCell(reader.GetInt64(5), reader.GetInt64(6), reader.GetInt64(7), reader.GetInt64(8), reader.GetString(9)), reader.GetInt64(10), reader.GetInt64(11)));
+        }
+    }
+
     /// <summary>The id of a customer new in this commit; the ids were drawn by <see cref="ReadCommitCustomersAsync"/>.</summary>
     private async Task<long> NewCustomerIdAsync(IngestBatch batch, CancellationToken ct)
     {
@@ -1233,6 +1276,8 @@ public sealed class IngestBatch(
     internal Dictionary<string, CachedCustomer> NewCustomers { get; } = new(StringComparer.Ordinal);
     /// <summary>PostgreSQL: the commit's contacts that are stored (before it, or by it), by external id.</summary>
     internal Dictionary<string, (long Id, byte[] Hash, long SiteId)> KnownContacts { get; } = new(StringComparer.Ordinal);
+    /// <summary>PostgreSQL: the issues the commit's contacts may touch, when it has contacts with a reason.</summary>
+    internal CommitIssues? Issues { get; set; }
     /// <summary>PostgreSQL: the customers and reasons whose issue writes wait in <see cref="Pending"/>.</summary>
     internal HashSet<(long CustomerId, string Reason)> WaitingIssues { get; } = [];
     /// <summary>PostgreSQL: the contacts whose inserts wait in <see cref="Pending"/>, by external id.</summary>
