@@ -51,6 +51,7 @@ public static class CloseloopApp
         builder.Services.AddSingleton<AlertActions>();
         builder.Services.AddSingleton<AlertDeadlineWorker>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AlertDeadlineWorker>());
+        builder.Services.AddSingleton<Destinations>();
         builder.Services.AddSingleton<OutboxSender>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<OutboxSender>());
         builder.Services.AddSingleton<PostgresEventRelay>();
@@ -146,6 +147,7 @@ public static class CloseloopApp
         app.MapAlerts();
         app.MapRootCauses();
         app.MapWebhooks();
+        app.MapOutbox();
         app.MapPeople();
         app.MapSurveyInvitations();
         app.MapSurveys();

@@ -135,7 +135,7 @@ public sealed class OutboxTests
             services.AddSingleton<TimeProvider>(clock);
             services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(log);
         });
-        using var _ = app.Admin();
+        using var admin = app.Admin();
         var db = app.Services.GetRequiredService<Db>();
         var outbox = app.Services.GetRequiredService<Outbox>();
         await using (var connection = await db.OpenAsync())
@@ -175,6 +175,20 @@ public sealed class OutboxTests
         Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Warning, warning.Level);
         Assert.StartsWith($"The SMTP server 127.0.0.1:{smtp.Port} is down (SmtpException", warning.Message, StringComparison.Ordinal);
 
+        // An admin sees the backlog and why; nobody else does.
+        var status = Assert.Single((await (await admin.GetAsync("/api/v1/outbox")).ReadJsonAsync()).EnumerateArray());
+        Assert.Equal("email", status.GetProperty("destination").GetString());
+        Assert.Equal(30, status.GetProperty("waiting").GetInt32());
+        Assert.Equal(down.Tried, status.GetProperty("failing").GetInt32());
+        Assert.Contains("Connection refused", status.GetProperty("lastError").GetString(), StringComparison.Ordinal);
+        Assert.True(status.GetProperty("down").GetBoolean());
+        Assert.Equal(1, status.GetProperty("failedTries").GetInt32());
+        Assert.Equal(clock.GetUtcNow(), status.GetProperty("waitingSince").GetDateTimeOffset());
+        using (var supervisor = app.Client(await app.CreateKeyAsync("supervisor", "north")))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.Forbidden, (await supervisor.GetAsync("/api/v1/outbox")).StatusCode);
+        }
+
         // Its next try is one message, the probe; it fails, and the log says so once more, in passing.
         clock.Advance(TimeSpan.FromSeconds(11));
         var deadline = DateTime.UtcNow.AddSeconds(20);
@@ -196,6 +210,7 @@ public sealed class OutboxTests
         Assert.Equal(30, smtp.Messages().Count);
         Assert.Equal(30, (await StateAsync()).Sent);
         Assert.Contains(log.Entries, e => e.Level == Microsoft.Extensions.Logging.LogLevel.Information && e.Message.Contains("is back after 2 failed tries", StringComparison.Ordinal));
+        Assert.Empty((await (await admin.GetAsync("/api/v1/outbox")).ReadJsonAsync()).EnumerateArray());
         Assert.DoesNotContain(log.Entries, e => e.Message.StartsWith("Delivery of outbox message", StringComparison.Ordinal));
     }
 

@@ -76,6 +76,15 @@ public sealed class Destinations
         }
     }
 
+    /// <summary>Every destination that has failed since it last delivered, with its outage.</summary>
+    public IReadOnlyDictionary<string, Outage> Outages()
+    {
+        lock (_gate)
+        {
+            return new Dictionary<string, Outage>(_down, StringComparer.Ordinal);
+        }
+    }
+
     /// <summary>Records a delivery; returns the outage it ends, if the destination was down.</summary>
     public Outage? Delivered(string destination)
     {

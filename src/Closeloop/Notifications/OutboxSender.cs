@@ -26,11 +26,12 @@ public sealed class SmtpOptions
 /// tried with one message at a time on its own backoff (<see cref="Destinations"/>), and the log says when it went
 /// down and when it came back instead of once per message and attempt.
 /// </summary>
-public sealed class OutboxSender(Db db, IHttpClientFactory httpClients, TimeProvider time, OutboxSignal signal, IConfiguration configuration, ILogger<OutboxSender> logger)
+public sealed class OutboxSender(
+    Db db, IHttpClientFactory httpClients, TimeProvider time, OutboxSignal signal, Destinations destinations, IConfiguration configuration, ILogger<OutboxSender> logger)
     : BackgroundService
 {
     private readonly string _me = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
-    private readonly Destinations _destinations = new();
+    private readonly Destinations _destinations = destinations;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
