@@ -199,7 +199,7 @@ public sealed class IngestStore : IAsyncDisposable
         // Reasons come from people and several systems: "Billing" and "billing" are one reason. Without a reason a
         // contact cannot be chained, so it is an issue of its own for FCR, stored like any other (no contact matches
         // an empty reason), so that the records behind the FCR figure list it too.
-        var reasonKey = input.Reason?.ToLowerInvariant() ?? "";
+        var reasonKey = ReasonKey(input.Reason);
         if (input.Reason is not null)
         {
             var (before, after) = batch.Issues?.Around(customerId, reasonKey, occurred) ?? await IssuesAroundAsync(customerId, reasonKey, occurred, ct);
@@ -291,6 +291,12 @@ public sealed class IngestStore : IAsyncDisposable
         batch.Contacts.Add(stored);
         return new IngestOutcome(IngestStatus.Created, stored.Id) { Stored = stored, ReceivedAt = batch.NowMs };
     }
+
+    /// <summary>
+    /// The reason as issues store it: "Billing" and "billing" are one reason. The commit's read of its issues
+    /// (ReadCommitIssuesAsync) must key them as the contacts look them up.
+    /// </summary>
+    private static string ReasonKey(string? reason) => reason?.ToLowerInvariant() ?? "";
 
     /// <summary>An issue that starts with this contact, counted for FCR on its day, site, team, agent and channel.</summary>
     private async Task<long> NewIssueAsync(
@@ -559,8 +565,8 @@ public sealed class IngestStore : IAsyncDisposable
                     ids[k] = await reader.ReadAsync(ct) ? reader.GetInt64(0) : null;
                     if (ids[k] is null && chunk[k] is PendingCustomer or PendingWrite { MustInsert: true })
                     {
-                        // Another process stored the customer after this commit read it as new: the commit is retried
-                        // and the read finds it.
+                        // Another process stored the customer (or contact) after this commit read it as new: the commit
+                        // is retried and the read finds it.
                         throw new IngestRaceException();
                     }
                 }
@@ -582,7 +588,10 @@ public sealed class IngestStore : IAsyncDisposable
     /// <summary>Sends the commit's waiting writes now, before a statement that must see them.</summary>
     private Task FlushAsync(IngestBatch batch, CancellationToken ct) => InsertPendingAsync(batch, batch.Transaction!, batch.Results!, ct);
 
-    /// <summary>A contact's issue write that waits, so the next contact of the customer on the reason sends it first.</summary>
+    /// <summary>
+    /// A contact's write (its insert, its issue's insert or join) that waits; a later contact of the customer on the
+    /// reason that reads and moves contacts (going before an issue, bridging two) sends it first.
+    /// </summary>
     private static void Wait(IngestBatch batch, PendingWrite write, long customerId, string reasonKey)
     {
         batch.Pending.Add(write);
@@ -845,7 +854,7 @@ public sealed class IngestStore : IAsyncDisposable
         var read = Command("issue.read-commit",
             "SELECT customer_id, reason, id, contact_count, first_resolved, day, site_id, team_id, agent_id, channel, last_at, first_at FROM issues " +
             "WHERE customer_id = ANY(@cs) AND reason = ANY(@rs) AND last_at >= @from AND first_at <= @to", "@cs", "@rs", "@from", "@to");
-        Set(read, customers, contacts.Select(c => c.Reason!.ToLowerInvariant()).Distinct(StringComparer.Ordinal).ToArray(),
+        Set(read, customers, contacts.Select(c => ReasonKey(c.Reason)).Distinct(StringComparer.Ordinal).ToArray(),
             contacts.Min(c => c.OccurredAt.ToUnixTimeMilliseconds()) - window, contacts.Max(c => c.OccurredAt.ToUnixTimeMilliseconds()) + window);
         await using var reader = await read.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
