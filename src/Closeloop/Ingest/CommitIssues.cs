@@ -11,9 +11,9 @@ internal sealed record IssueRow(long Id, int Count, bool? FirstResolved, IssueCe
 /// the commit has none but those the commit opens). An issue outside that span cannot come into it: only contacts of
 /// the commit change issues, and each changes only issues it finds.
 /// </summary>
-internal sealed class CommitIssues(TimeSpan window)
+internal sealed class CommitIssues(long windowMs)
 {
-    private readonly long _window = (long)window.TotalMilliseconds;
+    private readonly long _window = windowMs;
     private readonly Dictionary<(long CustomerId, string Reason), List<IssueRow>> _issues = [];
 
     public void Add(long customerId, string reason, IssueRow issue)
