@@ -13,7 +13,6 @@ internal sealed record IssueRow(long Id, int Count, bool? FirstResolved, IssueCe
 /// </summary>
 internal sealed class CommitIssues(long windowMs)
 {
-    private readonly long _window = windowMs;
     private readonly Dictionary<(long CustomerId, string Reason), List<IssueRow>> _issues = [];
 
     public void Add(long customerId, string reason, IssueRow issue)
@@ -34,11 +33,11 @@ internal sealed class CommitIssues(long windowMs)
         IssueRow? before = null, after = null;
         foreach (var issue in _issues.GetValueOrDefault((customerId, reason)) ?? [])
         {
-            if (issue.LastAt >= occurred - _window && issue.FirstAt <= occurred && (before is null || issue.LastAt > before.LastAt))
+            if (issue.LastAt >= occurred - windowMs && issue.FirstAt <= occurred && (before is null || issue.LastAt > before.LastAt))
             {
                 before = issue;
             }
-            if (issue.FirstAt > occurred && issue.FirstAt <= occurred + _window && (after is null || issue.FirstAt < after.FirstAt))
+            if (issue.FirstAt > occurred && issue.FirstAt <= occurred + windowMs && (after is null || issue.FirstAt < after.FirstAt))
             {
                 after = issue;
             }

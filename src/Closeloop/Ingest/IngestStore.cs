@@ -16,8 +16,8 @@ public sealed class IngestStore : IAsyncDisposable
     private readonly Db _db;
     private readonly TimeProvider _time;
     private readonly IReadOnlyList<IIngestObserver> _observers;
-    // The repeat window in milliseconds: issues keep their times as Unix milliseconds.
-    private readonly long _repeatWindow;
+    // In milliseconds, as issues keep their times (Unix milliseconds).
+    private readonly long _repeatWindowMs;
     private DbConnection? _connection;
     private readonly Dictionary<string, DbCommand> _commands = new(StringComparer.Ordinal);
     private readonly Dictionary<string, WriterStatement> _statements = new(StringComparer.Ordinal);
@@ -34,7 +34,7 @@ public sealed class IngestStore : IAsyncDisposable
         _db = db;
         _time = time;
         _observers = observers.ToList();
-        _repeatWindow = (long)options.RepeatWindow.TotalMilliseconds;
+        _repeatWindowMs = (long)options.RepeatWindow.TotalMilliseconds;
     }
 
     /// <summary>Writes the jobs in one transaction and returns an outcome per item, in order.</summary>
@@ -338,7 +338,7 @@ public sealed class IngestStore : IAsyncDisposable
             $"SELECT * FROM (SELECT 0 AS k, {columns} AND last_at >= @from AND first_at <= @at ORDER BY last_at DESC LIMIT 1) b " +
             $"UNION ALL SELECT * FROM (SELECT 1 AS k, {columns} AND first_at > @at AND first_at <= @to ORDER BY first_at LIMIT 1) a",
             "@c", "@r", "@from", "@at", "@to");
-        find.Set(customerId, reasonKey, occurred - _repeatWindow, occurred, occurred + _repeatWindow);
+        find.Set(customerId, reasonKey, occurred - _repeatWindowMs, occurred, occurred + _repeatWindowMs);
         var rows = await find.ReadAllAsync(row => (After: row.Int32(0) == 1, Issue: new IssueRow(row.Int64(1), row.Int32(2), row.IsNull(3) ? null : row.Bool(3),
             new IssueCell(row.Int64(4), row.Int64(5), row.Int64(6), row.Int64(7), row.Text(8)), row.Int64(9), row.Int64(10))), ct);
         return (rows.FirstOrDefault(r => !r.After).Issue, rows.FirstOrDefault(r => r.After).Issue);
@@ -841,7 +841,7 @@ public sealed class IngestStore : IAsyncDisposable
         {
             return;
         }
-        batch.Issues = new CommitIssues(_repeatWindow);
+        batch.Issues = new CommitIssues(_repeatWindowMs);
         var customers = contacts
             .Select(c => batch.NewCustomers.TryGetValue(c.Customer.ExternalId, out var read) ? read.Id
                 : _customers.TryGetValue(c.Customer.ExternalId, out var cached) ? cached.Id : (long?)null)
@@ -854,7 +854,7 @@ public sealed class IngestStore : IAsyncDisposable
             "SELECT customer_id, reason, id, contact_count, first_resolved, day, site_id, team_id, agent_id, channel, last_at, first_at FROM issues " +
             "WHERE customer_id = ANY(@cs) AND reason = ANY(@rs) AND last_at >= @from AND first_at <= @to", "@cs", "@rs", "@from", "@to");
         Set(read, customers, contacts.Select(c => ReasonKey(c.Reason)).Distinct(StringComparer.Ordinal).ToArray(),
-            contacts.Min(c => c.OccurredAt.ToUnixTimeMilliseconds()) - _repeatWindow, contacts.Max(c => c.OccurredAt.ToUnixTimeMilliseconds()) + _repeatWindow);
+            contacts.Min(c => c.OccurredAt.ToUnixTimeMilliseconds()) - _repeatWindowMs, contacts.Max(c => c.OccurredAt.ToUnixTimeMilliseconds()) + _repeatWindowMs);
         await using var reader = await read.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
