@@ -6,10 +6,11 @@ using Microsoft.Data.Sqlite;
 // A minimal Kestrel app: POST /api/v1/responses reads the whole JSON body with System.Text.Json and answers 200.
 // It is the ceiling the product's single-ingest endpoint is compared with (same tool, connections, duration).
 //
-// With --durable FILE it also stores each record before answering, the least a durable endpoint can do: the fields
-// read from the body, queued to one writer, which inserts whatever is waiting into a table shaped like the product's
-// `responses` (its unique external id and its four other indexes) in one transaction, WAL with synchronous=FULL and
-// the product writer's cache size, and then answers them all. No authentication, validation, text analysis, customers, rollups or alerts: the product's
+// With --durable FILE (a new database; the file is replaced) it also stores each record before answering, the least a
+// durable endpoint can do: the fields read from the body, queued to one writer, which inserts whatever is waiting into
+// a table shaped like the product's `responses` (its unique external id and four other indexes, the agent's standing
+// in for the root cause's) in one transaction, WAL with synchronous=FULL and the product writer's page cache, and
+// then answers them all. No authentication, validation, text analysis, customers, rollups or alerts: the product's
 // figure beside this one says what those cost, and this one beside the plain endpoint what a durable write costs here.
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.Logging.ClearProviders();
@@ -99,7 +100,7 @@ internal sealed class DurableWriter
             """;
         var names = new[] { "@x", "@c", "@m", "@s", "@t", "@at", "@site", "@team", "@agent", "@ch", "@now" };
         var p = names.Select(n => insert.Parameters.Add(new SqliteParameter { ParameterName = n })).ToArray();
-        var group = new List<(RawRecord Record, TaskCompletionSource<bool> Done, bool Created)>();
+        var group = new List<(TaskCompletionSource<bool> Done, bool Created)>();
         while (await _queue.Reader.WaitToReadAsync())
         {
             group.Clear();
@@ -113,7 +114,7 @@ internal sealed class DurableWriter
                     (var r, current) = item;
                     (p[0].Value, p[1].Value, p[2].Value, p[3].Value, p[4].Value, p[5].Value) = (r.ExternalId, r.Customer, r.Metric, r.Score, (object?)r.Comment ?? DBNull.Value, r.RespondedAt);
                     (p[6].Value, p[7].Value, p[8].Value, p[9].Value, p[10].Value) = (r.Site, r.Team, r.Agent, r.Channel, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-                    group.Add((r, item.Done, insert.ExecuteNonQuery() == 1));
+                    group.Add((current, insert.ExecuteNonQuery() == 1));
                 }
                 transaction.Commit();
             }
@@ -121,10 +122,10 @@ internal sealed class DurableWriter
             {
                 // Nothing of the group was committed: every request in it fails (a 500), none is answered as stored.
                 group.ForEach(g => g.Done.TrySetException(ex));
-                current?.TrySetException(ex);
+                current?.TrySetException(ex); // the record whose insert failed, not in the group yet
                 continue;
             }
-            foreach (var (_, done, created) in group)
+            foreach (var (done, created) in group)
             {
                 done.SetResult(created);
             }
