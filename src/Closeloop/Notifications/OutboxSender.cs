@@ -16,6 +16,12 @@ public sealed class SmtpOptions
     public string? User { get; set; }
     public string? Password { get; set; }
     public string From { get; set; } = "closeloop@localhost";
+
+    /// <summary>Read at each use, so that a changed setting applies without a restart.</summary>
+    public static SmtpOptions Read(IConfiguration configuration) => configuration.GetSection("Smtp").Get<SmtpOptions>() ?? new SmtpOptions();
+
+    /// <summary>Where mail goes, for logs and pages: never the sign-in.</summary>
+    public string Server => $"{Host}:{Port}";
 }
 
 /// <summary>
@@ -236,8 +242,7 @@ public sealed class OutboxSender(
     {
         if (destination == Destinations.Smtp)
         {
-            var options = configuration.GetSection("Smtp").Get<SmtpOptions>() ?? new SmtpOptions();
-            return $"The SMTP server {options.Host}:{options.Port}";
+            return $"The SMTP server {SmtpOptions.Read(configuration).Server}";
         }
         // The subscription's id, not its URL: a receiver's URL may carry a token.
         return $"Webhook subscription {destination["subscription:".Length..]}";
@@ -326,7 +331,7 @@ public sealed class OutboxSender(
 
     private async Task SendEmailAsync(Claimed message, CancellationToken ct)
     {
-        var options = configuration.GetSection("Smtp").Get<SmtpOptions>() ?? new SmtpOptions();
+        var options = SmtpOptions.Read(configuration);
         using var client = new SmtpClient(options.Host, options.Port) { EnableSsl = options.EnableSsl, Timeout = 10_000 };
         if (options.User is not null)
         {
