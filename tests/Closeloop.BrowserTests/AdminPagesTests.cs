@@ -222,6 +222,8 @@ public sealed class AdminPagesTests(ConsoleApp app)
         var row = page.Locator("[data-testid=webhooks] tbody tr").Filter(new LocatorFilterOptions { HasText = url });
         Assert.Contains("alert.created, alert.escalated", await row.TextContentAsync(), StringComparison.Ordinal);
         Assert.Equal("0 delivered, 0 waiting", await row.Locator("[data-testid=deliveries]").TextContentAsync());
+        // Beside the webhooks, where e-mail goes (this app has no SMTP setting: the default) and what waits for it.
+        Assert.Contains("SMTP server localhost:25", await page.TextContentAsync("[data-testid=email-delivery]"), StringComparison.Ordinal);
         await ConsoleApp.ScreenshotAsync(page, "admin-webhooks");
         await page.GotoAsync("/admin/webhooks");
         Assert.DoesNotContain(secret, await page.ContentAsync(), StringComparison.Ordinal);

@@ -188,6 +188,15 @@ public sealed class OutboxTests
         {
             Assert.Equal(System.Net.HttpStatusCode.Forbidden, (await supervisor.GetAsync("/api/v1/outbox")).StatusCode);
         }
+        // The same on the console's webhooks page, for an admin signed in as a person: the backlog, that the server is
+        // taken as down, and the error, with where mail goes but never how the product signs in to it.
+        await admin.CreateUserAsync("outbox-admin@example.com", "admin");
+        using var person = await app.SignInAsync("outbox-admin@example.com");
+        var page = await person.GetStringAsync("/admin/webhooks");
+        Assert.Contains($"<code>127.0.0.1:{smtp.Port}</code>", page, StringComparison.Ordinal);
+        Assert.Matches(@"data-testid=""email-backlog""><strong>30 waiting</strong> since 2026-11-16 09:00 UTC; \d tried and failed at least once\.", page);
+        Assert.Contains("data-testid=\"email-down\">The server is taken as down since 2026-11-16 09:00 UTC after 1 failed tries", page, StringComparison.Ordinal);
+        Assert.Matches(@"data-testid=""email-error"">Last error: [^<]*Connection refused", page);
 
         // Its next try is one message, the probe; it fails, and the log says so once more, in passing.
         clock.Advance(TimeSpan.FromSeconds(11));
@@ -211,6 +220,7 @@ public sealed class OutboxTests
         Assert.Equal(30, (await StateAsync()).Sent);
         Assert.Contains(log.Entries, e => e.Level == Microsoft.Extensions.Logging.LogLevel.Information && e.Message.Contains("is back after 2 failed tries", StringComparison.Ordinal));
         Assert.Empty((await (await admin.GetAsync("/api/v1/outbox")).ReadJsonAsync()).EnumerateArray());
+        Assert.Contains("data-testid=\"email-backlog\">Nothing waiting.", await person.GetStringAsync("/admin/webhooks"), StringComparison.Ordinal);
         Assert.DoesNotContain(log.Entries, e => e.Message.StartsWith("Delivery of outbox message", StringComparison.Ordinal));
     }
 

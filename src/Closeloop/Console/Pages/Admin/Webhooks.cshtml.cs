@@ -17,10 +17,11 @@ public sealed record WebhookRow(long Id, string Url, string Events, string? Site
 }
 
 /// <summary>
-/// Outbound webhooks, with how their deliveries are going (from the outbox, which retries until delivered).
-/// Subscribing and removing go through <see cref="WebhookSubscriptions"/>, as the API's do.
+/// Outbound webhooks, with how their deliveries are going (from the outbox, which retries until delivered), and the
+/// e-mail backlog beside them: what waits for the SMTP server and why. Subscribing and removing go through
+/// <see cref="WebhookSubscriptions"/>, as the API's do.
 /// </summary>
-public sealed class WebhooksModel(CloseloopDb db, TimeProvider time, IConfiguration configuration) : PageModel
+public sealed class WebhooksModel(CloseloopDb db, Destinations destinations, TimeProvider time, IConfiguration configuration) : PageModel
 {
     /// <summary>Delivery counts cover a recent window: the outbox keeps every delivery, and counting all of them would grow without end.</summary>
     public static readonly TimeSpan StatusWindow = TimeSpan.FromDays(7);
@@ -30,6 +31,12 @@ public sealed class WebhooksModel(CloseloopDb db, TimeProvider time, IConfigurat
     public List<string> Sites { get; private set; } = [];
 
     public WebhookCreated? Created { get; private set; }
+
+    /// <summary>The e-mail backlog as <c>GET /api/v1/outbox</c> reports it; null when nothing waits and the server is not held down.</summary>
+    public OutboxDestinationView? Email { get; private set; }
+
+    /// <summary>Where e-mail goes: host and port only, never the sign-in.</summary>
+    public string SmtpServer => SmtpOptions.Read(configuration).Server;
 
     public Dictionary<string, string[]> Errors { get; private set; } = new(StringComparer.Ordinal);
 
@@ -85,5 +92,6 @@ public sealed class WebhooksModel(CloseloopDb db, TimeProvider time, IConfigurat
             });
         }
         Sites = await db.Sites.AsNoTracking().OrderBy(s => s.Code).Select(s => s.Code).ToListAsync(ct);
+        Email = (await OutboxEndpoints.StatusAsync(db, destinations, time.GetUtcNow(), ct)).FirstOrDefault(d => d.Destination == "email");
     }
 }
