@@ -195,7 +195,7 @@ public sealed class OutboxTests
         var page = await person.GetStringAsync("/admin/webhooks");
         Assert.Contains($"<code>127.0.0.1:{smtp.Port}</code>", page, StringComparison.Ordinal);
         Assert.Matches(@"data-testid=""email-backlog""><strong>30 waiting</strong> since 2026-11-16 09:00 UTC; \d tried and failed at least once\.", page);
-        Assert.Contains("data-testid=\"email-down\">The server is taken as down since 2026-11-16 09:00 UTC after 1 failed tries", page, StringComparison.Ordinal);
+        Assert.Contains("data-testid=\"email-down\">The server is taken as down since 2026-11-16 09:00 UTC after 1 failed try:", page, StringComparison.Ordinal);
         Assert.Matches(@"data-testid=""email-error"">Last error: [^<]*Connection refused", page);
 
         // Its next try is one message, the probe; it fails, and the log says so once more, in passing.

@@ -32,7 +32,7 @@ public sealed class WebhooksModel(CloseloopDb db, Destinations destinations, Tim
 
     public WebhookCreated? Created { get; private set; }
 
-    /// <summary>The e-mail backlog as <c>GET /api/v1/outbox</c> reports it; null when nothing waits and the server is not held down.</summary>
+    /// <summary>The e-mail backlog as <c>GET /api/v1/outbox</c> reports it; null when no e-mail waits and this process never found the server down.</summary>
     public OutboxDestinationView? Email { get; private set; }
 
     /// <summary>Where e-mail goes: host and port only, never the sign-in.</summary>
