@@ -259,6 +259,14 @@ public sealed class OutboxTests
         // The first message fails, and the four behind it wait; each later try is that one message again, in order,
         // 10, 20 and 40 s later, and nothing else is sent to the receiver meanwhile.
         await PassesUntilAsync(() => receiver.Refused == 1);
+        // An admin sees on the webhooks page that the receiver is taken as down, and until when.
+        await admin.CreateUserAsync("hooks-admin@example.com", "admin");
+        using (var person = await app.SignInAsync("hooks-admin@example.com"))
+        {
+            var page = await person.GetStringAsync("/admin/webhooks");
+            Assert.Contains("data-testid=\"webhook-down\">Receiver taken as down: its deliveries wait until the next try, 2026-11-16 09:00 UTC.", page, StringComparison.Ordinal);
+            Assert.Contains("after 1 attempt(s)", page, StringComparison.Ordinal);
+        }
         foreach (var (wait, refused) in new[] { (11, 2), (21, 3), (41, 4) })
         {
             await Task.Delay(300);
@@ -274,6 +282,10 @@ public sealed class OutboxTests
         await Task.Delay(300);
         Assert.Equal(["2", "3", "4", "5"], receiver.Deliveries.Select(d => System.Text.Json.JsonDocument.Parse(d.Body).RootElement.GetProperty("data").GetProperty("n").ToString()));
         Assert.Equal(4, receiver.Refused);
+        using (var person = await app.SignInAsync("hooks-admin@example.com"))
+        {
+            Assert.DoesNotContain("webhook-down", await person.GetStringAsync("/admin/webhooks"), StringComparison.Ordinal);
+        }
     }
 
     [Theory, MemberData(nameof(Providers))]

@@ -14,6 +14,9 @@ public sealed record WebhookRow(long Id, string Url, string Events, string? Site
     public string? LastError { get; init; }
     public int Attempts { get; init; }
     public DateTimeOffset? NextAttempt { get; init; }
+
+    /// <summary>Set while this process takes the receiver as down: its messages wait untried until this next try.</summary>
+    public DateTimeOffset? DownUntil { get; init; }
 }
 
 /// <summary>
@@ -73,6 +76,8 @@ public sealed class WebhooksModel(CloseloopDb db, Destinations destinations, Tim
         var hooks = await db.WebhookSubscriptions.AsNoTracking().OrderBy(w => w.Id)
             .Select(w => new WebhookRow(w.Id, w.Url, w.Events, db.Sites.Where(s => s.Id == w.SiteId).Select(s => s.Code).FirstOrDefault(), w.Enabled, w.CreatedAt))
             .ToListAsync(ct);
+        var status = await OutboxEndpoints.StatusAsync(db, destinations, time.GetUtcNow(), ct);
+        Email = status.FirstOrDefault(d => d.Destination == "email");
         Hooks = [];
         foreach (var hook in hooks)
         {
@@ -89,9 +94,9 @@ public sealed class WebhooksModel(CloseloopDb db, Destinations destinations, Tim
                 LastError = failing?.LastError,
                 Attempts = failing?.Attempts ?? 0,
                 NextAttempt = failing?.NextAttemptAt,
+                DownUntil = status.FirstOrDefault(d => d.Subscription == hook.Id && d.Down)?.NextTry,
             });
         }
         Sites = await db.Sites.AsNoTracking().OrderBy(s => s.Code).Select(s => s.Code).ToListAsync(ct);
-        Email = (await OutboxEndpoints.StatusAsync(db, destinations, time.GetUtcNow(), ct)).FirstOrDefault(d => d.Destination == "email");
     }
 }
