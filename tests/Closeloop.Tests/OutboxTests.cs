@@ -188,8 +188,8 @@ public sealed class OutboxTests
         {
             Assert.Equal(System.Net.HttpStatusCode.Forbidden, (await supervisor.GetAsync("/api/v1/outbox")).StatusCode);
         }
-        // The same on the console's webhooks page, for an admin signed in as a person: the backlog, that the server is
-        // taken as down, and the error, with where mail goes but never how the product signs in to it.
+        // The same on the console's webhooks page, for an admin signed in as a person: where mail goes (host and port),
+        // the backlog, that the server is taken as down, and the error.
         await admin.CreateUserAsync("outbox-admin@example.com", "admin");
         using var person = await app.SignInAsync("outbox-admin@example.com");
         var page = await person.GetStringAsync("/admin/webhooks");
