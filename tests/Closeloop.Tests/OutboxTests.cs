@@ -164,7 +164,8 @@ public sealed class OutboxTests
             return (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3));
         }
         // The first failure takes the server out: only the sends already under way beside it (one per recipient the
-        // pass serves at once, Outbox:Concurrency = 8) were tried, once each; the rest wait untried and unclaimed.
+        // process serves at once, Outbox:Concurrency = 8, however the app's passes and the test's overlap) were tried,
+        // once each; the rest wait untried and unclaimed.
         var down = await StateAsync();
         Assert.InRange(down.Tried, 1, 8);
         Assert.Equal(down.Tried, down.Attempts);

@@ -39,6 +39,17 @@ public sealed class OutboxSender(
     private readonly string _me = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
     private readonly Destinations _destinations = destinations;
 
+    /// <summary><c>Outbox:Concurrency</c>, read once, at start: the bound below cannot change size.</summary>
+    private readonly int _concurrency = ConcurrencyOf(configuration);
+
+    /// <summary>
+    /// Recipients served at once in this process, whichever pass serves them: passes can overlap (one woken while
+    /// another still waits on a slow receiver), and without a shared bound two of them would send to twice as many
+    /// recipients, and try a destination that has just gone down that many more times. Never disposed: it lives as
+    /// long as the sender, and has no wait handle to free.
+    /// </summary>
+    private readonly SemaphoreSlim _recipients = new(ConcurrencyOf(configuration));
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)
@@ -69,8 +80,8 @@ public sealed class OutboxSender(
     /// One pass: claim, send, record. Returns how many were delivered. Each recipient's messages in the pass go out
     /// one after another, in the order they were written (an alert's "created" before its "escalated" when the pass
     /// claimed both; another pass may overlap on a recipient, so order across passes is not promised); different recipients
-    /// are served side by side (<c>Outbox:Concurrency</c>, default 8), so a receiver that hangs until its timeout
-    /// delays only its own messages.
+    /// are served side by side (<c>Outbox:Concurrency</c>, default 8, shared by the passes of the process), so a
+    /// receiver that hangs until its timeout delays only its own messages.
     /// </summary>
     public async Task<int> DeliverDueAsync(CancellationToken ct)
     {
@@ -80,15 +91,23 @@ public sealed class OutboxSender(
         using var gate = new SemaphoreSlim(1, 1);
         var delivered = 0;
         await Parallel.ForEachAsync(claimed.GroupBy(m => m.Recipient, StringComparer.Ordinal),
-            new ParallelOptions { MaxDegreeOfParallelism = Concurrency, CancellationToken = ct },
+            new ParallelOptions { MaxDegreeOfParallelism = _concurrency, CancellationToken = ct },
             async (messages, token) =>
             {
-                foreach (var message in messages)
+                await _recipients.WaitAsync(token);
+                try
                 {
-                    if (await DeliverAsync(connection, gate, message, token))
+                    foreach (var message in messages)
                     {
-                        Interlocked.Increment(ref delivered);
+                        if (await DeliverAsync(connection, gate, message, token))
+                        {
+                            Interlocked.Increment(ref delivered);
+                        }
                     }
+                }
+                finally
+                {
+                    _recipients.Release();
                 }
             });
         return delivered;
@@ -275,7 +294,8 @@ public sealed class OutboxSender(
     /// <summary>How long a claim holds: far longer than one send (SMTP and webhooks time out after 10 s).</summary>
     private const long LeaseMs = 60_000;
 
-    private int Concurrency => Math.Max(1, configuration.GetValue<int?>("Outbox:Concurrency") ?? 8);
+    private static int ConcurrencyOf(IConfiguration configuration) => Math.Max(1, configuration.GetValue<int?>("Outbox:Concurrency") ?? 8);
+
 
     /// <summary>The base delay times 2 to the power <paramref name="n"/>, capped at <c>Outbox:MaxBackoffSeconds</c>.</summary>
     private TimeSpan Backoff(int n) => TimeSpan.FromSeconds(Math.Min(MaxBackoffSeconds, Math.Pow(2, Math.Min(n, 12)) * BaseBackoffSeconds));
